@@ -1,0 +1,150 @@
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+
+from accounts import selectors, services
+from accounts.authentication import TokenAuthentication
+from accounts.models import CustomerAccount, User
+from accounts.permissions import IsStaff
+
+from .serializers import (
+    AccountInput,
+    AccountOutput,
+    IssuedTokenOutput,
+    LoginTokenInput,
+    MeInput,
+    MeOutput,
+    TokenInput,
+    TokenOutput,
+    UserInput,
+    UserOutput,
+)
+
+
+def _issued(issued: services.IssuedToken) -> dict:
+    return TokenOutput(issued.token).data | {"key": issued.key}
+
+
+class MeApi(GenericAPIView):
+    """The authenticated user, with the customer accounts they may see."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = MeOutput
+
+    def get(self, request):
+        return Response(MeOutput(request.user).data)
+
+    @extend_schema(request=MeInput, responses=MeOutput)
+    def patch(self, request):
+        data = MeInput(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        user = services.user_update(user=request.user, **data.validated_data)
+        return Response(MeOutput(user).data)
+
+
+class LoginTokenApi(GenericAPIView):
+    """Exchange email and password for a new named API token (throttled)."""
+
+    permission_classes = [AllowAny]
+    # Only so that a wrong password is answered 401 with a WWW-Authenticate header, not 403.
+    authentication_classes = [TokenAuthentication]
+    throttle_scope = "login"
+    serializer_class = LoginTokenInput
+
+    @extend_schema(request=LoginTokenInput, responses={201: IssuedTokenOutput})
+    def post(self, request):
+        data = LoginTokenInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(
+            request, email=data.validated_data["email"], password=data.validated_data["password"]
+        )
+        if user is None:
+            raise AuthenticationFailed("Email or password is wrong, or the user is inactive.")
+        issued = services.token_create(user=user, name=data.validated_data["name"])
+        return Response(_issued(issued), status=status.HTTP_201_CREATED)
+
+
+class TokenViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Your API tokens. Creating one shows its key once; deleting one revokes it."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = TokenOutput
+    throttle_scope = "token"
+    filterset_fields = ["revoked_at"]
+
+    def get_queryset(self):
+        return selectors.tokens_for_user(user=self.request.user)
+
+    @extend_schema(request=TokenInput, responses={201: IssuedTokenOutput})
+    def create(self, request):
+        data = TokenInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        issued = services.token_create(user=request.user, name=data.validated_data["name"])
+        return Response(_issued(issued), status=status.HTTP_201_CREATED)
+
+    def destroy(self, request, pk=None):
+        services.token_revoke(user=request.user, token_id=self.get_object().pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class StaffCrudViewSet(viewsets.ModelViewSet):
+    """Staff-only CRUD whose writes go through the app's services."""
+
+    permission_classes = [IsStaff]
+    input_serializer: type
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def _validated(self, partial: bool) -> dict:
+        data = self.input_serializer(data=self.request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        return data.validated_data
+
+    def _respond(self, instance, code=status.HTTP_200_OK) -> Response:
+        return Response(self.get_serializer(instance).data, status=code)
+
+
+@extend_schema(request=UserInput, responses=UserOutput)
+class UserViewSet(StaffCrudViewSet):
+    queryset = User.objects.all()
+    serializer_class = UserOutput
+    input_serializer = UserInput
+    filterset_fields = ["role", "is_active"]
+
+    def create(self, request):
+        fields = self._validated(partial=False)
+        is_active = fields.pop("is_active", True)
+        user = services.user_create(password=fields.pop("password", None), **fields)
+        if not is_active:
+            user = services.user_update(user=user, is_active=False)
+        return self._respond(user, status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None):
+        user = services.user_update(user=self.get_object(), **self._validated(partial=True))
+        return self._respond(user)
+
+
+@extend_schema(request=AccountInput, responses=AccountOutput)
+class AccountViewSet(StaffCrudViewSet):
+    queryset = CustomerAccount.objects.prefetch_related("users")
+    serializer_class = AccountOutput
+    input_serializer = AccountInput
+    filterset_fields = ["region", "area", "dwelling_type", "postcode"]
+
+    def create(self, request):
+        account = services.account_create(**self._validated(partial=False))
+        return self._respond(account, status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None):
+        account = services.account_update(
+            account=self.get_object(), **self._validated(partial=True)
+        )
+        return self._respond(account)

@@ -1,0 +1,63 @@
+"""The API's shared pieces: pagination and the one error shape.
+
+Every error answer is ``{"detail": "<sentence>"}``; invalid input adds ``"fields": {"<field>":
+["<rule>", ...]}`` and its detail names the first field and rule, so a client that only logs
+``detail`` still learns what to fix.
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from config.exceptions import ApplicationError, ServiceUnavailable
+
+
+class Pagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+def _first_message(errors, path: str = "") -> tuple[str, str]:
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            name = key if not path else f"{path}.{key}"
+            return _first_message(value, name)
+    if isinstance(errors, list) and errors:
+        first = errors[0]
+        if isinstance(first, dict | list):
+            return _first_message(first, f"{path}[0]" if path else "[0]")
+        return path, str(first)
+    return path, str(errors)
+
+
+def _validation_response(fields, headers=None) -> Response:
+    if not isinstance(fields, dict):
+        fields = {"non_field_errors": fields if isinstance(fields, list) else [fields]}
+    field, message = _first_message(fields)
+    detail = message if field in ("", "non_field_errors") else f"{field}: {message}"
+    return Response(
+        {"detail": detail, "fields": fields}, status=status.HTTP_400_BAD_REQUEST, headers=headers
+    )
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, ApplicationError):
+        body = {"detail": exc.message, **exc.extra}
+        if exc.field:
+            body["fields"] = {exc.field: [exc.message]}
+        headers = {}
+        if isinstance(exc, ServiceUnavailable):
+            headers["Retry-After"] = str(exc.retry_after)
+        return Response(body, status=exc.status_code, headers=headers)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        return _validation_response(response.data, headers=response.headers)
+    return response

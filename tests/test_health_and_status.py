@@ -1,0 +1,70 @@
+import socket
+
+import pytest
+from django.db import connections
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_reports_every_dependency_healthy(client):
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    checks = response.json()["checks"]
+    assert {name: check["ok"] for name, check in checks.items()} == {
+        "database": True,
+        "cache": True,
+        "broker": True,
+    }
+    assert checks["database"]["backend"] == "postgresql"
+    assert checks["broker"]["backend"] == "redis"
+
+
+@pytest.fixture
+def database_on_a_closed_port():
+    """Point the default connection at a port nothing listens on, then put it back."""
+    connection = connections["default"]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    original = connection.settings_dict["PORT"]
+    connection.close()
+    connection.settings_dict["PORT"] = str(closed_port)
+    yield
+    connection.close()
+    connection.settings_dict["PORT"] = original
+
+
+@pytest.mark.django_db(transaction=True)
+def test_healthz_reports_a_database_that_is_down_as_503(client, database_on_a_closed_port):
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["checks"]["database"]["ok"] is False
+    assert "connection" in body["checks"]["database"]["error"].lower()
+    assert body["checks"]["cache"]["ok"] is True
+
+
+def test_status_is_for_staff_only(api, customer, analyst):
+    assert api.get("/status").status_code == 401
+    assert api.as_user(customer).get("/status").status_code == 403
+    assert api.as_user(analyst).get("/status").status_code == 403
+
+
+def test_status_shows_versions_uptime_and_app_sections(api, staff, customer):
+    body = api.as_user(staff).get("/status").json()
+
+    assert body["versions"]["django"].startswith("5.2")
+    assert body["uptime_seconds"] >= 0
+    assert body["sections"]["accounts"]["users"]["customer"] == 1
+    assert body["sections"]["accounts"]["customer_accounts"] == 1
+
+
+def test_status_records_the_beat_heartbeat(api, staff):
+    from config.tasks import beat_heartbeat
+
+    beat_heartbeat.delay()
+
+    assert api.as_user(staff).get("/status").json()["beat_last_heartbeat"] is not None
