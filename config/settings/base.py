@@ -5,17 +5,7 @@ embedded parts (SQLite in WAL mode, the in-memory channel layer, kombu's file-sy
 ``var/``); setting ``DATABASE_URL``, ``REDIS_URL`` and ``MQTT_URL`` switches to the real services.
 """
 
-from pathlib import Path
-
-import environ
-
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
-
-env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env")
-
-VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+from .environment import BASE_DIR, VAR_DIR, env
 
 SECRET_KEY = env.str("SECRET_KEY", default="insecure-development-key-do-not-use-in-production")
 DEBUG = env.bool("DEBUG", default=True)
@@ -136,10 +126,24 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# --- Each app's own settings and beat jobs ---------------------------------------------------
+from .apps.batteries import *  # noqa: E402, F403
+from .apps.batteries import BATTERIES_BEAT_SCHEDULE  # noqa: E402
+from .apps.billing import *  # noqa: E402, F403
+from .apps.billing import BILLING_BEAT_SCHEDULE  # noqa: E402
+from .apps.charging import *  # noqa: E402, F403
+from .apps.charging import CHARGING_BEAT_SCHEDULE  # noqa: E402
+from .apps.meters import *  # noqa: E402, F403
+from .apps.meters import METERS_BEAT_SCHEDULE  # noqa: E402
+
 # Beat reads this once at start and writes it into django-celery-beat's tables, where staff can
-# change intervals or disable a job in the admin. Each app adds its jobs here.
+# change intervals or disable a job in the admin.
 CELERY_BEAT_SCHEDULE = {
     "beat-heartbeat": {"task": "config.tasks.beat_heartbeat", "schedule": 60.0},
+    **METERS_BEAT_SCHEDULE,
+    **BATTERIES_BEAT_SCHEDULE,
+    **CHARGING_BEAT_SCHEDULE,
+    **BILLING_BEAT_SCHEDULE,
 }
 
 # --- Auth -----------------------------------------------------------------------------------------

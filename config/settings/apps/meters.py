@@ -1,0 +1,7 @@
+"""Settings of the meters app, read from the environment (see README, Configuration)."""
+
+from celery.schedules import crontab  # noqa: F401
+
+from ..environment import VAR_DIR, env  # noqa: F401
+
+METERS_BEAT_SCHEDULE: dict = {}
