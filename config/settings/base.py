@@ -104,7 +104,14 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # A file cache, not local memory: web, worker and beat must see the same throttle counters
+    # and status marks.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": VAR_DIR / "cache",
+        }
+    }
     CELERY_BROKER_URL = "filesystem://"
     _celery_queue = VAR_DIR / "celery"
     for _folder in ("queue", "processed"):
