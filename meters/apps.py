@@ -3,3 +3,4 @@ from django.apps import AppConfig
 
 class MetersConfig(AppConfig):
     name = "meters"
+    verbose_name = "Meters"

@@ -2,6 +2,16 @@
 
 from celery.schedules import crontab  # noqa: F401
 
-from ..environment import VAR_DIR, env  # noqa: F401
+from ..environment import VAR_DIR, env
+
+# Archives of readings: ARCHIVE_DIR/daily/YYYY-MM-DD.csv.gz and monthly/YYYY-MM.csv.gz, each
+# with a .sha256 manifest beside it.
+ARCHIVE_DIR = env.path("ARCHIVE_DIR", default=VAR_DIR / "archive")
+# Raw readings of live (telemetry) meters older than this are pruned, once archived and rolled up.
+RAW_RETENTION_DAYS = env.int("RAW_RETENTION_DAYS", default=400)
+# Retry-After (seconds) that write doors send while reception is paused or in maintenance.
+RECEPTION_RETRY_AFTER_SECONDS = env.int("RECEPTION_RETRY_AFTER_SECONDS", default=60)
+# How far ahead of this server's clock a reading's timestamp may be before it is refused.
+READING_MAX_CLOCK_SKEW_SECONDS = env.int("READING_MAX_CLOCK_SKEW_SECONDS", default=300)
 
 METERS_BEAT_SCHEDULE: dict = {}

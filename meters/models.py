@@ -1,0 +1,218 @@
+"""Meters, their register readings, the daily roll-ups made from them, reception and archives.
+
+A reading is a register value at an instant: ``import_kwh`` is the meter's cumulative import
+register, so the energy used in an interval is the difference between two readings. The energy
+between a reading and the one before it belongs to the interval that ends at the later reading;
+a day's roll-up therefore holds the intervals that end after its local midnight and no later than
+the next one.
+"""
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from accounts.models import CustomerAccount, DwellingType, Region
+
+
+def validate_timezone(name: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(f"{name!r} is not an IANA time zone name.") from exc
+
+
+def default_timezone() -> str:
+    return settings.TIME_ZONE
+
+
+class MeterKind(models.TextChoices):
+    INTERVAL = "interval", "Half-hourly interval meter"
+    LIVE = "live", "Live telemetry device"
+
+
+class MeterStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    INACTIVE = "inactive", "Inactive"
+    REMOVED = "removed", "Removed"
+
+
+class Meter(models.Model):
+    meter_id = models.CharField(
+        max_length=64, unique=True, help_text="Public meter id, e.g. 531-123-456 or a serial."
+    )
+    account = models.ForeignKey(CustomerAccount, on_delete=models.PROTECT, related_name="meters")
+    address = models.TextField(help_text="Premises address.")
+    postcode = models.CharField(max_length=8)
+    area = models.CharField(max_length=4, db_index=True, help_text="Postcode outward code.")
+    region = models.CharField(max_length=20, choices=Region.choices, db_index=True)
+    dwelling_type = models.CharField(max_length=16, choices=DwellingType.choices)
+    kind = models.CharField(max_length=8, choices=MeterKind.choices, default=MeterKind.INTERVAL)
+    timezone = models.CharField(
+        max_length=64, default=default_timezone, validators=[validate_timezone]
+    )
+    status = models.CharField(max_length=8, choices=MeterStatus.choices, default=MeterStatus.ACTIVE)
+    last_seen = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["meter_id"]
+
+    def __str__(self) -> str:
+        return self.meter_id
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+class ReadingSource(models.TextChoices):
+    API = "api", "API"
+    MQTT = "mqtt", "MQTT"
+    IMPORT = "import", "Import or restore"
+    ESTIMATE = "estimate", "Estimate"
+
+
+class ReadingQuality(models.TextChoices):
+    ACTUAL = "actual", "Actual"
+    ESTIMATED = "estimated", "Estimated"
+
+
+KWH_DIGITS = 14
+KWH_PLACES = 4
+
+
+class Reading(models.Model):
+    """One register read. ``register_reset`` marks a meter exchange or register reset: the
+    register may start lower, and no energy is counted for the interval that ends here."""
+
+    meter = models.ForeignKey(Meter, on_delete=models.CASCADE, related_name="readings")
+    at = models.DateTimeField(help_text="UTC.")
+    import_kwh = models.DecimalField(max_digits=KWH_DIGITS, decimal_places=KWH_PLACES)
+    export_kwh = models.DecimalField(
+        max_digits=KWH_DIGITS, decimal_places=KWH_PLACES, null=True, blank=True
+    )
+    power_w = models.FloatField(null=True, blank=True)
+    power_l1_w = models.FloatField(null=True, blank=True)
+    power_l2_w = models.FloatField(null=True, blank=True)
+    power_l3_w = models.FloatField(null=True, blank=True)
+    source = models.CharField(max_length=8, choices=ReadingSource.choices)
+    quality = models.CharField(
+        max_length=9, choices=ReadingQuality.choices, default=ReadingQuality.ACTUAL
+    )
+    register_reset = models.BooleanField(default=False)
+    raw = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["meter", "at"]
+        # The unique (meter, at) b-tree answers "first/last reading in a range" and "readings
+        # after t" for one meter as an index range scan at any table size; no other index is
+        # needed on the ingest path.
+        constraints = [
+            models.UniqueConstraint(fields=["meter", "at"], name="reading_unique_meter_at"),
+            models.CheckConstraint(
+                condition=models.Q(import_kwh__gte=0), name="reading_import_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(export_kwh__isnull=True) | models.Q(export_kwh__gte=0),
+                name="reading_export_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.meter_id} {self.at.isoformat()} {self.import_kwh} kWh"
+
+
+class DailyUsage(models.Model):
+    """Energy per meter per local day, kept current by every ingest in the same transaction."""
+
+    meter = models.ForeignKey(Meter, on_delete=models.CASCADE, related_name="daily_usage")
+    day = models.DateField(help_text="Local calendar day in the meter's time zone.")
+    import_kwh = models.DecimalField(max_digits=KWH_DIGITS, decimal_places=KWH_PLACES)
+    export_kwh = models.DecimalField(
+        max_digits=KWH_DIGITS, decimal_places=KWH_PLACES, null=True, blank=True
+    )
+    readings = models.PositiveIntegerField(help_text="Readings whose interval ends in the day.")
+    intervals_expected = models.PositiveSmallIntegerField(help_text="46, 48 or 50 half-hours.")
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+    is_partial = models.BooleanField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["meter", "day"]
+        constraints = [
+            models.UniqueConstraint(fields=["meter", "day"], name="daily_usage_unique_meter_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.meter_id} {self.day} {self.import_kwh} kWh"
+
+
+class Reception(models.Model):
+    """The one switch every write door reads (a single row, pk=1), so every process on every
+    machine sees a pause as soon as it is committed."""
+
+    SINGLETON_PK = 1
+
+    paused = models.BooleanField(default=False)
+    maintenance = models.BooleanField(default=False)
+    reason = models.CharField(max_length=200, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        if self.maintenance:
+            return "maintenance"
+        return "paused" if self.paused else "open"
+
+    @property
+    def is_open(self) -> bool:
+        return not (self.paused or self.maintenance)
+
+
+class ReceptionChange(models.Model):
+    """Who changed reception, when, and to what."""
+
+    paused = models.BooleanField()
+    maintenance = models.BooleanField()
+    reason = models.CharField(max_length=200, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-changed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.changed_at:%Y-%m-%d %H:%M} paused={self.paused} maint={self.maintenance}"
+
+
+class ArchiveKind(models.TextChoices):
+    DAILY = "daily", "Daily"
+    MONTHLY = "monthly", "Monthly"
+
+
+class Archive(models.Model):
+    """An archive file written under ARCHIVE_DIR, with its SHA-256 (also in the manifest)."""
+
+    kind = models.CharField(max_length=7, choices=ArchiveKind.choices)
+    period_start = models.DateField(help_text="The day, or the first day of the month.")
+    path = models.CharField(max_length=300, help_text="Relative to ARCHIVE_DIR.")
+    sha256 = models.CharField(max_length=64)
+    rows = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-period_start", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "period_start"], name="archive_unique_period")
+        ]
+
+    def __str__(self) -> str:
+        return self.path

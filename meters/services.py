@@ -1,0 +1,732 @@
+"""Every write to meters, readings, roll-ups, reception and archives.
+
+Ingest has one implementation, ``reading_ingest_bulk``; ``reading_record`` is the same rules for
+one reading. The REST API, the MQTT ingest process, the restore and import commands all call
+these, so a rule holds whichever door the data came in by.
+"""
+
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from accounts import live
+from accounts.models import CustomerAccount, User
+from accounts.permissions import scope_to_user
+from accounts.postcodes import normalise_postcode, outward_code
+from config.exceptions import ApplicationError, Conflict, NotFound, ServiceUnavailable
+
+from .models import (
+    KWH_PLACES,
+    DailyUsage,
+    Meter,
+    MeterKind,
+    Reading,
+    ReadingQuality,
+    ReadingSource,
+    Reception,
+    ReceptionChange,
+)
+from .timeutils import HALF_HOUR, day_bounds, half_hours_in_day, interval_day, localise
+
+log = logging.getLogger(__name__)
+
+KWH_QUANTUM = Decimal(1).scaleb(-KWH_PLACES)
+BULK_MAX_ITEMS = 10_000
+
+
+# --- Reception --------------------------------------------------------------------------------
+
+
+def reception_ensure_open() -> None:
+    """Raise ServiceUnavailable (503 + Retry-After) while reception is paused or in maintenance.
+
+    Every write door calls this before accepting data. It reads the database row each time (one
+    primary-key lookup), so a pause is seen by every process as soon as it is committed.
+    """
+    state = Reception.objects.filter(pk=Reception.SINGLETON_PK).first()
+    if state is None or state.is_open:
+        return
+    what = "maintenance" if state.maintenance else "paused"
+    reason = f": {state.reason}" if state.reason else ""
+    raise ServiceUnavailable(
+        f"Reading reception is {what}{reason}. Retry later.",
+        retry_after=settings.RECEPTION_RETRY_AFTER_SECONDS,
+    )
+
+
+@transaction.atomic
+def reception_set(
+    *,
+    user: User | None,
+    paused: bool | None = None,
+    maintenance: bool | None = None,
+    reason: str = "",
+) -> Reception:
+    """Pause/resume reception and switch maintenance mode; logs who changed what, and when."""
+    state, _ = Reception.objects.select_for_update().get_or_create(pk=Reception.SINGLETON_PK)
+    if paused is not None:
+        state.paused = paused
+    if maintenance is not None:
+        state.maintenance = maintenance
+    state.reason = reason if not state.is_open else ""
+    state.changed_by = user
+    state.changed_at = timezone.now()
+    state.save()
+    ReceptionChange.objects.create(
+        paused=state.paused,
+        maintenance=state.maintenance,
+        reason=state.reason,
+        changed_by=user,
+        changed_at=state.changed_at,
+    )
+    log.warning(
+        "reception %s by %s (paused=%s maintenance=%s)",
+        state,
+        user,
+        state.paused,
+        state.maintenance,
+    )
+    return state
+
+
+# --- Meters -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def meter_create(
+    *,
+    meter_id: str,
+    account: CustomerAccount,
+    kind: str = MeterKind.INTERVAL,
+    address: str | None = None,
+    postcode: str | None = None,
+    timezone_name: str | None = None,
+) -> Meter:
+    """Register a meter on an account; premises, region and dwelling type default to the
+    account's."""
+    meter_id = meter_id.strip()
+    if not meter_id:
+        raise ApplicationError("A meter id is required.", field="meter_id")
+    if Meter.objects.filter(meter_id=meter_id).exists():
+        raise Conflict(f"Meter {meter_id} is already registered.", field="meter_id")
+    postcode = normalise_postcode(postcode) if postcode else account.postcode
+    meter = Meter(
+        meter_id=meter_id,
+        account=account,
+        kind=kind,
+        address=address or account.address,
+        postcode=postcode,
+        area=outward_code(postcode),
+        region=account.region,
+        dwelling_type=account.dwelling_type,
+        timezone=timezone_name or settings.TIME_ZONE,
+    )
+    meter.full_clean()
+    meter.save()
+    return meter
+
+
+# --- Readings ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReadingIn:
+    """One parsed reading handed to ingest. ``at`` may be aware, naive (read in the meter's time
+    zone) or an ISO 8601 string; numbers may be Decimal, int, float or str (validated here)."""
+
+    meter_id: str
+    at: datetime | str
+    import_kwh: Decimal | float | int | str
+    export_kwh: Decimal | float | int | str | None = None
+    power_w: float | None = None
+    power_l1_w: float | None = None
+    power_l2_w: float | None = None
+    power_l3_w: float | None = None
+    quality: str = ReadingQuality.ACTUAL
+    register_reset: bool = False
+    raw: dict | None = None
+
+
+ACCEPTED = "accepted"
+DUPLICATE = "duplicate"
+REJECTED = "rejected"
+SKIPPED = "skipped"
+
+
+@dataclass
+class ItemResult:
+    """What became of one item. ``status``: accepted, duplicate (same value already stored: a
+    no-op), rejected (``code`` unknown_meter / conflict / invalid, ``field`` and ``reason`` say
+    why), or skipped (an atomic batch in which another item was rejected)."""
+
+    index: int
+    meter_id: str
+    at: datetime | None
+    status: str
+    code: str = ""
+    field: str = ""
+    reason: str = ""
+
+
+@dataclass
+class _Candidate:
+    index: int
+    meter: Meter
+    at: datetime
+    import_kwh: Decimal
+    export_kwh: Decimal | None
+    item: ReadingIn
+    result: ItemResult
+    following: "_Point | None" = None
+
+
+@dataclass(frozen=True)
+class _Point:
+    """A reading as the register checks and roll-ups need it."""
+
+    at: datetime
+    import_kwh: Decimal
+    export_kwh: Decimal | None
+    register_reset: bool
+    stored: bool = True
+
+
+@dataclass
+class _Series:
+    before: _Point | None = None
+    points: list[_Point] = field(default_factory=list)
+    after: _Point | None = None
+
+
+def _kwh(value, name: str) -> Decimal:
+    if isinstance(value, bool):
+        raise ValueError(f"{name}: must be a number of kWh.")
+    try:
+        number = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
+    except (InvalidOperation, ValueError) as exc:
+        raise ValueError(f"{name}: must be a number of kWh, not {value!r}.") from exc
+    if not number.is_finite():
+        raise ValueError(f"{name}: must be a finite number of kWh.")
+    if number < 0:
+        raise ValueError(f"{name}: a register cannot be negative ({number}).")
+    number = number.quantize(KWH_QUANTUM)
+    if number.adjusted() >= Reading._meta.get_field("import_kwh").max_digits - KWH_PLACES:
+        raise ValueError(f"{name}: {number} is too large for a kWh register.")
+    return number
+
+
+def _timestamp(value, meter: Meter) -> datetime:
+    if isinstance(value, str):
+        parsed = parse_datetime(value.strip())
+        if parsed is None:
+            raise ValueError(f"at: {value!r} is not an ISO 8601 timestamp.")
+        value = parsed
+    if not isinstance(value, datetime):
+        raise ValueError("at: must be a timestamp.")
+    if timezone.is_naive(value):
+        try:
+            return localise(value, meter.tz)
+        except ValueError as exc:
+            raise ValueError(f"at: {value.isoformat()} {exc} ({meter.timezone}).") from exc
+    return value.astimezone(UTC)
+
+
+def _validate_item(index: int, item: ReadingIn, meter: Meter, now: datetime) -> _Candidate:
+    """Rules that need only the item and its meter. Raises ValueError("<field>: <rule>")."""
+    at = _timestamp(item.at, meter)
+    skew = timedelta(seconds=settings.READING_MAX_CLOCK_SKEW_SECONDS)
+    if at > now + skew:
+        raise ValueError(
+            f"at: {at.isoformat()} is in the future (more than {skew.seconds} s ahead)."
+        )
+    if meter.kind == MeterKind.INTERVAL:
+        local = at.astimezone(meter.tz)
+        if local.minute not in (0, 30) or local.second or local.microsecond:
+            raise ValueError(
+                f"at: an interval meter reads on the hour or half-hour (:00 or :30, zero "
+                f"seconds), not {local.isoformat()}."
+            )
+    import_kwh = _kwh(item.import_kwh, "import_kwh")
+    export_kwh = None if item.export_kwh is None else _kwh(item.export_kwh, "export_kwh")
+    if item.quality not in ReadingQuality.values:
+        raise ValueError(f"quality: must be one of {', '.join(ReadingQuality.values)}.")
+    return _Candidate(
+        index=index,
+        meter=meter,
+        at=at,
+        import_kwh=import_kwh,
+        export_kwh=export_kwh,
+        item=item,
+        result=ItemResult(index=index, meter_id=meter.meter_id, at=at, status=ACCEPTED),
+    )
+
+
+def _reject(result: ItemResult, code: str, message: str) -> None:
+    name, _, reason = message.partition(": ")
+    result.status = REJECTED
+    result.code = code
+    result.field = name if reason else ""
+    result.reason = message
+
+
+def _same_values(candidate: _Candidate, point) -> bool:
+    return candidate.import_kwh == point.import_kwh and candidate.export_kwh == point.export_kwh
+
+
+def _point_of(row: tuple) -> _Point:
+    return _Point(at=row[0], import_kwh=row[1], export_kwh=row[2], register_reset=row[3])
+
+
+_POINT_FIELDS = ("at", "import_kwh", "export_kwh", "register_reset")
+
+
+def _stored_series(windows: dict[int, tuple[datetime, datetime]]) -> dict[int, _Series]:
+    """Stored readings of each meter in (start, end], with the nearest reading at or before start
+    and the nearest after end. Five queries whatever the number of meters."""
+    series = {meter_pk: _Series() for meter_pk in windows}
+    pks = list(windows)
+    for offset in range(0, len(pks), 200):
+        chunk = pks[offset : offset + 200]
+        in_window = Q()
+        for pk in chunk:
+            start, end = windows[pk]
+            in_window |= Q(meter_id=pk, at__gt=start, at__lte=end)
+        rows = Reading.objects.filter(in_window).order_by("meter_id", "at")
+        for meter_pk, *point in rows.values_list("meter_id", *_POINT_FIELDS):
+            series[meter_pk].points.append(_point_of(point))
+    before_ids, after_ids = [], []
+    for pk, (start, end) in windows.items():
+        before_ids.append(
+            Reading.objects.filter(meter_id=pk, at__lte=start).order_by("-at").values("pk")[:1]
+        )
+        after_ids.append(
+            Reading.objects.filter(meter_id=pk, at__gt=end).order_by("at").values("pk")[:1]
+        )
+    for ids, attribute in ((before_ids, "before"), (after_ids, "after")):
+        for offset in range(0, len(ids), 200):
+            union = ids[offset]
+            if len(ids[offset : offset + 200]) > 1:
+                union = union.union(*ids[offset + 1 : offset + 200], all=True)
+            rows = Reading.objects.filter(pk__in=union).values_list("meter_id", *_POINT_FIELDS)
+            for meter_pk, *point in rows:
+                setattr(series[meter_pk], attribute, _point_of(point))
+    return series
+
+
+def _check_registers(candidates: list[_Candidate], series: _Series) -> None:
+    """A register may not go down: each candidate must be no lower than the reading before it
+    (stored or earlier in the batch) and no higher than the stored reading after it, unless the
+    candidate (or that later reading) marks a meter exchange or register reset."""
+    stored = ([series.before] if series.before else []) + series.points
+    stored += [series.after] if series.after else []
+    events = sorted(
+        [(point.at, 0, point) for point in stored] + [(c.at, 1, c) for c in candidates],
+        key=lambda event: (event[0], event[1]),
+    )
+    last: _Point | _Candidate | None = None
+    following: _Point | None = None
+    for _at, is_candidate, thing in reversed(events):
+        if not is_candidate:
+            following = thing
+        else:
+            thing.following = following
+    for _at, is_candidate, thing in events:
+        if not is_candidate:
+            last = thing
+            continue
+        candidate = thing
+        reset = candidate.item.register_reset
+        for register in ("import_kwh", "export_kwh"):
+            value = getattr(candidate, register)
+            if value is None:
+                continue
+            previous = getattr(last, register) if last else None
+            if not reset and previous is not None and value < previous:
+                _reject(
+                    candidate.result,
+                    "invalid",
+                    f"{register}: the register went down from {previous} at "
+                    f"{last.at.isoformat()} to {value}; mark the reading register_reset for a "
+                    f"meter exchange or reset.",
+                )
+                break
+            later = candidate.following
+            later_value = getattr(later, register) if later else None
+            if later_value is not None and not later.register_reset and value > later_value:
+                _reject(
+                    candidate.result,
+                    "invalid",
+                    f"{register}: {value} is higher than the later reading {later_value} at "
+                    f"{later.at.isoformat()}; a register cannot go down.",
+                )
+                break
+        if candidate.result.status == ACCEPTED:
+            last = candidate
+
+
+def _write_readings(candidates: list[_Candidate], source: str) -> None:
+    columns = (
+        "meter_id, at, import_kwh, export_kwh, power_w, power_l1_w, power_l2_w, power_l3_w, "
+        "source, quality, register_reset, raw"
+    )
+    rows = [
+        (
+            c.meter.pk,
+            c.at,
+            c.import_kwh,
+            c.export_kwh,
+            c.item.power_w,
+            c.item.power_l1_w,
+            c.item.power_l2_w,
+            c.item.power_l3_w,
+            source,
+            c.item.quality,
+            c.item.register_reset,
+            None if c.item.raw is None else json.dumps(c.item.raw),
+        )
+        for c in candidates
+    ]
+    if settings.DATABASE_IS_POSTGRES:
+        _copy_and_merge(columns, rows)
+    else:
+        Reading.objects.bulk_create(
+            [
+                Reading(
+                    meter_id=row[0],
+                    at=row[1],
+                    import_kwh=row[2],
+                    export_kwh=row[3],
+                    power_w=row[4],
+                    power_l1_w=row[5],
+                    power_l2_w=row[6],
+                    power_l3_w=row[7],
+                    source=row[8],
+                    quality=row[9],
+                    register_reset=row[10],
+                    raw=None if row[11] is None else json.loads(row[11]),
+                )
+                for row in rows
+            ],
+            batch_size=500,
+            ignore_conflicts=True,
+        )
+
+
+_STAGING = "meters_reading_staging"
+
+
+def _copy_and_merge(columns: str, rows: list[tuple]) -> None:
+    """COPY into a session-local staging table, then one INSERT … SELECT into the readings.
+    Rows were checked under the meters' row locks; ON CONFLICT only guards the unique key."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} ("
+            "meter_id bigint, at timestamptz, import_kwh numeric, export_kwh numeric, "
+            "power_w double precision, power_l1_w double precision, "
+            "power_l2_w double precision, power_l3_w double precision, source varchar(8), "
+            "quality varchar(9), register_reset boolean, raw jsonb) ON COMMIT DELETE ROWS"
+        )
+        cursor.execute(f"TRUNCATE {_STAGING}")
+        with cursor.cursor.copy(f"COPY {_STAGING} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        merge = (
+            f"INSERT INTO {Reading._meta.db_table} ({columns}) "  # noqa: S608 - constant names
+            f"SELECT {columns} FROM {_STAGING} ON CONFLICT (meter_id, at) DO NOTHING"
+        )
+        cursor.execute(merge)
+        cursor.execute(f"TRUNCATE {_STAGING}")
+
+
+def _rollup(meter: Meter, days: set[date], series: _Series) -> None:
+    """Recompute the DailyUsage rows of ``days`` from ``series`` (which covers those days)."""
+    tz = meter.tz
+    points = sorted(series.points, key=lambda point: point.at)
+    previous = series.before
+    per_day: dict[date, list] = defaultdict(list)
+    for point in points:
+        day = interval_day(point.at, tz)
+        if day in days and previous is not None:
+            per_day[day].append((previous, point))
+        previous = point
+    rows = []
+    for day in days:
+        pairs = per_day.get(day)
+        if not pairs:
+            continue
+        start, end = day_bounds(day, tz)
+        import_kwh = Decimal(0)
+        export_kwh = None
+        covered_from = None
+        gap = False
+        for before, point in pairs:
+            if point.register_reset:
+                gap = True
+                continue
+            import_kwh += point.import_kwh - before.import_kwh
+            if point.export_kwh is not None and before.export_kwh is not None:
+                export_kwh = (export_kwh or Decimal(0)) + point.export_kwh - before.export_kwh
+            if point.at - before.at > HALF_HOUR:
+                gap = True
+            covered_from = before.at if covered_from is None else covered_from
+        last_at = pairs[-1][1].at
+        complete = not gap and covered_from is not None and covered_from <= start and last_at >= end
+        rows.append(
+            DailyUsage(
+                meter=meter,
+                day=day,
+                import_kwh=import_kwh,
+                export_kwh=export_kwh,
+                readings=len(pairs),
+                intervals_expected=half_hours_in_day(day, tz),
+                first_at=pairs[0][1].at,
+                last_at=last_at,
+                is_partial=not complete,
+            )
+        )
+    DailyUsage.objects.filter(meter=meter, day__in=days - set(per_day)).delete()
+    DailyUsage.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["meter", "day"],
+        update_fields=[
+            "import_kwh",
+            "export_kwh",
+            "readings",
+            "intervals_expected",
+            "first_at",
+            "last_at",
+            "is_partial",
+            "updated_at",
+        ],
+    )
+
+
+def daily_usage_refresh(*, meter: Meter, days: set[date]) -> None:
+    """Recompute a meter's roll-ups for ``days`` from its stored readings."""
+    if not days:
+        return
+    start, _ = day_bounds(min(days), meter.tz)
+    _, end = day_bounds(max(days), meter.tz)
+    _rollup(meter, set(days), _stored_series({meter.pk: (start, end)})[meter.pk])
+
+
+def _meters_for(meter_ids: set[str], user: User | None) -> dict[str, Meter]:
+    queryset = Meter.objects.filter(meter_id__in=meter_ids)
+    if user is not None:
+        queryset = scope_to_user(queryset, user)
+    locked = Meter.objects.filter(pk__in=queryset.values("pk")).order_by("pk").select_for_update()
+    return {meter.meter_id: meter for meter in locked}
+
+
+@transaction.atomic
+def reading_ingest_bulk(
+    *,
+    items: Sequence[ReadingIn],
+    source: str,
+    user: User | None = None,
+    atomic: bool = False,
+) -> list[ItemResult]:
+    """Validate and store readings of one or more meters; return one ItemResult per item, in
+    order.
+
+    ``user``: scope meters to what that user may see (a meter outside it is "unknown"); None
+    for trusted internal processes (MQTT ingest, restore). ``atomic``: all or nothing — if any
+    item is rejected nothing is written and ApplicationError (400, or Conflict 409 when every
+    rejection is a conflict) is raised with ``extra={"results": [...]}``. Otherwise accepted
+    items are written in one transaction and rejected ones reported.
+
+    Raises ServiceUnavailable while reception is paused. Roll-ups are updated in the same
+    transaction; live updates are pushed after commit.
+    """
+    reception_ensure_open()
+    if source not in ReadingSource.values:
+        raise ApplicationError(f"Unknown reading source {source!r}.", field="source")
+    if len(items) > BULK_MAX_ITEMS:
+        raise ApplicationError(
+            f"At most {BULK_MAX_ITEMS} readings per request, not {len(items)}.", field="readings"
+        )
+    now = timezone.now()
+    meters = _meters_for({str(item.meter_id) for item in items}, user)
+    results: list[ItemResult] = []
+    by_key: dict[tuple[int, datetime], _Candidate] = {}
+    for index, item in enumerate(items):
+        meter = meters.get(str(item.meter_id))
+        if meter is None:
+            result = ItemResult(index=index, meter_id=str(item.meter_id), at=None, status="")
+            _reject(result, "unknown_meter", f"meter_id: no meter {item.meter_id!r}.")
+            results.append(result)
+            continue
+        try:
+            candidate = _validate_item(index, item, meter, now)
+        except ValueError as exc:
+            result = ItemResult(index=index, meter_id=meter.meter_id, at=None, status="")
+            _reject(result, "invalid", str(exc))
+            results.append(result)
+            continue
+        results.append(candidate.result)
+        first = by_key.get((meter.pk, candidate.at))
+        if first is None:
+            by_key[(meter.pk, candidate.at)] = candidate
+        elif _same_values(candidate, first):
+            candidate.result.status = DUPLICATE
+        else:
+            _reject(
+                candidate.result,
+                "conflict",
+                f"import_kwh: item {first.index} has the same meter and time with another value.",
+            )
+
+    per_meter: dict[int, list[_Candidate]] = defaultdict(list)
+    for candidate in by_key.values():
+        per_meter[candidate.meter.pk].append(candidate)
+    windows = {}
+    for pk, candidates in per_meter.items():
+        tz = candidates[0].meter.tz
+        first_day = min(interval_day(c.at, tz) for c in candidates)
+        last_day = max(interval_day(c.at, tz) for c in candidates)
+        windows[pk] = (day_bounds(first_day, tz)[0], day_bounds(last_day, tz)[1])
+    series = _stored_series(windows)
+
+    for pk, candidates in per_meter.items():
+        stored_at = {point.at: point for point in series[pk].points}
+        fresh = []
+        for candidate in candidates:
+            existing = stored_at.get(candidate.at)
+            if existing is None:
+                fresh.append(candidate)
+            elif _same_values(candidate, existing):
+                candidate.result.status = DUPLICATE
+            else:
+                _reject(
+                    candidate.result,
+                    "conflict",
+                    f"import_kwh: a reading of {existing.import_kwh} kWh"
+                    + (f" / export {existing.export_kwh}" if existing.export_kwh else "")
+                    + f" is already stored for {candidate.at.isoformat()}.",
+                )
+        _check_registers(sorted(fresh, key=lambda c: c.at), series[pk])
+
+    rejected = [result for result in results if result.status == REJECTED]
+    if atomic and rejected:
+        for result in results:
+            if result.status != REJECTED:
+                result.status = SKIPPED
+                result.reason = "Not written: the batch is atomic and another item was rejected."
+        error = Conflict if all(r.code == "conflict" for r in rejected) else ApplicationError
+        raise error(
+            f"{len(rejected)} of {len(results)} readings rejected; nothing was written. "
+            f"First: item {rejected[0].index}: {rejected[0].reason}",
+            extra={"results": [_result_dict(r) for r in results]},
+        )
+
+    accepted = [c for c in by_key.values() if c.result.status == ACCEPTED]
+    if accepted:
+        _write_readings(accepted, source)
+        _after_write(accepted, series)
+    return results
+
+
+def _after_write(accepted: list[_Candidate], series: dict[int, _Series]) -> None:
+    per_meter: dict[int, list[_Candidate]] = defaultdict(list)
+    for candidate in accepted:
+        per_meter[candidate.meter.pk].append(candidate)
+    for pk, candidates in per_meter.items():
+        meter = candidates[0].meter
+        meter_series = series[pk]
+        meter_series.points.extend(
+            _Point(
+                at=c.at,
+                import_kwh=c.import_kwh,
+                export_kwh=c.export_kwh,
+                register_reset=c.item.register_reset,
+                stored=False,
+            )
+            for c in candidates
+        )
+        days = {interval_day(c.at, meter.tz) for c in candidates}
+        _rollup(meter, days, meter_series)
+        if meter_series.after is not None:
+            # The reading after the window now follows a new one: its interval changed.
+            daily_usage_refresh(meter=meter, days={interval_day(meter_series.after.at, meter.tz)})
+        newest = max(candidates, key=lambda c: c.at)
+        if meter.last_seen is None or newest.at > meter.last_seen:
+            Meter.objects.filter(pk=pk).filter(
+                Q(last_seen__isnull=True) | Q(last_seen__lt=newest.at)
+            ).update(last_seen=newest.at)
+            live.push_on_commit(
+                account_id=meter.account_id,
+                kind="meter.reading",
+                data={
+                    "meter_id": meter.meter_id,
+                    "at": newest.at.isoformat(),
+                    "import_kwh": str(newest.import_kwh),
+                    "export_kwh": None if newest.export_kwh is None else str(newest.export_kwh),
+                    "power_w": newest.item.power_w,
+                },
+            )
+
+
+def _result_dict(result: ItemResult) -> dict:
+    return {
+        "index": result.index,
+        "meter_id": result.meter_id,
+        "at": result.at.isoformat() if result.at else None,
+        "status": result.status,
+        "code": result.code,
+        "field": result.field,
+        "reason": result.reason,
+    }
+
+
+@transaction.atomic
+def reading_record(
+    *,
+    meter: Meter,
+    at: datetime | str,
+    import_kwh: Decimal | float | int | str,
+    source: str,
+    export_kwh: Decimal | float | int | str | None = None,
+    power_w: float | None = None,
+    power_l1_w: float | None = None,
+    power_l2_w: float | None = None,
+    power_l3_w: float | None = None,
+    quality: str = ReadingQuality.ACTUAL,
+    register_reset: bool = False,
+    raw: dict | None = None,
+) -> tuple[Reading, bool]:
+    """Store one reading of ``meter`` under the same rules as bulk ingest.
+
+    Returns (reading, created): a duplicate (same time, same values) returns the stored reading
+    and False. Raises Conflict (409) for the same time with another value, ApplicationError
+    (400, naming the field) for a broken rule, ServiceUnavailable (503) while paused.
+    """
+    item = ReadingIn(
+        meter_id=meter.meter_id,
+        at=at,
+        import_kwh=import_kwh,
+        export_kwh=export_kwh,
+        power_w=power_w,
+        power_l1_w=power_l1_w,
+        power_l2_w=power_l2_w,
+        power_l3_w=power_l3_w,
+        quality=quality,
+        register_reset=register_reset,
+        raw=raw,
+    )
+    [result] = reading_ingest_bulk(items=[item], source=source)
+    if result.status == REJECTED:
+        error = {"conflict": Conflict, "unknown_meter": NotFound}.get(result.code, ApplicationError)
+        raise error(result.reason, field=result.field or None)
+    reading = Reading.objects.get(meter=meter, at=result.at)
+    return reading, result.status == ACCEPTED
