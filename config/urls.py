@@ -1,8 +1,8 @@
 """URLs: admin, docs, health, then each app's portal pages and API, found by convention.
 
-An app with ``<app>/urls.py`` gets its portal pages under ``/<app>/`` (accounts at the root); an app
-with ``<app>/api/urls.py`` gets its endpoints under ``/api/v1/``. Adding an app's URLs never means
-editing this file.
+An app with ``<app>/urls.py`` gets its portal pages under ``/<app label>/`` (accounts at the root);
+an app with ``<app>/api/urls.py`` gets its endpoints under ``/api/v1/``. Adding an app's URLs never
+means editing this file.
 """
 
 from importlib.util import find_spec
@@ -27,7 +27,7 @@ def _module_exists(name: str) -> bool:
 
 def _included(module_suffix: str, prefix: str, apps: list[str]) -> list:
     return [
-        path(prefix.format(app=app), include(f"{app}.{module_suffix}"))
+        path(prefix.format(label=app.rsplit(".", 1)[-1]), include(f"{app}.{module_suffix}"))
         for app in apps
         if _module_exists(f"{app}.{module_suffix}")
     ]
@@ -42,5 +42,5 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     *_included("api.urls", "api/v1/", settings.HOMEGRID_APPS),
     path("", include("accounts.urls")),
-    *_included("urls", "{app}/", [app for app in settings.HOMEGRID_APPS if app != "accounts"]),
+    *_included("urls", "{label}/", [app for app in settings.HOMEGRID_APPS if app != "accounts"]),
 ]

@@ -14,7 +14,7 @@ CSRF_TRUSTED_ORIGINS = env.list(
     "CSRF_TRUSTED_ORIGINS", default=["http://127.0.0.1:8000", "http://localhost:8000"]
 )
 
-HOMEGRID_APPS = ["accounts", "meters", "batteries", "charging", "billing"]
+HOMEGRID_APPS = ["accounts", "meters", "meters.telemetry", "batteries", "charging", "billing"]
 
 INSTALLED_APPS = [
     "daphne",
@@ -143,12 +143,15 @@ from .apps.charging import *  # noqa: E402, F403
 from .apps.charging import CHARGING_BEAT_SCHEDULE  # noqa: E402
 from .apps.meters import *  # noqa: E402, F403
 from .apps.meters import METERS_BEAT_SCHEDULE  # noqa: E402
+from .apps.telemetry import *  # noqa: E402, F403
+from .apps.telemetry import TELEMETRY_BEAT_SCHEDULE  # noqa: E402
 
 # Beat reads this once at start and writes it into django-celery-beat's tables, where staff can
 # change intervals or disable a job in the admin.
 CELERY_BEAT_SCHEDULE = {
     "beat-heartbeat": {"task": "config.tasks.beat_heartbeat", "schedule": 60.0},
     **METERS_BEAT_SCHEDULE,
+    **TELEMETRY_BEAT_SCHEDULE,
     **BATTERIES_BEAT_SCHEDULE,
     **CHARGING_BEAT_SCHEDULE,
     **BILLING_BEAT_SCHEDULE,
