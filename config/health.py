@@ -1,6 +1,10 @@
-"""Dependency checks behind ``/healthz``: each returns None when healthy or the error it met."""
+"""Dependency checks behind ``/healthz``: each returns None when healthy or the error it met.
+
+Apps add their own (e.g. the MQTT ingest) with ``register_health_check`` in ``AppConfig.ready()``.
+"""
 
 import uuid
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
@@ -39,7 +43,24 @@ def check_broker() -> str | None:
     return None
 
 
-CHECKS = {"database": check_database, "cache": check_cache, "broker": check_broker}
+CHECKS: dict[str, Callable[[], str | None]] = {
+    "database": check_database,
+    "cache": check_cache,
+    "broker": check_broker,
+}
+_backends: dict[str, Callable[[], str]] = {
+    "database": lambda: settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
+    "cache": lambda: settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1],
+    "broker": lambda: celery_app.conf.broker_url.split("://", 1)[0],
+}
+
+
+def register_health_check(
+    name: str, check: Callable[[], str | None], backend: Callable[[], str] = lambda: ""
+) -> None:
+    """``check()`` returns None when healthy, else what is wrong; a failure makes /healthz 503."""
+    CHECKS[name] = check
+    _backends[name] = backend
 
 
 def run_checks() -> dict[str, str | None]:
@@ -47,8 +68,4 @@ def run_checks() -> dict[str, str | None]:
 
 
 def backends() -> dict[str, str]:
-    return {
-        "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
-        "cache": settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1],
-        "broker": celery_app.conf.broker_url.split("://", 1)[0],
-    }
+    return {name: backend() for name, backend in _backends.items()}
