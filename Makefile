@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_ARGS ?=
-PICO := static/vendor/pico/pico.min.css
+VENDORED := static/vendor/.installed
 
 .PHONY: help run test lint format services browser static demo migrate bench
 
@@ -26,12 +26,14 @@ $(BIN)/.installed: requirements/base.txt requirements/dev.txt
 	touch $@
 
 # Front-end assets come from the npm registry at build time and are served by whitenoise.
-$(PICO): package.json package-lock.json
+$(VENDORED): package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
-	mkdir -p static/vendor/pico
-	cp node_modules/@picocss/pico/css/pico.min.css $(PICO)
+	mkdir -p static/vendor/pico static/vendor/uplot
+	cp node_modules/@picocss/pico/css/pico.min.css static/vendor/pico/
+	cp node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css static/vendor/uplot/
+	touch $@
 
-static: $(PICO)
+static: $(VENDORED)
 
 migrate: $(BIN)/.installed
 	$(BIN)/python manage.py migrate --noinput

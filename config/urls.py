@@ -1,12 +1,13 @@
 """URLs: admin, docs, health, then each app's portal pages and API, found by convention.
 
-An app with ``<app>/urls.py`` gets its portal pages under ``/<app label>/`` (accounts at the root);
-an app with ``<app>/api/urls.py`` gets its endpoints under ``/api/v1/``. Adding an app's URLs never
-means editing this file.
+An app with ``<app>/urls.py`` gets its portal pages under ``/<app label>/`` (accounts, and an app
+whose AppConfig sets ``url_prefix = ""``, at the root); an app with ``<app>/api/urls.py`` gets its
+endpoints under ``/api/v1/``. Adding an app's URLs never means editing this file.
 """
 
 from importlib.util import find_spec
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
@@ -25,10 +26,15 @@ def _module_exists(name: str) -> bool:
         return False
 
 
-def _included(module_suffix: str, prefix: str, apps: list[str]) -> list:
+def _portal_prefix(app: str) -> str:
+    config = apps.get_app_config(app.rsplit(".", 1)[-1])
+    return getattr(config, "url_prefix", f"{config.label}/")
+
+
+def _included(module_suffix: str, prefix, app_names: list[str]) -> list:
     return [
-        path(prefix.format(label=app.rsplit(".", 1)[-1]), include(f"{app}.{module_suffix}"))
-        for app in apps
+        path(prefix(app), include(f"{app}.{module_suffix}"))
+        for app in app_names
         if _module_exists(f"{app}.{module_suffix}")
     ]
 
@@ -40,7 +46,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
-    *_included("api.urls", "api/v1/", settings.HOMEGRID_APPS),
+    *_included("api.urls", lambda app: "api/v1/", settings.HOMEGRID_APPS),
     path("", include("accounts.urls")),
-    *_included("urls", "{label}/", [app for app in settings.HOMEGRID_APPS if app != "accounts"]),
+    *_included(
+        "urls", _portal_prefix, [app for app in settings.HOMEGRID_APPS if app != "accounts"]
+    ),
 ]

@@ -14,7 +14,15 @@ CSRF_TRUSTED_ORIGINS = env.list(
     "CSRF_TRUSTED_ORIGINS", default=["http://127.0.0.1:8000", "http://localhost:8000"]
 )
 
-HOMEGRID_APPS = ["accounts", "meters", "meters.telemetry", "batteries", "charging", "billing"]
+HOMEGRID_APPS = [
+    "accounts",
+    "meters",
+    "meters.telemetry",
+    "meters.dashboard",
+    "batteries",
+    "charging",
+    "billing",
+]
 
 INSTALLED_APPS = [
     "daphne",
