@@ -1,0 +1,194 @@
+from rest_framework import serializers
+
+from accounts.models import CustomerAccount
+
+from ..models import (
+    Battery,
+    BatteryAlert,
+    BatteryFlag,
+    BatteryInstruction,
+    BatteryStatus,
+    InstructionAction,
+    InstructionRule,
+)
+
+
+class BatteryInput(serializers.Serializer):
+    account = serializers.SlugRelatedField(
+        slug_field="account_number",
+        queryset=CustomerAccount.objects.all(),
+        help_text="The customer account's number.",
+    )
+    location = serializers.CharField(max_length=200)
+    postcode = serializers.CharField(max_length=10)
+    capacity_kwh = serializers.DecimalField(max_digits=6, decimal_places=2)
+    vendor = serializers.CharField(max_length=100)
+    model = serializers.CharField(max_length=100)
+    ip_address = serializers.IPAddressField(required=False, allow_null=True)
+    min_soc_reserve = serializers.DecimalField(max_digits=5, decimal_places=2, required=False)
+    max_soc_reserve = serializers.DecimalField(max_digits=5, decimal_places=2, required=False)
+
+
+STATUS_HELP = "idle, charging, discharging or offline."
+FLAG_HELP = "ok, warning or error."
+
+
+class BatteryOutput(serializers.ModelSerializer):
+    account = serializers.CharField(source="account.account_number")
+    # Plain strings in the schema: several models have a "status", each with its own choices.
+    status = serializers.CharField(help_text=STATUS_HELP)
+    flag = serializers.CharField(help_text=FLAG_HELP)
+    reported_flag = serializers.CharField(help_text=FLAG_HELP)
+
+    class Meta:
+        model = Battery
+        fields = [
+            "id", "identifier", "account", "location", "postcode", "capacity_kwh", "ip_address",
+            "vendor", "model", "min_soc_reserve", "max_soc_reserve", "soc_percent", "power_kw",
+            "voltage_v", "temperature_c", "status", "reported_flag", "flag", "last_seen",
+            "created_at",
+        ]  # fmt: skip
+
+
+class BatteryFilterInput(serializers.Serializer):
+    identifier = serializers.CharField(required=False, help_text="Identifier prefix, any case.")
+    location = serializers.CharField(required=False, help_text="Location prefix, any case.")
+    status = serializers.ChoiceField(
+        choices=BatteryStatus.choices, required=False, help_text=STATUS_HELP
+    )
+    flag = serializers.ChoiceField(choices=BatteryFlag.choices, required=False, help_text=FLAG_HELP)
+    account = serializers.CharField(required=False, help_text="Account number.")
+
+
+class CountOutput(serializers.Serializer):
+    count = serializers.IntegerField()
+
+
+class ArchiveOutput(serializers.Serializer):
+    deleted_batteries = serializers.IntegerField()
+    archived_readings = serializers.IntegerField()
+    archived_alerts = serializers.IntegerField()
+    archived_instructions = serializers.IntegerField()
+    archive_folder = serializers.CharField()
+
+    @staticmethod
+    def of(archive) -> dict:
+        return {
+            "deleted_batteries": archive.batteries,
+            "archived_readings": archive.readings,
+            "archived_alerts": archive.alerts,
+            "archived_instructions": archive.instructions,
+            "archive_folder": str(archive.folder),
+        }
+
+
+class TelemetryInput(serializers.Serializer):
+    """One reading. Validated by the telemetry service (the same rules as MQTT)."""
+
+    timestamp = serializers.DateTimeField(
+        required=False, help_text="Default: now. Without an offset: Europe/London."
+    )
+    soc_percent = serializers.DecimalField(max_digits=5, decimal_places=2, help_text="0-100.")
+    power_kw = serializers.DecimalField(
+        max_digits=8, decimal_places=3, help_text="+ discharging, - charging."
+    )
+    voltage_v = serializers.DecimalField(max_digits=7, decimal_places=2, help_text=">= 0.")
+    temperature_c = serializers.DecimalField(
+        max_digits=5, decimal_places=2, help_text="-50 to 100."
+    )
+    status = serializers.CharField(help_text=STATUS_HELP)
+    flag = serializers.CharField(required=False, help_text=f"{FLAG_HELP} Default ok.")
+
+
+class BulkTelemetryItem(TelemetryInput):
+    battery = serializers.CharField(help_text="The battery's UUID or identifier.")
+
+
+class BulkTelemetryInput(serializers.Serializer):
+    readings = BulkTelemetryItem(many=True)
+
+
+class IngestOutput(serializers.Serializer):
+    stored = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+
+
+class HistoryQuery(serializers.Serializer):
+    start = serializers.DateTimeField(required=False, help_text="Default: end - 24 h.")
+    end = serializers.DateTimeField(required=False, help_text="Default: now. Exclusive.")
+    after = serializers.DateTimeField(
+        required=False, help_text="Only readings after this (the previous page's next_after)."
+    )
+    bucket = serializers.IntegerField(
+        required=False, help_text="Downsample: average per bucket of this many seconds (>= 60)."
+    )
+    limit = serializers.IntegerField(required=False, default=1000, help_text="1-10000.")
+
+
+class HistoryPoint(serializers.Serializer):
+    at = serializers.DateTimeField(help_text="Reading time, or the bucket's start.")
+    soc_percent = serializers.DecimalField(max_digits=7, decimal_places=2)
+    power_kw = serializers.DecimalField(max_digits=10, decimal_places=3)
+    voltage_v = serializers.DecimalField(max_digits=9, decimal_places=2)
+    temperature_c = serializers.DecimalField(max_digits=7, decimal_places=2)
+    status = serializers.CharField(required=False, help_text="Raw readings only.")
+    flag = serializers.CharField(required=False, help_text="Raw readings only.")
+    temperature_max_c = serializers.DecimalField(
+        max_digits=7, decimal_places=2, required=False, help_text="Buckets only."
+    )
+    readings = serializers.IntegerField(required=False, help_text="Buckets only.")
+
+
+class HistoryOutput(serializers.Serializer):
+    battery = serializers.UUIDField()
+    bucket_seconds = serializers.IntegerField(allow_null=True)
+    next_after = serializers.DateTimeField(
+        allow_null=True, help_text="Pass as after= for the next page; null at the end."
+    )
+    points = HistoryPoint(many=True)
+
+
+class AlertOutput(serializers.ModelSerializer):
+    status = serializers.CharField(help_text="open, acknowledged or resolved.")
+
+    class Meta:
+        model = BatteryAlert
+        fields = [
+            "id", "rule", "severity", "status", "message", "opened_at", "acknowledged_at",
+            "resolved_at",
+        ]  # fmt: skip
+
+
+class InstructionInput(serializers.Serializer):
+    action = serializers.ChoiceField(choices=InstructionAction.choices)
+    power_kw = serializers.DecimalField(
+        max_digits=7, decimal_places=3, required=False, allow_null=True
+    )
+    reserve_soc = serializers.DecimalField(
+        max_digits=5, decimal_places=2, required=False, allow_null=True
+    )
+    expires_in_minutes = serializers.IntegerField(required=False, min_value=1)
+
+
+class InstructionOutput(serializers.ModelSerializer):
+    rule = serializers.CharField(source="rule.name", allow_null=True, default=None)
+    status = serializers.CharField(
+        help_text="pending, sent, acknowledged, rejected, expired, failed or superseded."
+    )
+
+    class Meta:
+        model = BatteryInstruction
+        fields = [
+            "id", "source", "rule", "action", "power_kw", "reserve_soc", "status", "created_at",
+            "expires_at", "sent_at", "refreshed_at", "answered_at", "finished_at", "detail",
+        ]  # fmt: skip
+
+
+class RuleOutput(serializers.ModelSerializer):
+    class Meta:
+        model = InstructionRule
+        fields = [
+            "id", "name", "priority", "soc_above", "soc_below", "window_start", "window_end",
+            "tariff_window", "temperature_below", "only_without_alerts", "action", "power_kw",
+            "reserve_soc",
+        ]  # fmt: skip

@@ -1,0 +1,207 @@
+"""MQTT transport for batteries: the handlers the ingest process calls, and command publishing.
+
+Topics (``<root>`` is ``settings.BATTERIES_MQTT_TOPIC_ROOT``, default ``batteries``):
+
+- ``<root>/<identifier>/telemetry`` (unit -> platform): handled by ``handle_telemetry`` or, for a
+  batch of messages, ``handle_telemetry_batch``.
+- ``<root>/<identifier>/cmd`` (platform -> unit, QoS 1): published by ``publish_commands``.
+- ``<root>/<identifier>/cmd/ack`` (unit -> platform): handled by ``handle_command_ack``.
+
+Telemetry payload: a JSON object, or a JSON array of such objects (several readings at once)::
+
+    {
+      "timestamp": "2026-11-22T17:30:00Z",  # ISO 8601; optional, default: when received;
+                                            # without an offset it is read in TIME_ZONE
+      "soc_percent": 64.5,                  # 0..100
+      "power_kw": -2.4,                     # signed: + discharging, - charging; -1000..1000
+      "voltage_v": 51.8,                    # >= 0
+      "temperature_c": 27.1,                # -50..100
+      "status": "charging",                 # idle | charging | discharging | offline
+      "flag": "ok"                          # ok | warning | error; optional, default ok
+    }
+
+Numbers may also be strings ("64.5"). A replayed message stores nothing new.
+
+Command payload (published)::
+
+    {"instruction_id": "<uuid>", "action": "charge|discharge|hold|idle|set_reserve",
+     "power_kw": 3.0 | null, "reserve_soc": 20.0 | null,
+     "issued_at": "<ISO 8601>", "expires_at": "<ISO 8601>"}
+
+A unit must fall back to its own control at ``expires_at`` unless it receives the same
+``instruction_id`` again with a later ``expires_at`` (a refresh).
+
+Acknowledgement payload::
+
+    {"instruction_id": "<uuid>", "result": "accepted" | "rejected", "reason": "optional text"}
+
+Every handler raises ``BadPayload`` (a ValueError) for a payload it cannot use, with a message
+naming the problem, and ``config.exceptions.NotFound`` for an unknown battery or instruction; the
+caller logs and drops such a message (retrying cannot make it valid).
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from urllib.parse import unquote, urlparse
+
+import paho.mqtt.client as paho
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from config.exceptions import NotFound
+
+from . import services
+from .models import Battery
+
+
+class BadPayload(ValueError):
+    """The message cannot be used as it is; its text says why."""
+
+
+def telemetry_topic(identifier: str) -> str:
+    return f"{settings.BATTERIES_MQTT_TOPIC_ROOT}/{identifier}/telemetry"
+
+
+def command_topic(identifier: str) -> str:
+    return f"{settings.BATTERIES_MQTT_TOPIC_ROOT}/{identifier}/cmd"
+
+
+def ack_topic(identifier: str) -> str:
+    return f"{command_topic(identifier)}/ack"
+
+
+def _json(payload: bytes) -> object:
+    try:
+        return json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadPayload(f"Payload is not JSON: {exc}") from exc
+
+
+def _readings(identifier: str, payload: bytes, received_at: datetime, battery: Battery) -> list:
+    data = _json(payload)
+    items = data if isinstance(data, list) else [data]
+    readings = []
+    for index, item in enumerate(items):
+        try:
+            values = services.reading_values_parse(item, default_at=received_at)
+        except ValidationError as exc:
+            where = f"reading {index}" if isinstance(data, list) else "reading"
+            problems = "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.message_dict.items())
+            raise BadPayload(f"{identifier} {where}: {problems}") from exc
+        readings.append((battery, values))
+    return readings
+
+
+def _battery(identifier: str) -> Battery:
+    try:
+        return Battery.objects.get(identifier=identifier)
+    except Battery.DoesNotExist as exc:
+        raise NotFound(f"No battery {identifier}.") from exc
+
+
+def handle_telemetry(
+    identifier: str, payload: bytes, received_at: datetime
+) -> services.IngestResult:
+    """Store the reading(s) of one ``<root>/<identifier>/telemetry`` message. A reading that
+    contradicts a stored one (same timestamp, other values) is dropped and counted in
+    ``conflicts``; the rest of the message is stored."""
+    battery = _battery(identifier)
+    return services.readings_ingest(
+        readings=_readings(identifier, payload, received_at, battery),
+        source="mqtt",
+        skip_conflicts=True,
+    )
+
+
+def handle_telemetry_batch(
+    messages: Iterable[tuple[str, bytes, datetime]],
+) -> tuple[services.IngestResult, list[tuple[int, Exception]]]:
+    """Store many telemetry messages ``(identifier, payload, received_at)`` in one transaction.
+    Messages that are bad or name an unknown battery are left out and returned with their index
+    and error; the others are stored (returns the ingest counts and those errors)."""
+    messages = list(messages)
+    batteries = {
+        battery.identifier: battery
+        for battery in Battery.objects.filter(identifier__in={m[0] for m in messages})
+    }
+    readings, errors = [], []
+    for index, (identifier, payload, received_at) in enumerate(messages):
+        battery = batteries.get(identifier)
+        if battery is None:
+            errors.append((index, NotFound(f"No battery {identifier}.")))
+            continue
+        try:
+            readings.extend(_readings(identifier, payload, received_at, battery))
+        except BadPayload as exc:
+            errors.append((index, exc))
+    result = services.readings_ingest(readings=readings, source="mqtt", skip_conflicts=True)
+    return result, errors
+
+
+def handle_command_ack(identifier: str, payload: bytes, received_at: datetime) -> None:
+    """Record a unit's answer from ``<root>/<identifier>/cmd/ack``."""
+    data = _json(payload)
+    if not isinstance(data, dict):
+        raise BadPayload("An acknowledgement is a JSON object.")
+    result = data.get("result")
+    if result not in ("accepted", "rejected"):
+        raise BadPayload('result must be "accepted" or "rejected".')
+    try:
+        instruction_id = uuid.UUID(str(data.get("instruction_id")))
+    except ValueError as exc:
+        raise BadPayload("instruction_id must be the UUID of the command.") from exc
+    reason = data.get("reason") or ""
+    services.instruction_answer(
+        identifier=identifier,
+        instruction_id=str(instruction_id),
+        accepted=result == "accepted",
+        reason=str(reason),
+    )
+
+
+def _client(client_id: str) -> paho.Client:
+    url = urlparse(settings.MQTT_URL)
+    client = paho.Client(
+        callback_api_version=paho.CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=paho.MQTTv311,
+    )
+    if url.username:
+        client.username_pw_set(unquote(url.username), unquote(url.password or ""))
+    if url.scheme in ("mqtts", "ssl"):
+        client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+    client.connect(url.hostname or "127.0.0.1", url.port or 1883, keepalive=30)
+    return client
+
+
+def publish_commands(commands: list[tuple[str, dict]]) -> list[str | None]:
+    """Publish ``(topic, payload)`` pairs with QoS 1 over one connection and wait for the broker
+    to confirm each. Returns, per command, None when confirmed or the reason it was not."""
+    timeout = settings.BATTERIES_MQTT_PUBLISH_TIMEOUT
+    try:
+        client = _client(f"homegrid-cmd-{uuid.uuid4().hex[:12]}")
+    except (OSError, ValueError) as exc:
+        return [f"broker unreachable ({exc})"] * len(commands)
+    client.loop_start()
+    try:
+        infos = [
+            client.publish(topic, json.dumps(payload, separators=(",", ":")), qos=1)
+            for topic, payload in commands
+        ]
+        outcomes = []
+        for info in infos:
+            try:
+                info.wait_for_publish(timeout=timeout)
+            except (RuntimeError, ValueError) as exc:
+                outcomes.append(f"publish refused ({exc})")
+                continue
+            outcomes.append(None if info.is_published() else "no confirmation from the broker")
+        return outcomes
+    finally:
+        client.disconnect()
+        client.loop_stop()

@@ -1,0 +1,55 @@
+"""Every write of the batteries app. Split by concern; import from here."""
+
+from .instructions import (
+    instruction_answer,
+    instruction_issue_manual,
+    instruction_parameters_clean,
+    instructions_deliver,
+    instructions_expire,
+    rule_holds,
+    rule_winning,
+    rules_evaluate,
+)
+from .monitoring import MonitoringResult, alert_acknowledge, monitoring_run
+from .registry import (
+    DELETE_ALL_CONFIRMATION,
+    Archive,
+    batteries_archive,
+    batteries_delete_all,
+    battery_create,
+    battery_delete,
+    identifier_format,
+)
+from .telemetry import (
+    IngestResult,
+    ReadingValues,
+    reading_record,
+    reading_values_parse,
+    readings_ingest,
+)
+
+__all__ = [
+    "DELETE_ALL_CONFIRMATION",
+    "Archive",
+    "IngestResult",
+    "MonitoringResult",
+    "ReadingValues",
+    "alert_acknowledge",
+    "batteries_archive",
+    "batteries_delete_all",
+    "battery_create",
+    "battery_delete",
+    "identifier_format",
+    "instruction_answer",
+    "instruction_issue_manual",
+    "instruction_parameters_clean",
+    "instructions_deliver",
+    "instructions_expire",
+    "monitoring_run",
+    "reading_record",
+    "reading_values_parse",
+    "readings_ingest",
+    "rule_holds",
+    "rule_winning",
+    "rules_evaluate",
+]

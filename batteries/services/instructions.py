@@ -1,0 +1,387 @@
+"""Instructions to batteries: issued by rules or by hand, delivered over MQTT, answered by the unit.
+
+Lifecycle: pending -> sent -> acknowledged | rejected; any unfinished one -> expired (its
+``expires_at`` passed without a refresh), failed (the broker did not take it) or superseded (a newer
+instruction for the same battery replaced it). A battery has at most one instruction in force.
+
+Every instruction carries its expiry to the unit: a unit whose controller stops refreshing falls
+back to its own control instead of staying in forced charge. The rule pass refreshes the
+instruction of a rule that still wins by extending ``expires_at`` and sending it again (same id).
+
+A manual instruction in force is not overridden by rules: rules resume once it ends.
+"""
+
+import logging
+from collections import defaultdict
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from config.exceptions import ApplicationError, NotFound
+
+from .. import mqtt
+from ..models import (
+    ACTIVE_INSTRUCTION_STATUSES,
+    AlertStatus,
+    Battery,
+    BatteryAlert,
+    BatteryInstruction,
+    BatteryStatus,
+    InstructionAction,
+    InstructionRule,
+    InstructionSource,
+    InstructionStatus,
+)
+from ..tariffs import tariff_window_at
+
+log = logging.getLogger(__name__)
+
+
+def instruction_parameters_clean(
+    *, action: str, power_kw=None, reserve_soc=None
+) -> tuple[Decimal | None, Decimal | None]:
+    """The one rule for what each action needs: charge/discharge a power above 0 kW (at most
+    1000), set_reserve a reserve 0-100 %, hold and idle nothing."""
+    errors: dict[str, list[str]] = {}
+    if action not in InstructionAction.values:
+        raise ValidationError(
+            {"action": [f"Action must be one of {', '.join(InstructionAction.values)}."]}
+        )
+
+    def number(name, value):
+        try:
+            return Decimal(str(value))
+        except (InvalidOperation, ValueError):
+            errors[name] = ["A number is required."]
+            return None
+
+    power = number("power_kw", power_kw) if power_kw not in (None, "") else None
+    reserve = number("reserve_soc", reserve_soc) if reserve_soc not in (None, "") else None
+    if action in (InstructionAction.CHARGE, InstructionAction.DISCHARGE):
+        if power is None and "power_kw" not in errors:
+            errors["power_kw"] = [f"{action.capitalize()} needs a power in kW."]
+        elif power is not None and not 0 < power <= 1000:
+            errors["power_kw"] = ["Power must be above 0 and at most 1000 kW."]
+        if reserve is not None:
+            errors["reserve_soc"] = [f"{action.capitalize()} takes no reserve."]
+    elif action == InstructionAction.SET_RESERVE:
+        if reserve is None and "reserve_soc" not in errors:
+            errors["reserve_soc"] = ["Setting the reserve needs a reserve_soc in %."]
+        elif reserve is not None and not 0 <= reserve <= 100:
+            errors["reserve_soc"] = ["A reserve is a percentage from 0 to 100."]
+        if power is not None:
+            errors["power_kw"] = ["Setting the reserve takes no power."]
+    else:
+        if power is not None:
+            errors["power_kw"] = [f"{action.capitalize()} takes no power."]
+        if reserve is not None:
+            errors["reserve_soc"] = [f"{action.capitalize()} takes no reserve."]
+    if errors:
+        raise ValidationError(errors)
+    return power, reserve
+
+
+def _supersede(battery_ids, *, now: datetime, detail: str) -> int:
+    return BatteryInstruction.objects.filter(
+        battery_id__in=battery_ids, status__in=ACTIVE_INSTRUCTION_STATUSES
+    ).update(status=InstructionStatus.SUPERSEDED, finished_at=now, detail=detail[:300])
+
+
+def _deliver_on_commit(ids: list) -> None:
+    if ids:
+        from ..tasks import instructions_deliver_task
+
+        transaction.on_commit(lambda: instructions_deliver_task.delay([str(i) for i in ids]))
+
+
+@transaction.atomic
+def instruction_issue_manual(
+    *,
+    battery: Battery,
+    action: str,
+    requested_by,
+    power_kw=None,
+    reserve_soc=None,
+    expires_in_minutes: int | None = None,
+) -> BatteryInstruction:
+    """An operator's instruction: replaces whatever is in force for the battery and is sent once
+    committed. It lasts ``expires_in_minutes`` (default: the setting
+    BATTERIES_MANUAL_INSTRUCTION_TTL_MINUTES)."""
+    power, reserve = instruction_parameters_clean(
+        action=action, power_kw=power_kw, reserve_soc=reserve_soc
+    )
+    minutes = expires_in_minutes or settings.BATTERIES_MANUAL_INSTRUCTION_TTL_MINUTES
+    if not 1 <= minutes <= 7 * 24 * 60:
+        raise ValidationError({"expires_in_minutes": ["Expiry must be 1 minute to 7 days."]})
+    now = timezone.now()
+    Battery.objects.select_for_update().filter(pk=battery.pk).first()
+    _supersede([battery.pk], now=now, detail="Replaced by a manual instruction.")
+    instruction = BatteryInstruction.objects.create(
+        battery=battery,
+        source=InstructionSource.MANUAL,
+        requested_by=requested_by,
+        action=action,
+        power_kw=power,
+        reserve_soc=reserve,
+        created_at=now,
+        expires_at=now + timedelta(minutes=minutes),
+    )
+    _deliver_on_commit([instruction.pk])
+    return instruction
+
+
+@transaction.atomic
+def instructions_expire(*, now: datetime | None = None) -> int:
+    """End every instruction whose expiry passed without a refresh."""
+    now = now or timezone.now()
+    return BatteryInstruction.objects.filter(
+        status__in=ACTIVE_INSTRUCTION_STATUSES, expires_at__lte=now
+    ).update(
+        status=InstructionStatus.EXPIRED,
+        finished_at=now,
+        detail="Expired: not refreshed before its expiry.",
+    )
+
+
+def _in_window(rule: InstructionRule, local_time) -> bool:
+    start, end = rule.window_start, rule.window_end
+    if start <= end:
+        return start <= local_time < end
+    return local_time >= start or local_time < end  # wraps past midnight
+
+
+def rule_holds(*, rule: InstructionRule, battery: Battery, at: datetime, has_alerts: bool) -> bool:
+    """Whether every condition the rule sets holds for the battery's current state at ``at``."""
+    if rule.soc_above is not None and not (
+        battery.soc_percent is not None and battery.soc_percent > rule.soc_above
+    ):
+        return False
+    if rule.soc_below is not None and not (
+        battery.soc_percent is not None and battery.soc_percent < rule.soc_below
+    ):
+        return False
+    if rule.temperature_below is not None and not (
+        battery.temperature_c is not None and battery.temperature_c < rule.temperature_below
+    ):
+        return False
+    if rule.only_without_alerts and has_alerts:
+        return False
+    if rule.window_start is not None:
+        local = at.astimezone(ZoneInfo(settings.TIME_ZONE)).time()
+        if not _in_window(rule, local):
+            return False
+    return not (
+        rule.tariff_window and tariff_window_at(battery=battery, at=at) != rule.tariff_window
+    )
+
+
+def rule_applies_to(rule: InstructionRule, battery: Battery) -> bool:
+    if rule.battery_id is not None:
+        return rule.battery_id == battery.pk
+    if rule.account_id is not None:
+        return rule.account_id == battery.account_id
+    return battery.identifier.startswith(rule.identifier_prefix)
+
+
+def rule_winning(
+    *, rules: list[InstructionRule], battery: Battery, at: datetime, has_alerts: bool
+) -> InstructionRule | None:
+    """The first rule (rules come strongest first: priority, then age) whose conditions hold."""
+    for rule in rules:
+        if rule_applies_to(rule, battery) and rule_holds(
+            rule=rule, battery=battery, at=at, has_alerts=has_alerts
+        ):
+            return rule
+    return None
+
+
+def _same_order(instruction: BatteryInstruction, rule: InstructionRule) -> bool:
+    return (
+        instruction.rule_id == rule.pk
+        and instruction.action == rule.action
+        and instruction.power_kw == rule.power_kw
+        and instruction.reserve_soc == rule.reserve_soc
+    )
+
+
+@transaction.atomic
+def rules_evaluate(*, now: datetime | None = None) -> dict[str, int]:
+    """Expire lapsed instructions, then give every online battery the instruction of its winning
+    rule: refresh the one in force if it is the same, otherwise supersede it with a new one.
+    Batteries under a manual instruction, and offline ones, are left alone. The queries are a
+    fixed number (batteries, rules, alerts, instructions in force, a few bulk writes); matching
+    happens in memory."""
+    now = now or timezone.now()
+    expired = instructions_expire(now=now)
+    rules = list(InstructionRule.objects.filter(enabled=True).order_by("-priority", "created_at"))
+    counts = {"expired": expired, "issued": 0, "refreshed": 0}
+    if not rules:
+        return counts
+    scope = Q()
+    for rule in rules:
+        if rule.battery_id is not None:
+            scope |= Q(pk=rule.battery_id)
+        elif rule.account_id is not None:
+            scope |= Q(account_id=rule.account_id)
+        else:
+            scope |= Q(identifier__startswith=rule.identifier_prefix)
+    batteries = list(
+        Battery.objects.filter(scope, last_seen__isnull=False)
+        .exclude(status=BatteryStatus.OFFLINE)
+        .only(
+            "pk",
+            "identifier",
+            "account_id",
+            "soc_percent",
+            "temperature_c",
+            "last_seen",
+            "status",
+        )
+    )
+    ids = [battery.pk for battery in batteries]
+    alerted = set(
+        BatteryAlert.objects.filter(battery_id__in=ids)
+        .exclude(status=AlertStatus.RESOLVED)
+        .values_list("battery_id", flat=True)
+    )
+    in_force = {
+        instruction.battery_id: instruction
+        for instruction in BatteryInstruction.objects.select_for_update().filter(
+            battery_id__in=ids, status__in=ACTIVE_INSTRUCTION_STATUSES
+        )
+    }
+    expires_at = now + timedelta(minutes=settings.BATTERIES_RULE_INSTRUCTION_TTL_MINUTES)
+    refresh, new, replaced = [], [], []
+    for battery in batteries:
+        current = in_force.get(battery.pk)
+        if current is not None and current.source == InstructionSource.MANUAL:
+            continue
+        rule = rule_winning(rules=rules, battery=battery, at=now, has_alerts=battery.pk in alerted)
+        if rule is None:
+            continue  # whatever is in force lapses at its expiry
+        if current is not None and _same_order(current, rule):
+            refresh.append(current.pk)
+            continue
+        if current is not None:
+            replaced.append(battery.pk)
+        new.append(
+            BatteryInstruction(
+                battery_id=battery.pk,
+                source=InstructionSource.RULE,
+                rule=rule,
+                action=rule.action,
+                power_kw=rule.power_kw,
+                reserve_soc=rule.reserve_soc,
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
+    _supersede(replaced, now=now, detail="Replaced: another rule now wins.")
+    BatteryInstruction.objects.filter(pk__in=refresh).update(
+        expires_at=expires_at, refreshed_at=now
+    )
+    BatteryInstruction.objects.bulk_create(new, batch_size=2000)
+    _deliver_on_commit(refresh + [instruction.pk for instruction in new])
+    counts["issued"], counts["refreshed"] = len(new), len(refresh)
+    return counts
+
+
+def _command(instruction: BatteryInstruction) -> dict:
+    return {
+        "instruction_id": str(instruction.pk),
+        "action": instruction.action,
+        "power_kw": float(instruction.power_kw) if instruction.power_kw is not None else None,
+        "reserve_soc": (
+            float(instruction.reserve_soc) if instruction.reserve_soc is not None else None
+        ),
+        "issued_at": instruction.created_at.isoformat(),
+        "expires_at": instruction.expires_at.isoformat(),
+    }
+
+
+def instructions_deliver(*, instruction_ids: list) -> dict[str, int]:
+    """Publish the instructions still in force to ``<root>/<identifier>/cmd`` (QoS 1) over one
+    connection; those the broker confirms become sent (or stay acknowledged when refreshed),
+    the others failed. Runs outside any transaction: a slow broker must not hold locks."""
+    now = timezone.now()
+    instructions = list(
+        BatteryInstruction.objects.filter(
+            pk__in=instruction_ids, status__in=ACTIVE_INSTRUCTION_STATUSES, expires_at__gt=now
+        ).select_related("battery")
+    )
+    if not instructions:
+        return {"sent": 0, "failed": 0}
+    outcomes = mqtt.publish_commands(
+        [
+            (mqtt.command_topic(instruction.battery.identifier), _command(instruction))
+            for instruction in instructions
+        ]
+    )
+    delivered = defaultdict(list)
+    for instruction, error in zip(instructions, outcomes, strict=True):
+        delivered[error].append(instruction.pk)
+    with transaction.atomic():
+        sent = BatteryInstruction.objects.filter(
+            pk__in=delivered.pop(None, []), status=InstructionStatus.PENDING
+        ).update(status=InstructionStatus.SENT, sent_at=now)
+        failed = 0
+        for error, ids in delivered.items():
+            log.warning("battery instructions not delivered (%s): %s", error, len(ids))
+            failed += BatteryInstruction.objects.filter(
+                pk__in=ids, status__in=ACTIVE_INSTRUCTION_STATUSES
+            ).update(
+                status=InstructionStatus.FAILED,
+                finished_at=now,
+                detail=f"Not delivered: {error}"[:300],
+            )
+    return {"sent": sent, "failed": failed}
+
+
+@transaction.atomic
+def instruction_answer(
+    *, identifier: str, instruction_id: str, accepted: bool, reason: str = ""
+) -> BatteryInstruction:
+    """The unit's answer to a command. Sent or pending -> acknowledged or rejected; a replayed
+    answer changes nothing; an answer to an instruction that already ended is noted in its detail
+    but does not revive it."""
+    try:
+        instruction = (
+            BatteryInstruction.objects.select_for_update()
+            .select_related("battery")
+            .get(pk=instruction_id)
+        )
+    except (BatteryInstruction.DoesNotExist, ValidationError) as exc:
+        raise NotFound(f"No instruction {instruction_id}.", field="instruction_id") from exc
+    if instruction.battery.identifier != identifier:
+        raise ApplicationError(
+            f"Instruction {instruction_id} is not for battery {identifier}.",
+            field="instruction_id",
+        )
+    now = timezone.now()
+    outcome = InstructionStatus.ACKNOWLEDGED if accepted else InstructionStatus.REJECTED
+    if instruction.status in (InstructionStatus.PENDING, InstructionStatus.SENT):
+        instruction.status = outcome
+        instruction.answered_at = now
+        instruction.detail = (reason or "")[:300]
+        if outcome == InstructionStatus.REJECTED:
+            instruction.finished_at = now
+        instruction.save(update_fields=["status", "answered_at", "detail", "finished_at"])
+    elif instruction.status == InstructionStatus.ACKNOWLEDGED and not accepted:
+        # A refresh the unit refused: the instruction is no longer in force on the unit.
+        instruction.status = InstructionStatus.REJECTED
+        instruction.finished_at = now
+        instruction.detail = (reason or "Refresh rejected.")[:300]
+        instruction.save(update_fields=["status", "finished_at", "detail"])
+    elif (
+        instruction.status not in (InstructionStatus.ACKNOWLEDGED, InstructionStatus.REJECTED)
+        and "late answer" not in instruction.detail
+    ):
+        instruction.detail = f"{instruction.detail} (late answer: {outcome})"[:300]
+        instruction.save(update_fields=["detail"])
+    return instruction

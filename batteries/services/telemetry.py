@@ -1,0 +1,240 @@
+"""Telemetry: validating readings, appending them to history, updating the current state.
+
+A reading is the unit's state at one instant. Rules (the same for REST and MQTT):
+SoC 0-100 %, temperature -50..100 C, voltage >= 0 V, power within +-1000 kW, status and flag from
+their sets, timestamp not in the future (a device clock up to ``CLOCK_SKEW`` ahead is accepted).
+A timestamp without an offset is read in ``settings.TIME_ZONE``.
+
+Replaying a stored reading changes nothing; the same battery and timestamp with other values is a
+conflict. A reading older than the battery's newest goes to history without touching the current
+state.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from config.exceptions import Conflict
+
+from ..models import Battery, BatteryFlag, BatteryReading, BatteryStatus
+from .monitoring import monitoring_run
+
+CLOCK_SKEW = timedelta(seconds=60)
+
+_RANGES = {
+    "soc_percent": (Decimal(0), Decimal(100), "State of charge must be between 0 and 100 %."),
+    "temperature_c": (Decimal(-50), Decimal(100), "Temperature must be between -50 and 100 C."),
+    "voltage_v": (Decimal(0), Decimal(10_000), "Voltage must be 0 V or more (below 10,000 V)."),
+    "power_kw": (Decimal(-1000), Decimal(1000), "Power must be between -1000 and 1000 kW."),
+}
+_PLACES = {
+    "soc_percent": Decimal("0.01"),
+    "temperature_c": Decimal("0.01"),
+    "voltage_v": Decimal("0.01"),
+    "power_kw": Decimal("0.001"),
+}
+
+
+@dataclass(frozen=True)
+class ReadingValues:
+    at: datetime
+    soc_percent: Decimal
+    power_kw: Decimal
+    voltage_v: Decimal
+    temperature_c: Decimal
+    status: str
+    flag: str
+
+    def same_as(self, reading: BatteryReading) -> bool:
+        return all(getattr(self, f.name) == getattr(reading, f.name) for f in fields(self))
+
+
+def _parse_time(value, default: datetime | None) -> datetime:
+    if value in (None, ""):
+        if default is None:
+            raise ValueError("A timestamp is required.")
+        return default
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        try:
+            parsed = parse_datetime(str(value))
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            raise ValueError("Give an ISO 8601 timestamp, e.g. 2026-01-31T13:30:00Z.")
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed)
+    return parsed
+
+
+def reading_values_parse(
+    data: Mapping, *, default_at: datetime | None = None, now: datetime | None = None
+) -> ReadingValues:
+    """Turn a client's reading (JSON-like values) into checked values, or raise a ValidationError
+    naming every field that breaks a rule. ``default_at`` stands in for a missing timestamp."""
+    if not isinstance(data, Mapping):
+        raise ValidationError({"non_field_errors": ["A reading is a JSON object."]})
+    now = now or timezone.now()
+    errors: dict[str, list[str]] = {}
+    values: dict = {}
+    try:
+        values["at"] = _parse_time(data.get("timestamp"), default_at)
+        if values["at"] > now + CLOCK_SKEW:
+            errors["timestamp"] = ["The timestamp is in the future."]
+    except ValueError as exc:
+        errors["timestamp"] = [str(exc)]
+    for name, (low, high, rule) in _RANGES.items():
+        raw = data.get(name)
+        if raw is None or raw == "" or isinstance(raw, bool):
+            errors[name] = ["This field is required (a number)."]
+            continue
+        try:
+            number = Decimal(str(raw))
+        except (InvalidOperation, ValueError):
+            errors[name] = ["A number is required."]
+            continue
+        if not number.is_finite() or not low <= number <= high:
+            errors[name] = [rule]
+            continue
+        values[name] = number.quantize(_PLACES[name])
+    status = data.get("status")
+    if status not in BatteryStatus.values:
+        errors["status"] = [f"Status must be one of {', '.join(BatteryStatus.values)}."]
+    values["status"] = status
+    flag = data.get("flag", BatteryFlag.OK)
+    if flag not in BatteryFlag.values:
+        errors["flag"] = [f"Flag must be one of {', '.join(BatteryFlag.values)}."]
+    values["flag"] = flag
+    if errors:
+        raise ValidationError(errors)
+    return ReadingValues(**values)
+
+
+@dataclass
+class IngestResult:
+    stored: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+
+
+@transaction.atomic
+def readings_ingest(
+    *,
+    readings: Sequence[tuple[Battery, ReadingValues]],
+    source: str,
+    skip_conflicts: bool = False,
+) -> IngestResult:
+    """Append readings to history and move each battery's current state to its newest reading,
+    then run the monitoring rules on those batteries.
+
+    A reading identical to a stored one is counted as a duplicate and changes nothing. One that
+    contradicts a stored reading (same battery and timestamp, other values) raises Conflict and
+    stores nothing, unless ``skip_conflicts`` (MQTT, where a sender cannot be answered) drops just
+    that reading.
+    """
+    result = IngestResult()
+    if not readings:
+        return result
+    batteries = {battery.pk: battery for battery, _ in readings}
+    incoming: dict[tuple, ReadingValues] = {}
+    for battery, values in readings:
+        key = (battery.pk, values.at)
+        seen = incoming.get(key)
+        if seen is None:
+            incoming[key] = values
+        elif seen == values:
+            result.duplicates += 1
+        else:
+            _conflict(battery, values, skip_conflicts, result)
+
+    stored = BatteryReading.objects.filter(
+        battery_id__in=batteries, at__in={at for _, at in incoming}
+    )
+    for reading in stored:
+        values = incoming.get((reading.battery_id, reading.at))
+        if values is None:
+            continue
+        del incoming[(reading.battery_id, reading.at)]
+        if values.same_as(reading):
+            result.duplicates += 1
+        else:
+            _conflict(batteries[reading.battery_id], values, skip_conflicts, result)
+
+    BatteryReading.objects.bulk_create(
+        [
+            BatteryReading(battery_id=battery_id, source=source, **vars(values))
+            for (battery_id, _), values in incoming.items()
+        ],
+        batch_size=2000,
+        ignore_conflicts=True,
+    )
+    result.stored = len(incoming)
+    newest: dict = {}
+    for (battery_id, at), values in incoming.items():
+        if battery_id not in newest or at > newest[battery_id].at:
+            newest[battery_id] = values
+    _update_current_state(newest)
+    monitoring_run(battery_ids=list(newest))
+    return result
+
+
+def _conflict(battery: Battery, values: ReadingValues, skip: bool, result: IngestResult) -> None:
+    if not skip:
+        raise Conflict(
+            f"Battery {battery.identifier} already has a different reading at "
+            f"{values.at.isoformat()}; readings are append-only.",
+            field="timestamp",
+        )
+    result.conflicts += 1
+
+
+def _update_current_state(newest: dict) -> None:
+    """Lock the batteries in a fixed order (two concurrent batches never deadlock) and move the
+    state of those whose newest stored reading is older than the incoming one."""
+    changed = []
+    locked = (
+        Battery.objects.select_for_update()
+        .filter(pk__in=newest)
+        .order_by("pk")
+        .only("pk", "last_seen")
+    )
+    for battery in locked:
+        values = newest[battery.pk]
+        if battery.last_seen is not None and battery.last_seen >= values.at:
+            continue
+        battery.soc_percent = values.soc_percent
+        battery.power_kw = values.power_kw
+        battery.voltage_v = values.voltage_v
+        battery.temperature_c = values.temperature_c
+        battery.status = values.status
+        battery.reported_flag = values.flag
+        battery.last_seen = values.at
+        changed.append(battery)
+    Battery.objects.bulk_update(
+        changed,
+        [
+            "soc_percent",
+            "power_kw",
+            "voltage_v",
+            "temperature_c",
+            "status",
+            "reported_flag",
+            "last_seen",
+        ],
+        batch_size=1000,
+    )
+
+
+def reading_record(
+    *, battery: Battery, data: Mapping, source: str, default_at: datetime | None = None
+) -> IngestResult:
+    """Validate and store one reading (see ``readings_ingest``)."""
+    values = reading_values_parse(data, default_at=default_at)
+    return readings_ingest(readings=[(battery, values)], source=source)

@@ -1,0 +1,2 @@
+def home_panel_context(request):
+    return None
