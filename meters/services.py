@@ -7,6 +7,7 @@ these, so a rule holds whichever door the data came in by.
 
 import json
 import logging
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -258,6 +259,18 @@ def _validate_item(index: int, item: ReadingIn, meter: Meter, now: datetime) -> 
             )
     import_kwh = _kwh(item.import_kwh, "import_kwh")
     export_kwh = None if item.export_kwh is None else _kwh(item.export_kwh, "export_kwh")
+    for name in ("power_w", "power_l1_w", "power_l2_w", "power_l3_w"):
+        value = getattr(item, name)
+        if value is not None and (
+            isinstance(value, bool)
+            or not isinstance(value, int | float | Decimal)
+            or not math.isfinite(value)
+        ):
+            raise ValueError(f"{name}: must be a number of watts, not {value!r}.")
+    if not isinstance(item.register_reset, bool):
+        raise ValueError("register_reset: must be true or false.")
+    if item.raw is not None and not isinstance(item.raw, dict):
+        raise ValueError("raw: must be a JSON object.")
     if item.quality not in ReadingQuality.values:
         raise ValueError(f"quality: must be one of {', '.join(ReadingQuality.values)}.")
     return _Candidate(
@@ -374,6 +387,10 @@ def _check_registers(candidates: list[_Candidate], series: _Series) -> None:
             last = candidate
 
 
+def _watts(value) -> float | None:
+    return None if value is None else float(value)
+
+
 def _write_readings(candidates: list[_Candidate], source: str) -> None:
     columns = (
         "meter_id, at, import_kwh, export_kwh, power_w, power_l1_w, power_l2_w, power_l3_w, "
@@ -385,10 +402,10 @@ def _write_readings(candidates: list[_Candidate], source: str) -> None:
             c.at,
             c.import_kwh,
             c.export_kwh,
-            c.item.power_w,
-            c.item.power_l1_w,
-            c.item.power_l2_w,
-            c.item.power_l3_w,
+            _watts(c.item.power_w),
+            _watts(c.item.power_l1_w),
+            _watts(c.item.power_l2_w),
+            _watts(c.item.power_l3_w),
             source,
             c.item.quality,
             c.item.register_reset,
@@ -627,7 +644,7 @@ def reading_ingest_bulk(
         raise error(
             f"{len(rejected)} of {len(results)} readings rejected; nothing was written. "
             f"First: item {rejected[0].index}: {rejected[0].reason}",
-            extra={"results": [_result_dict(r) for r in results]},
+            extra={"results": [result_as_dict(r) for r in results]},
         )
 
     accepted = [c for c in by_key.values() if c.result.status == ACCEPTED]
@@ -677,7 +694,7 @@ def _after_write(accepted: list[_Candidate], series: dict[int, _Series]) -> None
             )
 
 
-def _result_dict(result: ItemResult) -> dict:
+def result_as_dict(result: ItemResult) -> dict:
     return {
         "index": result.index,
         "meter_id": result.meter_id,

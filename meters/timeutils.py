@@ -51,3 +51,10 @@ def month_start(day: date) -> date:
 
 def next_month(day: date) -> date:
     return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def as_utc(value: datetime, tz: zoneinfo.ZoneInfo) -> datetime:
+    """An aware time in UTC; a naive one read in ``tz`` (see ``localise``)."""
+    if value.tzinfo is None:
+        return localise(value, tz)
+    return value.astimezone(UTC)

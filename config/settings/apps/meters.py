@@ -15,3 +15,6 @@ RECEPTION_RETRY_AFTER_SECONDS = env.int("RECEPTION_RETRY_AFTER_SECONDS", default
 READING_MAX_CLOCK_SKEW_SECONDS = env.int("READING_MAX_CLOCK_SKEW_SECONDS", default=300)
 
 METERS_BEAT_SCHEDULE: dict = {}
+# Analyst aggregates leave out groups (a region, area or dwelling type in a period) of fewer
+# meters than this, so no single household's consumption can be read from them.
+ANALYTICS_MIN_GROUP_SIZE = env.int("ANALYTICS_MIN_GROUP_SIZE", default=5)

@@ -1,0 +1,262 @@
+from rest_framework import serializers
+
+from accounts.models import CustomerAccount
+from meters.models import (
+    DailyUsage,
+    Meter,
+    MeterKind,
+    Reading,
+    ReadingQuality,
+    Reception,
+    ReceptionChange,
+)
+from meters.services import BULK_MAX_ITEMS
+
+
+class LocalDateTimeField(serializers.DateTimeField):
+    """Keeps a timestamp without an offset naive, so the service reads it in the meter's time
+    zone instead of the server's."""
+
+    def enforce_timezone(self, value):
+        return value
+
+
+class MeterOutput(serializers.ModelSerializer):
+    account_number = serializers.CharField(source="account.account_number", read_only=True)
+
+    class Meta:
+        model = Meter
+        fields = [
+            "meter_id",
+            "account_number",
+            "address",
+            "postcode",
+            "area",
+            "region",
+            "dwelling_type",
+            "kind",
+            "timezone",
+            "status",
+            "last_seen",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class MeterInput(serializers.Serializer):
+    meter_id = serializers.CharField(max_length=64)
+    account_number = serializers.SlugRelatedField(
+        slug_field="account_number", queryset=CustomerAccount.objects.all(), source="account"
+    )
+    kind = serializers.ChoiceField(choices=MeterKind.choices, default=MeterKind.INTERVAL)
+    address = serializers.CharField(required=False, help_text="Default: the account's address.")
+    postcode = serializers.CharField(required=False, help_text="Default: the account's.")
+    timezone = serializers.CharField(required=False, help_text="IANA name; default Europe/London.")
+
+
+class ReadingOutput(serializers.ModelSerializer):
+    meter_id = serializers.CharField(source="meter.meter_id", read_only=True)
+
+    class Meta:
+        model = Reading
+        fields = [
+            "meter_id",
+            "at",
+            "import_kwh",
+            "export_kwh",
+            "power_w",
+            "power_l1_w",
+            "power_l2_w",
+            "power_l3_w",
+            "source",
+            "quality",
+            "register_reset",
+        ]
+
+
+class ReadingInput(serializers.Serializer):
+    at = LocalDateTimeField(
+        help_text="ISO 8601. Without an offset it is read in the meter's time zone; a local time "
+        "that does not exist or occurs twice (DST changes) is refused. Interval meters: :00 or "
+        ":30 with zero seconds."
+    )
+    import_kwh = serializers.DecimalField(
+        max_digits=None, decimal_places=None, help_text="Import register, kWh (not negative)."
+    )
+    export_kwh = serializers.DecimalField(
+        max_digits=None, decimal_places=None, required=False, allow_null=True
+    )
+    power_w = serializers.FloatField(required=False, allow_null=True)
+    power_l1_w = serializers.FloatField(required=False, allow_null=True)
+    power_l2_w = serializers.FloatField(required=False, allow_null=True)
+    power_l3_w = serializers.FloatField(required=False, allow_null=True)
+    quality = serializers.ChoiceField(choices=ReadingQuality.choices, default="actual")
+    register_reset = serializers.BooleanField(
+        default=False,
+        help_text="A meter exchange or register reset: the register may go down; the interval "
+        "ending here counts no energy.",
+    )
+
+
+class BulkReadingItem(ReadingInput):
+    meter_id = serializers.CharField()
+
+
+class BulkInput(serializers.Serializer):
+    readings = BulkReadingItem(many=True, help_text=f"At most {BULK_MAX_ITEMS} items.")
+
+
+class ItemResultOutput(serializers.Serializer):
+    index = serializers.IntegerField()
+    meter_id = serializers.CharField()
+    at = serializers.DateTimeField(allow_null=True)
+    status = serializers.ChoiceField(choices=["accepted", "duplicate", "rejected", "skipped"])
+    code = serializers.CharField(help_text="unknown_meter, conflict or invalid when rejected.")
+    field = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class BulkOutput(serializers.Serializer):
+    accepted = serializers.IntegerField()
+    duplicate = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    results = ItemResultOutput(many=True)
+
+
+class ReceptionOutput(serializers.ModelSerializer):
+    changed_by = serializers.CharField(source="changed_by.email", default=None)
+    is_open = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Reception
+        fields = ["is_open", "paused", "maintenance", "reason", "changed_by", "changed_at"]
+
+
+class ReceptionChangeOutput(serializers.ModelSerializer):
+    changed_by = serializers.CharField(source="changed_by.email", default=None)
+
+    class Meta:
+        model = ReceptionChange
+        fields = ["paused", "maintenance", "reason", "changed_by", "changed_at"]
+
+
+class ReceptionInput(serializers.Serializer):
+    paused = serializers.BooleanField(required=False)
+    maintenance = serializers.BooleanField(required=False)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+
+
+class DailyUsageOutput(serializers.ModelSerializer):
+    class Meta:
+        model = DailyUsage
+        fields = ["day", "import_kwh", "export_kwh", "readings", "intervals_expected", "is_partial"]
+
+
+# --- Queries ----------------------------------------------------------------------------------
+
+
+class RawReadingsQuery(serializers.Serializer):
+    start = LocalDateTimeField(required=False)
+    end = LocalDateTimeField(required=False)
+    after = LocalDateTimeField(required=False)
+    max_points = serializers.IntegerField(required=False, min_value=2, max_value=100_000)
+
+
+class ConsumptionQuery(serializers.Serializer):
+    period = serializers.ChoiceField(
+        choices=["last_30min", "today", "this_week", "this_month", "last_month"], required=False
+    )
+    to = LocalDateTimeField(required=False, help_text="Inclusive: a reading at `to` counts.")
+
+    def get_fields(self):
+        # "from" is a Python keyword, so it cannot be declared as a class attribute.
+        fields = super().get_fields()
+        fields["from"] = LocalDateTimeField(required=False, help_text="Inclusive.")
+        return fields
+
+
+class ReadingPoint(serializers.Serializer):
+    at = serializers.DateTimeField()
+    import_kwh = serializers.DecimalField(max_digits=14, decimal_places=4)
+
+
+class ConsumptionOutput(serializers.Serializer):
+    meter_id = serializers.CharField()
+    period = serializers.CharField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    start_reading = ReadingPoint()
+    end_reading = ReadingPoint()
+    consumption_kwh = serializers.DecimalField(max_digits=14, decimal_places=4)
+    readings = serializers.IntegerField()
+    is_complete = serializers.BooleanField()
+
+
+class SeriesQuery(serializers.Serializer):
+    period_from = LocalDateTimeField(help_text="Inclusive.")
+    period_to = LocalDateTimeField(help_text="Exclusive.")
+    group_by = serializers.ChoiceField(
+        choices=["half_hour", "hour", "day", "week", "month"], default="half_hour"
+    )
+    order_by = serializers.ChoiceField(choices=["period", "-period"], default="period")
+
+
+class SeriesRow(serializers.Serializer):
+    interval_start = serializers.DateTimeField()
+    interval_end = serializers.DateTimeField()
+    consumption = serializers.DecimalField(max_digits=14, decimal_places=4)
+
+
+class RangeQuery(serializers.Serializer):
+    start = LocalDateTimeField()
+    end = LocalDateTimeField()
+
+
+class StatsOutput(serializers.Serializer):
+    meter_id = serializers.CharField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    readings = serializers.IntegerField()
+    energy_kwh = serializers.DecimalField(max_digits=14, decimal_places=4, allow_null=True)
+    min_power_w = serializers.FloatField(allow_null=True)
+    max_power_w = serializers.FloatField(allow_null=True)
+    avg_power_w = serializers.FloatField(allow_null=True)
+
+
+class SummaryQuery(serializers.Serializer):
+    days = serializers.IntegerField(min_value=1, max_value=366, default=30)
+
+
+class SummaryDay(serializers.Serializer):
+    day = serializers.DateField()
+    import_kwh = serializers.DecimalField(max_digits=14, decimal_places=4)
+    export_kwh = serializers.DecimalField(max_digits=14, decimal_places=4, allow_null=True)
+    is_partial = serializers.BooleanField()
+
+
+class SummaryOutput(serializers.Serializer):
+    meter_id = serializers.CharField()
+    days = SummaryDay(many=True)
+    average_daily_kwh_last_year = serializers.DecimalField(
+        max_digits=14, decimal_places=4, allow_null=True
+    )
+    moving_average_30d_kwh = serializers.DecimalField(
+        max_digits=14, decimal_places=4, allow_null=True
+    )
+
+
+class AggregatesQuery(serializers.Serializer):
+    start = serializers.DateField(help_text="First local day, inclusive.")
+    end = serializers.DateField(help_text="Last local day, exclusive.")
+    group_by = serializers.ChoiceField(
+        choices=["region", "area", "dwelling_type"], default="region"
+    )
+    resolution = serializers.ChoiceField(choices=["day", "month"], default="month")
+
+
+class AggregateRow(serializers.Serializer):
+    group = serializers.CharField()
+    period = serializers.DateField()
+    meters = serializers.IntegerField()
+    total_kwh = serializers.DecimalField(max_digits=18, decimal_places=4)
+    average_kwh_per_meter = serializers.DecimalField(max_digits=18, decimal_places=4)

@@ -1,0 +1,419 @@
+"""Every read of meters and readings that is more than ``.get()``, scoped to the requesting user."""
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Avg, Count, F, Max, Min, Q, QuerySet, Sum, Window
+from django.db.models.functions import RowNumber, TruncMonth
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.permissions import scope_to_user
+from config.exceptions import ApplicationError, NotFound
+
+from .models import DailyUsage, Meter, MeterKind, Reading, Reception
+from .timeutils import (
+    HALF_HOUR,
+    as_utc,
+    day_bounds,
+    local_day,
+    local_midnight,
+    month_start,
+    next_month,
+)
+
+
+def meters_for_user(*, user: User) -> QuerySet[Meter]:
+    """Staff: every meter; customers: their accounts' meters; anyone else: none."""
+    return scope_to_user(Meter.objects.select_related("account"), user)
+
+
+def meter_for_user(*, user: User, meter_id: str) -> Meter:
+    """The meter with this public id if the user may see it; otherwise NotFound (404, not 403,
+    so nobody learns which meter ids exist)."""
+    meter = meters_for_user(user=user).filter(meter_id=meter_id).first()
+    if meter is None:
+        raise NotFound(f"No meter {meter_id!r}.")
+    return meter
+
+
+# --- Readings and consumption -----------------------------------------------------------------
+
+PERIODS = ("last_30min", "today", "this_week", "this_month", "last_month")
+GROUP_BY = ("half_hour", "hour", "day", "week", "month")
+# A live meter's readings are not aligned to the half-hour: a reading this close to a period's
+# edge counts as reading the edge.
+LIVE_EDGE_TOLERANCE = timedelta(minutes=5)
+
+
+def _utc(value: datetime | None, meter: Meter, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return as_utc(value, meter.tz)
+    except ValueError as exc:
+        raise ApplicationError(f"{name}: {value.isoformat()} {exc}.", field=name) from exc
+
+
+def period_bounds(*, meter: Meter, period: str, now: datetime) -> tuple[datetime, datetime]:
+    """The UTC bounds [start, end) of a named period in the meter's local calendar."""
+    tz = meter.tz
+    today = local_day(now, tz)
+    if period == "last_30min":
+        end = now.replace(minute=30 if now.minute >= 30 else 0, second=0, microsecond=0)
+        return end - HALF_HOUR, end
+    if period == "today":
+        return day_bounds(today, tz)
+    if period == "this_week":
+        monday = today - timedelta(days=today.weekday())
+        return local_midnight(monday, tz), local_midnight(monday + timedelta(days=7), tz)
+    if period == "this_month":
+        first = month_start(today)
+        return local_midnight(first, tz), local_midnight(next_month(first), tz)
+    if period == "last_month":
+        first = month_start(month_start(today) - timedelta(days=1))
+        return local_midnight(first, tz), local_midnight(month_start(today), tz)
+    raise ApplicationError(f"period: must be one of {', '.join(PERIODS)}.", field="period")
+
+
+def _energy_between(meter: Meter, first: Reading, last: Reading) -> Decimal:
+    """Import energy from ``first`` to ``last``: the register difference, or, across a meter
+    exchange, the sum of the intervals either side of it."""
+    resets = meter.readings.filter(register_reset=True, at__gt=first.at, at__lte=last.at)
+    if not resets.exists():
+        return last.import_kwh - first.import_kwh
+    total = Decimal(0)
+    previous = None
+    for value, reset in (
+        meter.readings.filter(at__gte=first.at, at__lte=last.at)
+        .order_by("at")
+        .values_list("import_kwh", "register_reset")
+        .iterator()
+    ):
+        if previous is not None and not reset:
+            total += value - previous
+        previous = value
+    return total
+
+
+def consumption_for_period(
+    *,
+    meter: Meter,
+    period: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    now: datetime | None = None,
+) -> dict:
+    """Energy used in a named period or between ``start`` and ``end``: the first reading at or
+    after the start and the last at or before the end, their difference, the number of readings
+    and whether the period is over and read at both edges. NotFound with fewer than two
+    readings."""
+    now = now or timezone.now()
+    if period:
+        start, end = period_bounds(meter=meter, period=period, now=now)
+    else:
+        start = _utc(start, meter, "from")
+        end = _utc(end, meter, "to")
+        if start is None or end is None:
+            raise ApplicationError("Give a period, or both from and to.", field="period")
+        if end <= start:
+            raise ApplicationError("to: must be after from.", field="to")
+    in_range = meter.readings.filter(at__gte=start, at__lte=end)
+    first = in_range.order_by("at").first()
+    last = in_range.order_by("-at").first()
+    if first is None or last is None or first.pk == last.pk:
+        raise NotFound(
+            f"Fewer than two readings of meter {meter.meter_id} between {start.isoformat()} and "
+            f"{end.isoformat()}: consumption cannot be worked out."
+        )
+    tolerance = LIVE_EDGE_TOLERANCE if meter.kind == MeterKind.LIVE else timedelta(0)
+    complete = end <= now and first.at - start <= tolerance and end - last.at <= tolerance
+    return {
+        "meter_id": meter.meter_id,
+        "period": period or "custom",
+        "start": start,
+        "end": end,
+        "start_reading": {"at": first.at, "import_kwh": first.import_kwh},
+        "end_reading": {"at": last.at, "import_kwh": last.import_kwh},
+        "consumption_kwh": _energy_between(meter, first, last),
+        "readings": in_range.count(),
+        "is_complete": complete,
+    }
+
+
+def _bucket_start(at: datetime, group_by: str, tz) -> datetime:
+    """Start of the bucket holding the interval that ends at ``at``."""
+    inside = at - timedelta(microseconds=1)
+    if group_by == "half_hour":
+        return inside.replace(minute=30 if inside.minute >= 30 else 0, second=0, microsecond=0)
+    if group_by == "hour":
+        return inside.replace(minute=0, second=0, microsecond=0)
+    day = inside.astimezone(tz).date()
+    return local_midnight(_day_bucket(day, group_by), tz)
+
+
+def _day_bucket(day: date, group_by: str) -> date:
+    if group_by == "week":
+        return day - timedelta(days=day.weekday())
+    if group_by == "month":
+        return month_start(day)
+    return day
+
+
+def _bucket_end(bucket_start: datetime, group_by: str, tz) -> datetime:
+    if group_by == "half_hour":
+        return bucket_start + HALF_HOUR
+    if group_by == "hour":
+        return bucket_start + timedelta(hours=1)
+    first = bucket_start.astimezone(tz).date()
+    following = {
+        "day": first + timedelta(days=1),
+        "week": first + timedelta(days=7),
+        "month": next_month(first),
+    }[group_by]
+    return local_midnight(following, tz)
+
+
+def interval_series(
+    *,
+    meter: Meter,
+    period_from: datetime,
+    period_to: datetime,
+    group_by: str = "half_hour",
+    order_by: str = "period",
+) -> list[dict]:
+    """Consumption per interval, like the Octopus Energy API: intervals starting in
+    [period_from, period_to), each {interval_start, interval_end, consumption}. An interval's
+    energy is that of the readings that close its half-hours; days, weeks and months follow the
+    meter's local calendar (a DST day has 46 or 50 half-hours). Day-sized groups read the daily
+    roll-ups when the range starts and ends at local midnight. Intervals without data are left
+    out. ``order_by``: "period" (oldest first) or "-period"."""
+    if group_by not in GROUP_BY:
+        raise ApplicationError(f"group_by: must be one of {', '.join(GROUP_BY)}.", field="group_by")
+    if order_by not in ("period", "-period"):
+        raise ApplicationError('order_by: must be "period" or "-period".', field="order_by")
+    tz = meter.tz
+    start = _utc(period_from, meter, "period_from")
+    end = _utc(period_to, meter, "period_to")
+    if end <= start:
+        raise ApplicationError("period_to: must be after period_from.", field="period_to")
+    buckets: dict[datetime, Decimal] = {}
+    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+    whole_days = local_start.time() == local_end.time() == datetime.min.time()
+    if group_by in ("day", "week", "month") and whole_days:
+        rows = meter.daily_usage.filter(
+            day__gte=local_start.date(), day__lt=local_end.date()
+        ).values_list("day", "import_kwh")
+        for day, kwh in rows:
+            key = local_midnight(_day_bucket(day, group_by), tz)
+            buckets[key] = buckets.get(key, Decimal(0)) + kwh
+    else:
+        previous = (
+            meter.readings.filter(at__lte=start)
+            .order_by("-at")
+            .values_list("import_kwh", flat=True)[:1]
+        )
+        last_value = previous[0] if previous else None
+        rows = (
+            meter.readings.filter(at__gt=start, at__lte=end)
+            .order_by("at")
+            .values_list("at", "import_kwh", "register_reset")
+        )
+        for at, value, reset in rows.iterator():
+            if last_value is not None:
+                key = _bucket_start(at, group_by, tz)
+                delta = Decimal(0) if reset else value - last_value
+                buckets[key] = buckets.get(key, Decimal(0)) + delta
+            last_value = value
+    keys = sorted(buckets, reverse=order_by == "-period")
+    return [
+        {
+            "interval_start": key.astimezone(tz),
+            "interval_end": _bucket_end(key, group_by, tz).astimezone(tz),
+            "consumption": buckets[key],
+        }
+        for key in keys
+    ]
+
+
+def readings_raw(
+    *,
+    meter: Meter,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    after: datetime | None = None,
+    max_points: int | None = None,
+) -> QuerySet[Reading] | list[Reading]:
+    """Readings in [start, end) and/or strictly after ``after``, oldest first. With
+    ``max_points``, at most that many: every n-th reading and always the last one (registers are
+    cumulative, so consumption between the points stays exact)."""
+    readings = meter.readings.order_by("at")
+    if start is not None:
+        readings = readings.filter(at__gte=_utc(start, meter, "start"))
+    if end is not None:
+        readings = readings.filter(at__lt=_utc(end, meter, "end"))
+    if after is not None:
+        readings = readings.filter(at__gt=_utc(after, meter, "after"))
+    if not max_points:
+        return readings
+    total = readings.count()
+    if total <= max_points:
+        return list(readings)
+    step = -(-total // max_points)
+    numbered = readings.annotate(n=Window(RowNumber(), order_by=F("at").asc()))
+    picked = list(numbered.annotate(r=F("n") % step).filter(Q(r=0) | Q(n=total)))
+    return picked[-max_points:]
+
+
+def reading_latest(*, meter: Meter) -> Reading:
+    reading = meter.readings.order_by("-at").first()
+    if reading is None:
+        raise NotFound(f"Meter {meter.meter_id} has no readings yet.")
+    return reading
+
+
+def reading_stats(*, meter: Meter, start: datetime, end: datetime) -> dict:
+    """Energy used, number of readings, and min/max/avg power (live meters) in [start, end]."""
+    start, end = _utc(start, meter, "start"), _utc(end, meter, "end")
+    if end <= start:
+        raise ApplicationError("end: must be after start.", field="end")
+    in_range = meter.readings.filter(at__gte=start, at__lte=end)
+    figures = in_range.aggregate(
+        count=Count("id"),
+        min_power_w=Min("power_w"),
+        max_power_w=Max("power_w"),
+        avg=Avg("power_w"),
+    )
+    energy = None
+    if figures["count"] >= 2:
+        first = in_range.order_by("at").first()
+        last = in_range.order_by("-at").first()
+        energy = _energy_between(meter, first, last)
+    return {
+        "meter_id": meter.meter_id,
+        "start": start,
+        "end": end,
+        "readings": figures["count"],
+        "energy_kwh": energy,
+        "min_power_w": figures["min_power_w"],
+        "max_power_w": figures["max_power_w"],
+        "avg_power_w": figures["avg"],
+    }
+
+
+def energy_summary(*, meter: Meter, days: int = 30, today: date | None = None) -> dict:
+    """Daily kWh for the last ``days`` local days (with is_partial), the average day over the
+    last year and the 30-day moving average, from the roll-ups (complete days only for
+    averages)."""
+    tz = meter.tz
+    today = today or local_day(timezone.now(), tz)
+    first_day = today - timedelta(days=days - 1)
+    daily = list(
+        meter.daily_usage.filter(day__gte=first_day, day__lte=today).values(
+            "day", "import_kwh", "export_kwh", "is_partial"
+        )
+    )
+    complete = meter.daily_usage.filter(is_partial=False, day__lt=today)
+    year = complete.filter(day__gte=today - timedelta(days=365)).aggregate(avg=Avg("import_kwh"))
+    month = complete.filter(day__gte=today - timedelta(days=30)).aggregate(avg=Avg("import_kwh"))
+
+    def rounded(value):
+        return None if value is None else Decimal(value).quantize(Decimal("0.0001"))
+
+    return {
+        "meter_id": meter.meter_id,
+        "days": daily,
+        "average_daily_kwh_last_year": rounded(year["avg"]),
+        "moving_average_30d_kwh": rounded(month["avg"]),
+    }
+
+
+# --- Analysts ----------------------------------------------------------------------------------
+
+ANALYTICS_GROUPS = ("region", "area", "dwelling_type")
+
+
+def consumption_aggregates(
+    *, start: date, end: date, group_by: str = "region", resolution: str = "month"
+) -> list[dict]:
+    """Total and per-meter average consumption by region, area or dwelling type per day or month
+    over local days [start, end), from the roll-ups. No meter ids, accounts or addresses; groups
+    of fewer than ANALYTICS_MIN_GROUP_SIZE meters are left out so no household can be singled
+    out."""
+    if group_by not in ANALYTICS_GROUPS:
+        raise ApplicationError(
+            f"group_by: must be one of {', '.join(ANALYTICS_GROUPS)}.", field="group_by"
+        )
+    if resolution not in ("day", "month"):
+        raise ApplicationError('resolution: must be "day" or "month".', field="resolution")
+    if end <= start:
+        raise ApplicationError("end: must be after start.", field="end")
+    period = TruncMonth("day") if resolution == "month" else F("day")
+    rows = (
+        DailyUsage.objects.filter(day__gte=start, day__lt=end)
+        .annotate(group=F(f"meter__{group_by}"), period=period)
+        .values("group", "period")
+        .annotate(total=Sum("import_kwh"), meters=Count("meter", distinct=True))
+        .filter(meters__gte=settings.ANALYTICS_MIN_GROUP_SIZE)
+        .order_by("period", "group")
+    )
+    return [
+        {
+            "group": row["group"],
+            "period": row["period"],
+            "meters": row["meters"],
+            "total_kwh": row["total"],
+            "average_kwh_per_meter": (row["total"] / row["meters"]).quantize(Decimal("0.0001")),
+        }
+        for row in rows
+    ]
+
+
+def readings_for_export(*, meter: Meter, start: datetime, end: datetime):
+    """Readings in [start, end) for a CSV export, streamed."""
+    start, end = _utc(start, meter, "start"), _utc(end, meter, "end")
+    if end <= start:
+        raise ApplicationError("end: must be after start.", field="end")
+    return (
+        meter.readings.filter(at__gte=start, at__lt=end)
+        .order_by("at")
+        .values_list(
+            "at", "import_kwh", "export_kwh", "power_w", "source", "quality", "register_reset"
+        )
+        .iterator(chunk_size=5000)
+    )
+
+
+# --- Status -----------------------------------------------------------------------------------
+
+
+def reception_state() -> Reception:
+    return Reception.objects.filter(pk=Reception.SINGLETON_PK).first() or Reception()
+
+
+def meters_status() -> dict:
+    state = reception_state()
+    last = Reading.objects.order_by("-at").values_list("at", flat=True).first()
+    return {
+        "meters": Meter.objects.count(),
+        "readings": _estimated_readings(),
+        "last_reading_at": last.isoformat() if last else None,
+        "reception": str(state),
+    }
+
+
+def _estimated_readings() -> int:
+    """An exact count of tens of millions of rows takes seconds on PostgreSQL; the planner's
+    estimate is instant and close enough for a status page (exact below 100,000)."""
+    if settings.DATABASE_IS_POSTGRES:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT reltuples::bigint FROM pg_class WHERE relname = %s",
+                [Reading._meta.db_table],
+            )
+            row = cursor.fetchone()
+        if row and row[0] >= 100_000:
+            return row[0]
+    return Reading.objects.count()
