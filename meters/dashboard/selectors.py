@@ -1,0 +1,254 @@
+"""What the dashboards show, composed from the meters app's selectors (and the other apps' where
+they are installed). Chart payloads are columnar (one list per series, times in Unix seconds) so
+the browser hands them to uPlot as they are."""
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Count, Sum
+from django.utils import timezone
+
+from accounts.models import User
+from config.exceptions import NotFound
+from meters import selectors as meter_selectors
+from meters.models import DailyUsage, Meter, MeterKind
+from meters.timeutils import local_midnight
+
+from . import extras
+
+SUMMARY_PERIODS = (
+    ("today", "Today"),
+    ("this_week", "This week"),
+    ("this_month", "This month"),
+    ("last_month", "Last month"),
+)
+CHART_MAX_POINTS = 2000
+MAX_CHART_RANGE = timedelta(days=400)
+MOVING_AVERAGE_DAYS = 30
+_WATT_SECONDS_PER_KWH = 3_600_000
+
+
+def _number(value) -> float | None:
+    return None if value is None else float(value)
+
+
+def chart_series(
+    *,
+    meter: Meter,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    after: datetime | None = None,
+    max_points: int = CHART_MAX_POINTS,
+) -> dict:
+    """Power (W) and cumulative energy (kWh since the first point) for a chart, downsampled by
+    the meters selector to at most ``max_points``. A reading without a measured power gets the
+    average power since the point before it, worked out from the register."""
+    readings = meter_selectors.readings_raw(
+        meter=meter, start=start, end=end, after=after, max_points=max_points
+    )
+    if not isinstance(readings, list):
+        readings = list(readings)
+    times, power, energy = [], [], []
+    base = readings[0].import_kwh if readings else None
+    previous = None
+    for reading in readings:
+        watts = reading.power_w
+        if watts is None and previous is not None and not reading.register_reset:
+            seconds = (reading.at - previous.at).total_seconds()
+            if seconds > 0:
+                watts = round(
+                    float(reading.import_kwh - previous.import_kwh)
+                    * _WATT_SECONDS_PER_KWH
+                    / seconds,
+                    1,
+                )
+        times.append(reading.at.timestamp())
+        power.append(watts)
+        energy.append(float(reading.import_kwh - base))
+        previous = reading
+    return {
+        "meter_id": meter.meter_id,
+        "t": times,
+        "power_w": power,
+        "energy_kwh": energy,
+        "import_kwh": [float(r.import_kwh) for r in readings[-1:]],
+        "points": len(times),
+    }
+
+
+def selection_stats(*, meter: Meter, start: datetime, end: datetime) -> dict:
+    """Energy, min/max/avg power and the number of readings in [start, end], with the cost at
+    the current tariff when billing can price it."""
+    stats = meter_selectors.reading_stats(meter=meter, start=start, end=end)
+    energy = stats["energy_kwh"]
+    return {
+        "start": stats["start"].isoformat(),
+        "end": stats["end"].isoformat(),
+        "readings": stats["readings"],
+        "energy_kwh": _number(energy),
+        "min_power_w": stats["min_power_w"],
+        "max_power_w": stats["max_power_w"],
+        "avg_power_w": None if stats["avg_power_w"] is None else round(stats["avg_power_w"], 1),
+        "cost": extras.energy_cost(account=meter.account, kwh=energy),
+    }
+
+
+def period_summary(*, meter: Meter, now: datetime | None = None) -> list[dict]:
+    """The summary cards: energy (and cost) today, this week, this month, last month and in
+    total. A period with fewer than two readings has no energy (None)."""
+    now = now or timezone.now()
+    cards = []
+    for period, label in SUMMARY_PERIODS:
+        try:
+            result = meter_selectors.consumption_for_period(meter=meter, period=period, now=now)
+        except NotFound:
+            kwh, complete = None, False
+        else:
+            kwh, complete = result["consumption_kwh"], result["is_complete"]
+        cards.append(_card(meter, period, label, kwh, complete))
+    first = meter.readings.order_by("at").values_list("at", flat=True).first()
+    kwh = None
+    if first is not None:
+        try:
+            kwh = meter_selectors.consumption_for_period(
+                meter=meter, start=first, end=now, now=now
+            )["consumption_kwh"]
+        except NotFound:
+            kwh = None
+    cards.append(_card(meter, "total", "Total", kwh, False))
+    return cards
+
+
+def _card(meter: Meter, period: str, label: str, kwh: Decimal | None, complete: bool) -> dict:
+    return {
+        "period": period,
+        "label": label,
+        "energy_kwh": _number(kwh),
+        "is_complete": complete,
+        "cost": extras.energy_cost(account=meter.account, kwh=kwh),
+    }
+
+
+def daily_usage(*, meter: Meter, days: int, today: date | None = None) -> dict:
+    """Energy per local day for the last ``days`` days with the 30-day moving average of the
+    complete days up to each day, and the average complete day over the last year ("typical")."""
+    summary = meter_selectors.energy_summary(meter=meter, days=days, today=today)
+    first_day = summary["days"][0]["day"] if summary["days"] else None
+    history: list[tuple[date, Decimal]] = []
+    if first_day is not None:
+        history = list(
+            meter.daily_usage.filter(
+                is_partial=False,
+                day__gte=first_day - timedelta(days=MOVING_AVERAGE_DAYS),
+                day__lte=summary["days"][-1]["day"],
+            ).values_list("day", "import_kwh")
+        )
+    typical = summary["average_daily_kwh_last_year"]
+    rows = []
+    for row in summary["days"]:
+        window = [
+            kwh
+            for day, kwh in history
+            if row["day"] - timedelta(days=MOVING_AVERAGE_DAYS) < day <= row["day"]
+        ]
+        moving = sum(window) / len(window) if window else None
+        kwh = row["import_kwh"]
+        difference = None
+        if typical and not row["is_partial"]:
+            difference = float((kwh - typical) / typical * 100)
+        rows.append(
+            {
+                "day": row["day"].isoformat(),
+                "t": _local_noon(row["day"], meter),
+                "energy_kwh": float(kwh),
+                "is_partial": row["is_partial"],
+                "moving_average_kwh": None if moving is None else round(float(moving), 4),
+                "difference_percent": None if difference is None else round(difference, 1),
+                "cost": extras.energy_cost(account=meter.account, kwh=kwh),
+            }
+        )
+    return {
+        "meter_id": meter.meter_id,
+        "days": rows,
+        "typical_daily_kwh": _number(typical),
+        "moving_average_30d_kwh": _number(summary["moving_average_30d_kwh"]),
+    }
+
+
+def _local_noon(day: date, meter: Meter) -> float:
+    """A day's bar is drawn at its local noon, so it sits in the middle of the day."""
+    return (local_midnight(day, meter.tz) + timedelta(hours=12)).timestamp()
+
+
+def meters_for_dashboard(*, user: User):
+    return meter_selectors.meters_for_user(user=user).order_by("meter_id")
+
+
+def live_meter(meter: Meter) -> bool:
+    return meter.kind == MeterKind.LIVE
+
+
+# --- Analysts: aggregates only, never a meter, an account or an address ----------------------
+
+
+def analyst_report(
+    *, start: date, end: date, group_by: str, resolution: str, bins: int = 10
+) -> dict:
+    """Everything the analyst page shows for local days [start, end): the meters aggregates per
+    group and period, totals per group, the top areas by average use per meter, and the
+    distribution of per-meter consumption. Groups smaller than ANALYTICS_MIN_GROUP_SIZE are left
+    out by the meters selector; the distribution is only given over at least that many meters."""
+    rows = meter_selectors.consumption_aggregates(
+        start=start, end=end, group_by=group_by, resolution=resolution
+    )
+    totals: dict[str, dict] = {}
+    for row in rows:
+        group = totals.setdefault(row["group"], {"group": row["group"], "total_kwh": Decimal(0)})
+        group["total_kwh"] += row["total_kwh"]
+        group["meters"] = max(group.get("meters", 0), row["meters"])
+    for group in totals.values():
+        group["average_kwh_per_meter"] = (group["total_kwh"] / group["meters"]).quantize(
+            Decimal("0.01")
+        )
+    top_areas = meter_selectors.consumption_aggregates(
+        start=start, end=end, group_by="area", resolution="month"
+    )
+    by_area: dict[str, dict] = {}
+    for row in top_areas:
+        area = by_area.setdefault(row["group"], {"area": row["group"], "total_kwh": Decimal(0)})
+        area["total_kwh"] += row["total_kwh"]
+        area["meters"] = max(area.get("meters", 0), row["meters"])
+    for area in by_area.values():
+        area["average_kwh_per_meter"] = (area["total_kwh"] / area["meters"]).quantize(
+            Decimal("0.01")
+        )
+    return {
+        "rows": rows,
+        "totals": sorted(totals.values(), key=lambda g: g["total_kwh"], reverse=True),
+        "top_areas": sorted(
+            by_area.values(), key=lambda a: a["average_kwh_per_meter"], reverse=True
+        )[:10],
+        "distribution": consumption_distribution(start=start, end=end, bins=bins),
+    }
+
+
+def consumption_distribution(*, start: date, end: date, bins: int = 10) -> dict:
+    """A histogram of each meter's total consumption over local days [start, end): bin edges
+    and counts of meters. Empty below ANALYTICS_MIN_GROUP_SIZE meters."""
+    totals = sorted(
+        float(total)
+        for total in DailyUsage.objects.filter(day__gte=start, day__lt=end)
+        .values("meter")
+        .annotate(total=Sum("import_kwh"), n=Count("id"))
+        .values_list("total", flat=True)
+    )
+    if len(totals) < settings.ANALYTICS_MIN_GROUP_SIZE:
+        return {"edges": [], "counts": [], "meters": 0}
+    low, high = totals[0], totals[-1]
+    width = (high - low) / bins or 1.0
+    counts = [0] * bins
+    for total in totals:
+        counts[min(int((total - low) / width), bins - 1)] += 1
+    edges = [round(low + width * i, 2) for i in range(bins + 1)]
+    return {"edges": edges, "counts": counts, "meters": len(totals)}

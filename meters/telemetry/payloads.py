@@ -1,0 +1,300 @@
+"""Reading Tasmota telemetry: topics, SENSOR payloads, the mapping to meter quantities, timestamps.
+
+Pure functions (no database), so every payload variant seen in the field is tested here.
+
+A SENSOR payload is a JSON object with ``Time`` and one group per sensor, e.g.
+``{"Time":"2024-08-07T08:53:42","MT681":{"Total_in":186.7106,"Power_cur":79.9}}``. The meter's
+group and key names come from each device's script, so the default mapping knows the variants
+seen in the field (case-insensitive), and a device may override it with ``JSON path -> quantity,
+scale``. Decisions on odd payloads:
+
+- duplicate keys in one object: the first number wins (SML scripts list the total register
+  before the per-tariff ones that reuse its name);
+- empty keys, empty strings and non-numbers are ignored; numbers may be quoted ("186.7");
+- the meter group is the first group that holds an import register; other groups (``ESP32``,
+  ``Gas``) are ignored unless an override points into them;
+- a reading needs an import register; power alone is not stored.
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+
+from .models import QUANTITIES
+
+DEFAULT_KEYS: dict[str, tuple[str, ...]] = {
+    "import_kwh": ("Total_in", "E_in"),
+    "export_kwh": ("Total_out", "E_out"),
+    "power_w": ("Power_cur", "Power_curr", "Power"),
+    "power_l1_w": ("Power_p1", "L1"),
+    "power_l2_w": ("Power_p2", "L2"),
+    "power_l3_w": ("Power_p3", "L3"),
+    "meter_number": ("Meter_id", "Meter_number"),
+}
+REGISTERS = ("import_kwh", "export_kwh")
+TIME_FROM_PAYLOAD = "payload"
+TIME_FROM_RECEIPT = "received"
+
+
+class PayloadError(ValueError):
+    """The message cannot be used; ``code`` names the kind of problem for counts and dead
+    letters, the text says what exactly."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Topic:
+    kind: str  # "SENSOR", "LWT", "STATE" (Tasmota) or "battery_telemetry", "battery_ack"
+    device: str
+
+
+def topic_parse(topic: str, *, tele_root: str, batteries_root: str) -> Topic | None:
+    """``tele/<device>/SENSOR|LWT|STATE`` and ``<batteries>/<id>/telemetry|cmd/ack``; None for
+    any other topic. A device topic may itself contain slashes (Tasmota's %prefix%/%topic%)."""
+    parts = topic.split("/")
+    if len(parts) >= 3 and parts[0] == tele_root and parts[-1] in ("SENSOR", "LWT", "STATE"):
+        device = "/".join(parts[1:-1])
+        return Topic(kind=parts[-1], device=device) if device else None
+    if len(parts) == 3 and parts[0] == batteries_root and parts[2] == "telemetry" and parts[1]:
+        return Topic(kind="battery_telemetry", device=parts[1])
+    if len(parts) == 4 and parts[0] == batteries_root and parts[2:] == ["cmd", "ack"] and parts[1]:
+        return Topic(kind="battery_ack", device=parts[1])
+    return None
+
+
+def lwt_parse(payload: bytes) -> bool:
+    """Tasmota's LWT: ``Online`` or ``Offline``."""
+    text = payload.decode("utf-8", errors="replace").strip().lower()
+    if text == "online":
+        return True
+    if text == "offline":
+        return False
+    raise PayloadError("bad_lwt", f"LWT payload must be Online or Offline, not {text[:40]!r}.")
+
+
+def _first_wins(pairs: list[tuple[str, object]]) -> dict:
+    result: dict = {}
+    for key, value in pairs:
+        if key == "":
+            continue
+        if key not in result or (_number(result[key]) is None and _number(value) is not None):
+            result[key] = value
+    return result
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a number")
+
+
+def json_parse(payload: bytes) -> dict:
+    """The SENSOR payload as a dict, numbers as Decimal (no float rounding of registers)."""
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PayloadError("not_json", f"Payload is not UTF-8 text: {exc}.") from exc
+    try:
+        data = json.loads(
+            text,
+            parse_float=Decimal,
+            object_pairs_hook=_first_wins,
+            parse_constant=_refuse_constant,
+        )
+    except ValueError as exc:
+        raise PayloadError("not_json", f"Payload is not JSON: {exc}.") from exc
+    if not isinstance(data, dict):
+        raise PayloadError("not_json", "Payload is JSON but not an object.")
+    return data
+
+
+def _number(value) -> Decimal | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | Decimal):
+        number = Decimal(value)
+    elif isinstance(value, float):
+        number = Decimal(str(value))
+    elif isinstance(value, str) and value.strip():
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            return None
+    else:
+        return None
+    return number if number.is_finite() else None
+
+
+def _lookup(data: dict, key: str):
+    """Case-insensitive key lookup: exact name first."""
+    if key in data:
+        return data[key]
+    folded = key.casefold()
+    for name, value in data.items():
+        if isinstance(name, str) and name.casefold() == folded:
+            return value
+    return None
+
+
+def _path(data: dict, path: str):
+    node = data
+    for part in path.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+@dataclass(frozen=True)
+class Mapped:
+    import_kwh: Decimal | None = None
+    export_kwh: Decimal | None = None
+    power_w: float | None = None
+    power_l1_w: float | None = None
+    power_l2_w: float | None = None
+    power_l3_w: float | None = None
+    meter_number: str = ""
+    time: str | None = None
+
+    @property
+    def is_boot_zero(self) -> bool:
+        """All registers 0: a device that has just booted and not yet read its meter."""
+        return self.import_kwh == 0 and (self.export_kwh is None or self.export_kwh == 0)
+
+
+def _text(value) -> str:
+    if isinstance(value, bool) or value is None:
+        return ""
+    if isinstance(value, Decimal | int):
+        return str(value)
+    return str(value).strip() if isinstance(value, str) else ""
+
+
+def overrides_validate(overrides) -> None:
+    """Raise ValidationError unless ``overrides`` is ``{"path.to.key": {"quantity": q,
+    "scale": number}}`` with known quantities."""
+    if not isinstance(overrides, dict):
+        raise ValidationError("Mapping overrides must be a JSON object.")
+    for path, rule in overrides.items():
+        if not isinstance(path, str) or not path or any(not part for part in path.split(".")):
+            raise ValidationError(f"{path!r}: a path is dot-separated keys, e.g. SML.Total_in.")
+        if not isinstance(rule, dict) or rule.get("quantity") not in QUANTITIES:
+            raise ValidationError(
+                f"{path}: needs a quantity, one of {', '.join(QUANTITIES)}; "
+                f'e.g. {{"quantity": "import_kwh", "scale": 0.001}}.'
+            )
+        scale = rule.get("scale", 1)
+        if _number(scale) is None or isinstance(scale, str) or _number(scale) == 0:
+            raise ValidationError(f"{path}: scale must be a non-zero number.")
+        if set(rule) - {"quantity", "scale"}:
+            raise ValidationError(f"{path}: only quantity and scale are allowed.")
+
+
+def sensor_map(data: dict, overrides: dict | None = None) -> Mapped:
+    """Pick the meter's quantities out of a SENSOR payload: per-device overrides first, then the
+    default key variants in the meter group."""
+    overrides = overrides or {}
+    groups = [(name, value) for name, value in data.items() if isinstance(value, dict)]
+    values: dict[str, object] = {}
+    for path, rule in overrides.items():
+        quantity = rule["quantity"]
+        raw = _path(data, path)
+        if quantity == "meter_number":
+            values[quantity] = _text(raw)
+            continue
+        number = _number(raw)
+        values[quantity] = None if number is None else number * Decimal(str(rule.get("scale", 1)))
+    overridden = {rule["quantity"] for rule in overrides.values()}
+
+    meter_group = next(
+        (
+            group
+            for _, group in groups
+            if any(_number(_lookup(group, key)) is not None for key in DEFAULT_KEYS["import_kwh"])
+        ),
+        None,
+    )
+    for quantity, keys in DEFAULT_KEYS.items():
+        if quantity in overridden:
+            continue
+        if quantity == "meter_number":
+            searched = ([meter_group] if meter_group else []) + [group for _, group in groups]
+            values[quantity] = next(
+                (
+                    _text(_lookup(group, key))
+                    for group in searched
+                    for key in keys
+                    if _text(_lookup(group, key))
+                ),
+                "",
+            )
+            continue
+        if meter_group is None:
+            continue
+        values[quantity] = next(
+            (
+                _number(_lookup(meter_group, key))
+                for key in keys
+                if _number(_lookup(meter_group, key)) is not None
+            ),
+            None,
+        )
+
+    def watts(name: str) -> float | None:
+        value = values.get(name)
+        return None if value is None else float(value)
+
+    time = data.get("Time")
+    return Mapped(
+        import_kwh=values.get("import_kwh"),
+        export_kwh=values.get("export_kwh"),
+        power_w=watts("power_w"),
+        power_l1_w=watts("power_l1_w"),
+        power_l2_w=watts("power_l2_w"),
+        power_l3_w=watts("power_l3_w"),
+        meter_number=values.get("meter_number") or "",
+        time=time if isinstance(time, str) else None,
+    )
+
+
+def sensor_require_register(mapped: Mapped) -> None:
+    if mapped.import_kwh is None:
+        raise PayloadError(
+            "no_register",
+            "No import register in the payload (looked for "
+            + "/".join(DEFAULT_KEYS["import_kwh"])
+            + " in any group, and the device's overrides).",
+        )
+    for name in REGISTERS:
+        value = getattr(mapped, name)
+        if value is not None and value < 0:
+            raise PayloadError("negative_register", f"{name}: a register cannot be negative.")
+
+
+def reading_time(
+    time: str | None,
+    *,
+    tz: ZoneInfo,
+    received_at: datetime,
+    max_ahead: timedelta,
+    max_behind: timedelta,
+) -> tuple[datetime, str]:
+    """The payload's ``Time`` (local to the device unless it has an offset) when plausible: not
+    more than ``max_ahead`` after the receive time nor ``max_behind`` before it. Otherwise the
+    receive time. Returns the instant and which of the two it is."""
+    if time:
+        try:
+            parsed = datetime.fromisoformat(time.strip())
+        except ValueError:
+            parsed = None
+        if parsed is not None:
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=tz)
+            if received_at - max_behind <= parsed <= received_at + max_ahead:
+                return parsed.astimezone(UTC), TIME_FROM_PAYLOAD
+    return received_at, TIME_FROM_RECEIPT
