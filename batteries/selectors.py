@@ -126,10 +126,10 @@ def reading_history(
             readings.annotate(bucket=_Bucket("at", bucket_seconds))
             .values("bucket")
             .annotate(
-                soc_percent=Avg("soc_percent"),
-                power_kw=Avg("power_kw"),
-                voltage_v=Avg("voltage_v"),
-                temperature_c=Avg("temperature_c"),
+                avg_soc_percent=Avg("soc_percent"),
+                avg_power_kw=Avg("power_kw"),
+                avg_voltage_v=Avg("voltage_v"),
+                avg_temperature_c=Avg("temperature_c"),
                 temperature_max_c=Max("temperature_c"),
                 readings=Count("id"),
                 last_at=Max("at"),
@@ -138,6 +138,8 @@ def reading_history(
         )
         for row in rows:
             row["at"] = row.pop("bucket")
+            for name in ("soc_percent", "power_kw", "voltage_v", "temperature_c"):
+                row[name] = row.pop(f"avg_{name}")
             if timezone.is_naive(row["at"]):
                 row["at"] = timezone.make_aware(row["at"], UTC)
     more = len(rows) > limit
