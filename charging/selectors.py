@@ -1,0 +1,64 @@
+"""Reads of the charging app, scoped to the requesting user."""
+
+import time
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+
+from accounts.models import User
+from accounts.permissions import scope_to_user
+from config.exceptions import NotFound
+
+from .models import Charger, ChargerCommand, Transaction
+
+
+def chargers_for_user(*, user: User) -> QuerySet[Charger]:
+    return scope_to_user(Charger.objects.all(), user).prefetch_related("connectors")
+
+
+def charger_for_user(*, user: User, charger_id: int) -> Charger:
+    charger = chargers_for_user(user=user).filter(pk=charger_id).first()
+    if charger is None:
+        raise NotFound("No such charger.")
+    return charger
+
+
+def transactions_for_user(*, user: User) -> QuerySet[Transaction]:
+    """A customer sees the sessions billed to their account and every session on their own
+    chargers."""
+    rows = Transaction.objects.select_related("charger", "tag")
+    if user.is_authenticated and user.is_active and user.is_customer:
+        mine = user.customer_accounts.all()
+        return rows.filter(Q(account__in=mine) | Q(charger__account__in=mine)).distinct()
+    return scope_to_user(rows, user)
+
+
+def commands_for_user(*, user: User) -> QuerySet[ChargerCommand]:
+    return scope_to_user(
+        ChargerCommand.objects.select_related("charger"), user, account_path="charger__account"
+    )
+
+
+def command_wait(*, command: ChargerCommand, timeout: float | None = None) -> ChargerCommand:
+    """Poll until the command has an outcome or ``timeout`` seconds pass (bounded, so an API
+    request never hangs on a charger that does not answer)."""
+    deadline = time.monotonic() + (timeout or settings.CHARGING_COMMAND_TIMEOUT + 2)
+    delay = 0.02
+    while not command.is_done and time.monotonic() < deadline:
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.25)
+        command.refresh_from_db(
+            fields=["status", "response", "error_code", "error_description", "completed_at"]
+        )
+    return command
+
+
+def charger_counts() -> dict:
+    counts = Charger.objects.aggregate(
+        total=Count("pk"),
+        connected=Count("pk", filter=Q(connected=True)),
+        pending=Count("pk", filter=Q(registration="Pending")),
+    )
+    counts["offline"] = counts["total"] - counts["connected"]
+    counts["active_transactions"] = Transaction.objects.filter(stopped_at__isnull=True).count()
+    return counts

@@ -1,0 +1,836 @@
+"""Every write of the charging app. The OCPP handlers, the API, the admin and the beat tasks all
+come through here, so a rule holds whichever door the data came in by.
+
+Times from chargers are UTC (OCPP dateTime); a timestamp without an offset is read as UTC.
+"""
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from ocpp.charge_point import camel_to_snake_case
+from ocpp.exceptions import OCPPError
+from ocpp.messages import Call, _validate_payload
+from ocpp.v16 import call as ocpp_call
+
+from accounts import live
+from accounts.models import User
+from config.exceptions import ApplicationError, Conflict
+
+from .models import (
+    INT32_MAX,
+    Anomaly,
+    Charger,
+    ChargerCommand,
+    ChargingProfile,
+    CommandStatus,
+    Connector,
+    IdTag,
+    LocalAuthListEntry,
+    MeterValue,
+    OcppMessage,
+    Registration,
+    Reservation,
+    ReservationStatus,
+    StatusNotification,
+    Transaction,
+)
+
+log = logging.getLogger(__name__)
+
+OPERATIONS = (
+    "RemoteStartTransaction",
+    "RemoteStopTransaction",
+    "Reset",
+    "UnlockConnector",
+    "ChangeAvailability",
+    "GetConfiguration",
+    "ChangeConfiguration",
+    "ClearCache",
+    "TriggerMessage",
+    "DataTransfer",
+    "GetLocalListVersion",
+    "SendLocalList",
+    "ReserveNow",
+    "CancelReservation",
+    "SetChargingProfile",
+    "ClearChargingProfile",
+    "GetCompositeSchedule",
+    "GetDiagnostics",
+    "UpdateFirmware",
+)
+CUSTOMER_OPERATIONS = ("RemoteStartTransaction", "RemoteStopTransaction", "UnlockConnector")
+NOT_WHILE_PENDING = ("RemoteStartTransaction", "RemoteStopTransaction")
+# A charger's answer ``status`` that means it did (or scheduled) what was asked.
+ACCEPTED_ANSWERS = {"Accepted", "Unlocked", "Scheduled"}
+VENDOR_STRING_MAX = 255
+
+
+# --- connection ---------------------------------------------------------------------------------
+
+
+def charger_authenticate(*, charge_point_id: str, password: str | None) -> Charger | None:
+    """The charger that may open a socket as ``charge_point_id``, or None to refuse it.
+
+    Unknown charge points are refused under the "known" policy and stored as Pending under the
+    "pending" policy (without a password: staff set one when they accept it)."""
+    charger = Charger.objects.filter(charge_point_id=charge_point_id).first()
+    if charger is None:
+        if settings.CHARGING_REGISTRATION_POLICY != "pending":
+            return None
+        charger, _ = Charger.objects.get_or_create(
+            charge_point_id=charge_point_id,
+            defaults={"registration": Registration.PENDING},
+        )
+    if not charger.check_password(password):
+        return None
+    return charger
+
+
+@transaction.atomic
+def charger_connection_open(*, charger: Charger, channel_name: str, remote_address: str) -> str:
+    """Make ``channel_name`` the one owner of the charger's socket; returns the previous owner's
+    channel (to be told to close) or ""."""
+    locked = Charger.objects.select_for_update().get(pk=charger.pk)
+    previous = locked.channel_name if locked.channel_name != channel_name else ""
+    now = timezone.now()
+    Charger.objects.filter(pk=charger.pk).update(
+        connected=True,
+        channel_name=channel_name,
+        remote_address=remote_address[:100],
+        connected_at=now,
+        last_message_at=now,
+    )
+    return previous
+
+
+def charger_connection_close(*, charger_id: int, channel_name: str) -> None:
+    """A socket closed. Only its owner may mark the charger disconnected: a stale socket closing
+    after a reconnect must not take the new connection's state with it."""
+    Charger.objects.filter(pk=charger_id, channel_name=channel_name).update(
+        connected=False, channel_name="", disconnected_at=timezone.now()
+    )
+
+
+def chargers_mark_offline(*, now: datetime | None = None) -> int:
+    """Chargers whose last message is older than 2 x heartbeat interval + grace are offline,
+    whatever their socket state says (a power cut leaves no close frame)."""
+    now = now or timezone.now()
+    grace = settings.CHARGING_OFFLINE_GRACE
+    stale = Charger.objects.filter(connected=True).filter(
+        Q(last_message_at__isnull=True)
+        | Q(
+            last_message_at__lt=now
+            - timedelta(seconds=grace)
+            - F("heartbeat_interval") * timedelta(seconds=2)
+        )
+    )
+    return stale.update(connected=False, channel_name="", disconnected_at=now)
+
+
+@transaction.atomic
+def charger_register(
+    *,
+    charge_point_id: str,
+    password: str = "",
+    account=None,
+    registration: str = Registration.ACCEPTED,
+) -> Charger:
+    if Charger.objects.filter(charge_point_id=charge_point_id).exists():
+        raise Conflict(f"Charger {charge_point_id} already exists.", field="charge_point_id")
+    charger = Charger(charge_point_id=charge_point_id, account=account, registration=registration)
+    charger.set_password(password)
+    charger.save()
+    return charger
+
+
+@transaction.atomic
+def charger_set_registration(*, charger: Charger, registration: str) -> Charger:
+    """Staff accept or reject a charger; it learns at its next BootNotification."""
+    charger.registration = registration
+    charger.save(update_fields=["registration"])
+    return charger
+
+
+# --- the frame log ------------------------------------------------------------------------------
+
+
+def _frame_fields(frame: str) -> dict:
+    try:
+        parsed = json.loads(frame)
+    except (ValueError, TypeError):
+        return {}
+    if not isinstance(parsed, list) or len(parsed) < 2:
+        return {}
+    fields = {"unique_id": str(parsed[1])[:64]}
+    if isinstance(parsed[0], int) and 2 <= parsed[0] <= 4:
+        fields["message_type"] = parsed[0]
+    if parsed[0] == 2 and len(parsed) > 2:
+        fields["action"] = str(parsed[2])[:64]
+    return fields
+
+
+def ocpp_message_record(
+    *, charger_id: int | None, charge_point_id: str, direction: str, frame: str, touch: bool
+) -> None:
+    """Log one frame; ``touch`` also records the charger's last message time (the consumer asks
+    for it at most every few seconds, which is all offline detection needs)."""
+    now = timezone.now()
+    if settings.CHARGING_LOG_MESSAGES:
+        OcppMessage.objects.create(
+            charger_id=charger_id,
+            charge_point_id=charge_point_id,
+            direction=direction,
+            frame=frame,
+            created_at=now,
+            **_frame_fields(frame),
+        )
+    if touch and charger_id:
+        Charger.objects.filter(pk=charger_id).update(last_message_at=now)
+
+
+def ocpp_messages_purge(*, now: datetime | None = None) -> int:
+    cutoff = (now or timezone.now()) - timedelta(days=settings.CHARGING_MESSAGE_RETENTION_DAYS)
+    deleted, _ = OcppMessage.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
+# --- charger-initiated --------------------------------------------------------------------------
+
+
+def parse_ocpp_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:
+        return None
+    if parsed is None:
+        return None
+    if timezone.is_naive(parsed):
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def _anomaly(charger: Charger, kind: str, transaction: Transaction | None = None, **detail):
+    log.warning("charger %s: %s %s", charger.charge_point_id, kind, detail)
+    return Anomaly.objects.create(
+        charger=charger, transaction=transaction, kind=kind, detail=detail
+    )
+
+
+@transaction.atomic
+def boot_notification_record(*, charger: Charger, payload: dict) -> Charger:
+    """Store what the charger says about itself; vendor strings longer than the spec allows are
+    kept (cut to what the column holds) rather than refused."""
+    fields = {
+        "vendor": "charge_point_vendor",
+        "model": "charge_point_model",
+        "serial_number": "charge_point_serial_number",
+        "box_serial_number": "charge_box_serial_number",
+        "firmware_version": "firmware_version",
+        "iccid": "iccid",
+        "imsi": "imsi",
+        "meter_type": "meter_type",
+        "meter_serial_number": "meter_serial_number",
+    }
+    for column, key in fields.items():
+        setattr(charger, column, str(payload.get(key) or "")[:VENDOR_STRING_MAX])
+    now = timezone.now()
+    charger.heartbeat_interval = settings.CHARGING_HEARTBEAT_INTERVAL
+    if charger.is_accepted:
+        charger.booted_at = now
+    charger.last_message_at = now
+    # Only these columns: the connection columns belong to the consumer that owns the socket.
+    charger.save(update_fields=[*fields, "heartbeat_interval", "booted_at", "last_message_at"])
+    return charger
+
+
+def heartbeat_record(*, charger_id: int) -> None:
+    now = timezone.now()
+    Charger.objects.filter(pk=charger_id).update(last_heartbeat_at=now, last_message_at=now)
+
+
+def id_tag_info(*, id_tag: str, starting: bool = False, now: datetime | None = None) -> dict:
+    """The IdTagInfo answer (snake_case keys) for a tag: Accepted, Blocked, Expired, Invalid or
+    ConcurrentTx (only when ``starting`` and the tag already runs its maximum)."""
+    now = now or timezone.now()
+    tag = IdTag.objects.select_related("parent").filter(id_tag=id_tag).first()
+    if tag is None:
+        return {"status": "Invalid"}
+    info: dict = {}
+    if tag.expires_at:
+        info["expiry_date"] = tag.expires_at.astimezone(UTC).isoformat()
+    if tag.parent:
+        info["parent_id_tag"] = tag.parent.id_tag
+    if tag.blocked or (tag.parent and tag.parent.blocked):
+        return info | {"status": "Blocked"}
+    if tag.expires_at and tag.expires_at <= now:
+        return info | {"status": "Expired"}
+    if starting and tag.max_concurrent_transactions:
+        running = Transaction.objects.filter(tag=tag, stopped_at__isnull=True).count()
+        if running >= tag.max_concurrent_transactions:
+            return info | {"status": "ConcurrentTx"}
+    return info | {"status": "Accepted"}
+
+
+@dataclass(frozen=True)
+class StartResult:
+    transaction: Transaction
+    id_tag_info: dict
+    replayed: bool
+
+
+def transaction_start(
+    *,
+    charger: Charger,
+    connector_id: int,
+    id_tag: str,
+    meter_start: int,
+    timestamp: str,
+    reservation_id: int | None = None,
+) -> StartResult:
+    """Allocate a transaction id (or return the one a retry of the same start already got).
+    Always gives an id, even for a refused tag: the charger needs one to stop with."""
+    started_at = parse_ocpp_time(timestamp)
+    bad_time = started_at is None
+    started_at = started_at or timezone.now().replace(microsecond=0)
+    key = {
+        "charger": charger,
+        "connector_id": connector_id,
+        "id_tag": id_tag,
+        "started_at": started_at,
+        "meter_start_wh": meter_start,
+    }
+    with transaction.atomic():
+        existing = Transaction.objects.filter(**key).first()
+        if existing:
+            return StartResult(existing, _stored_info(existing), replayed=True)
+        info = id_tag_info(id_tag=id_tag, starting=True)
+        tag = IdTag.objects.filter(id_tag=id_tag).first()
+        try:
+            with transaction.atomic():
+                created = Transaction.objects.create(
+                    **key,
+                    tag=tag,
+                    account=(tag.account if tag and tag.account_id else charger.account),
+                    authorization_status=info["status"],
+                    reservation_id=reservation_id,
+                )
+        except IntegrityError:  # the same retry raced us
+            existing = Transaction.objects.get(**key)
+            return StartResult(existing, _stored_info(existing), replayed=True)
+        if info["status"] != "Accepted":
+            _anomaly(charger, "start_not_accepted", created, id_tag=id_tag, status=info["status"])
+        if bad_time:
+            _anomaly(charger, "bad_timestamp", created, timestamp=timestamp)
+        if reservation_id is not None:
+            Reservation.objects.filter(
+                pk=reservation_id, charger=charger, status=ReservationStatus.ACCEPTED
+            ).update(status=ReservationStatus.USED)
+        Connector.objects.get_or_create(charger=charger, connector_id=connector_id)
+        live.push_on_commit(
+            account_id=created.account_id, kind="charging.session", data=_session_data(created)
+        )
+    return StartResult(created, info, replayed=False)
+
+
+def _stored_info(transaction_row: Transaction) -> dict:
+    info = id_tag_info(id_tag=transaction_row.id_tag)
+    return info | {"status": transaction_row.authorization_status}
+
+
+def _session_data(row: Transaction) -> dict:
+    return {
+        "transaction_id": row.pk,
+        "charger": row.charger.charge_point_id,
+        "connector_id": row.connector_id,
+        "started_at": row.started_at.isoformat(),
+        "stopped_at": row.stopped_at.isoformat() if row.stopped_at else None,
+        "energy_kwh": str(row.energy_kwh) if row.energy_kwh is not None else None,
+    }
+
+
+def _transaction_for(charger: Charger, transaction_id: int | None) -> Transaction | None:
+    if transaction_id is None or not 1 <= transaction_id <= INT32_MAX:
+        return None
+    return Transaction.objects.filter(pk=transaction_id, charger=charger).first()
+
+
+def _stop_tag_info(row: Transaction, stop_id_tag: str | None) -> dict | None:
+    """A stop by the starting tag or by a tag sharing its parent is accepted; any other tag
+    gets its own status, or Invalid when it is valid but unrelated to the session."""
+    if not stop_id_tag:
+        return None
+    info = id_tag_info(id_tag=stop_id_tag)
+    if stop_id_tag == row.id_tag:
+        return info
+    start_parent = id_tag_info(id_tag=row.id_tag).get("parent_id_tag") or row.id_tag
+    stop_parent = info.get("parent_id_tag") or stop_id_tag
+    if info["status"] == "Accepted" and start_parent != stop_parent:
+        return info | {"status": "Invalid"}
+    return info
+
+
+@transaction.atomic
+def transaction_stop(
+    *,
+    charger: Charger,
+    transaction_id: int,
+    meter_stop: int,
+    timestamp: str,
+    reason: str | None = None,
+    id_tag: str | None = None,
+    transaction_data: list | None = None,
+) -> dict | None:
+    """Close a session; returns the stop tag's IdTagInfo (or None without a tag). An unknown,
+    bogus or already stopped transaction is answered all the same and recorded as an anomaly."""
+    row = _transaction_for(charger, transaction_id)
+    info = id_tag_info(id_tag=id_tag) if id_tag else None
+    if row is None:
+        _anomaly(
+            charger,
+            "stop_unknown_transaction",
+            transaction_id=transaction_id,
+            meter_stop=meter_stop,
+        )
+        if transaction_data:
+            _meter_values_store(charger, None, 0, transaction_data)
+        return info
+    row = Transaction.objects.select_for_update().get(pk=row.pk)
+    if row.stopped_at is not None:
+        _anomaly(charger, "stop_already_stopped", row, meter_stop=meter_stop, timestamp=timestamp)
+        return _stop_tag_info(row, id_tag)
+    stopped_at = parse_ocpp_time(timestamp)
+    if stopped_at is None:
+        _anomaly(charger, "bad_timestamp", row, timestamp=timestamp)
+        stopped_at = timezone.now()
+    if stopped_at < row.started_at:
+        _anomaly(charger, "stop_before_start", row, timestamp=timestamp)
+        stopped_at = row.started_at
+    if meter_stop < row.meter_start_wh:
+        _anomaly(charger, "meter_went_down", row, meter_stop=meter_stop)
+    row.meter_stop_wh = meter_stop
+    row.stopped_at = stopped_at
+    row.stop_reason = reason or "Local"
+    row.stop_id_tag = id_tag or ""
+    row.energy_kwh = (Decimal(max(meter_stop - row.meter_start_wh, 0)) / 1000).quantize(
+        Decimal("0.001")
+    )
+    row.transaction_data = transaction_data or []
+    row.save()
+    if transaction_data:
+        _meter_values_store(charger, row, row.connector_id, transaction_data)
+    Connector.objects.filter(charger=charger, connector_id=row.connector_id).update(
+        live_power_w=Decimal(0), live_at=stopped_at
+    )
+    live.push_on_commit(account_id=row.account_id, kind="charging.session", data=_session_data(row))
+    return _stop_tag_info(row, id_tag)
+
+
+ENERGY_REGISTER = "Energy.Active.Import.Register"
+POWER_IMPORT = "Power.Active.Import"
+_TO_BASE = {"Wh": Decimal(1), "kWh": Decimal(1000), "W": Decimal(1), "kW": Decimal(1000)}
+
+
+def _decimal(value) -> Decimal | None:
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    # What the column holds: 14 integer digits, 6 decimals.
+    if not number.is_finite() or abs(number) >= Decimal(10) ** 14:
+        return None
+    return number.quantize(Decimal("0.000001"))
+
+
+def _meter_values_store(
+    charger: Charger, row: Transaction | None, connector_id: int, meter_values: list
+) -> list[MeterValue]:
+    samples = []
+    for meter_value in meter_values:
+        sampled_at = parse_ocpp_time(meter_value.get("timestamp"))
+        if sampled_at is None:
+            _anomaly(charger, "bad_timestamp", row, timestamp=meter_value.get("timestamp"))
+            sampled_at = timezone.now()
+        for sampled in meter_value.get("sampled_value") or []:
+            raw = str(sampled.get("value", ""))[:255]
+            samples.append(
+                MeterValue(
+                    charger=charger,
+                    connector_id=connector_id,
+                    transaction=row,
+                    sampled_at=sampled_at,
+                    value=raw,
+                    numeric=_decimal(raw),
+                    measurand=sampled.get("measurand") or ENERGY_REGISTER,
+                    phase=sampled.get("phase") or "",
+                    unit=sampled.get("unit") or "Wh",
+                    context=sampled.get("context") or "Sample.Periodic",
+                    location=sampled.get("location") or "Outlet",
+                    format=sampled.get("format") or "Raw",
+                )
+            )
+    return MeterValue.objects.bulk_create(samples)
+
+
+def _live_update(charger: Charger, connector_id: int, samples: list[MeterValue]) -> None:
+    """Keep the connector's live power and energy at its newest sample; a late sample queued
+    while offline does not overwrite a newer one."""
+    power = energy = None
+    for sample in samples:
+        if sample.numeric is None or sample.phase or sample.unit not in _TO_BASE:
+            continue
+        if sample.measurand == POWER_IMPORT and (power is None or sample.sampled_at >= power[0]):
+            power = (sample.sampled_at, sample.numeric * _TO_BASE[sample.unit])
+        if sample.measurand == ENERGY_REGISTER and (
+            energy is None or sample.sampled_at >= energy[0]
+        ):
+            energy = (sample.sampled_at, sample.numeric * _TO_BASE[sample.unit] / 1000)
+    newest = max([p for p in (power, energy) if p], default=None, key=lambda p: p[0])
+    if newest is None:
+        return
+    connector, _ = Connector.objects.select_for_update().get_or_create(
+        charger=charger, connector_id=connector_id
+    )
+    if connector.live_at and connector.live_at > newest[0]:
+        return
+    if power:
+        connector.live_power_w = power[1].quantize(Decimal("0.1"))
+    if energy:
+        connector.live_energy_kwh = energy[1].quantize(Decimal("0.001"))
+    connector.live_at = newest[0]
+    connector.save(update_fields=["live_power_w", "live_energy_kwh", "live_at"])
+
+
+@transaction.atomic
+def meter_values_record(
+    *, charger: Charger, connector_id: int, meter_value: list, transaction_id: int | None = None
+) -> list[MeterValue]:
+    row = _transaction_for(charger, transaction_id)
+    if transaction_id is not None and row is None:
+        _anomaly(charger, "meter_values_unknown_transaction", transaction_id=transaction_id)
+    samples = _meter_values_store(charger, row, connector_id, meter_value)
+    _live_update(charger, connector_id, samples)
+    if row is not None:
+        live.push_on_commit(
+            account_id=row.account_id,
+            kind="charging.meter",
+            data={"transaction_id": row.pk, "connector_id": connector_id, "samples": len(samples)},
+        )
+    return samples
+
+
+@transaction.atomic
+def status_notification_record(
+    *,
+    charger: Charger,
+    connector_id: int,
+    status: str,
+    error_code: str,
+    timestamp: str | None = None,
+    info: str | None = None,
+    vendor_id: str | None = None,
+    vendor_error_code: str | None = None,
+) -> StatusNotification:
+    at = parse_ocpp_time(timestamp) or timezone.now()
+    entry = StatusNotification.objects.create(
+        charger=charger,
+        connector_id=connector_id,
+        status=status,
+        error_code=error_code,
+        info=info or "",
+        vendor_id=vendor_id or "",
+        vendor_error_code=vendor_error_code or "",
+        timestamp=at,
+    )
+    connector, _ = Connector.objects.select_for_update().get_or_create(
+        charger=charger, connector_id=connector_id
+    )
+    if connector.status_at is None or connector.status_at <= at:
+        connector.status = status
+        connector.error_code = error_code
+        connector.info = info or ""
+        connector.vendor_error_code = vendor_error_code or ""
+        connector.status_at = at
+        connector.save()
+    live.push_on_commit(
+        account_id=charger.account_id,
+        kind="charging.status",
+        data={"charger": charger.charge_point_id, "connector_id": connector_id, "status": status},
+    )
+    return entry
+
+
+def diagnostics_status_record(*, charger_id: int, status: str) -> None:
+    Charger.objects.filter(pk=charger_id).update(diagnostics_status=status)
+
+
+def firmware_status_record(*, charger_id: int, status: str) -> None:
+    Charger.objects.filter(pk=charger_id).update(firmware_status=status)
+
+
+# --- central-system-initiated -------------------------------------------------------------------
+
+
+def _validate_operation_payload(operation: str, payload: dict) -> None:
+    try:
+        _validate_payload(Call("validation", operation, json.loads(json.dumps(payload))), "1.6")
+        getattr(ocpp_call, operation)(**camel_to_snake_case(payload))
+    except OCPPError as exc:
+        cause = exc.details.get("cause") if isinstance(exc.details, dict) else None
+        raise ApplicationError(
+            f"Invalid {operation} payload: {cause or exc.description}", field="payload"
+        ) from exc
+    except TypeError as exc:
+        raise ApplicationError(f"Invalid {operation} payload: {exc}", field="payload") from exc
+
+
+def _check_customer_may(*, user: User, charger: Charger, operation: str, payload: dict) -> None:
+    if user.is_staff:
+        return
+    owns = charger.account_id is not None and charger.account.users.filter(pk=user.pk).exists()
+    if not user.is_customer or not owns:
+        raise PermissionDenied("Only staff and the charger's owner may operate it.")
+    if operation not in CUSTOMER_OPERATIONS:
+        raise PermissionDenied(f"Only staff may send {operation}.")
+    accounts = user.customer_accounts.all()
+    own_tag = IdTag.objects.filter(id_tag=payload.get("idTag"), account__in=accounts)
+    if operation == "RemoteStartTransaction" and not own_tag.exists():
+        raise ApplicationError("Start with one of your own tags.", field="payload")
+    if operation == "RemoteStopTransaction":
+        own = Transaction.objects.filter(
+            pk=payload["transactionId"], charger=charger, account__in=accounts
+        )
+        if not 1 <= payload["transactionId"] <= INT32_MAX or not own.exists():
+            raise ApplicationError("That is not one of your sessions.", field="payload")
+
+
+def command_create(
+    *, charger: Charger, operation: str, payload: dict, requested_by: User | None = None
+) -> ChargerCommand:
+    """Record a command and hand it to the daphne process that holds the charger's socket.
+
+    A charger that is not connected gets the command recorded as ``offline`` straight away."""
+    if operation not in OPERATIONS:
+        raise ApplicationError(f"Unknown operation {operation}.", field="operation")
+    if not isinstance(payload, dict):
+        raise ApplicationError("The payload must be a JSON object.", field="payload")
+    payload = dict(payload)
+    if operation == "ReserveNow" and "reservationId" not in payload:
+        payload["reservationId"] = 0  # replaced by the allocated id below
+    _validate_operation_payload(operation, payload)
+    if requested_by is not None:
+        _check_customer_may(
+            user=requested_by, charger=charger, operation=operation, payload=payload
+        )
+    if charger.registration == Registration.REJECTED:
+        raise Conflict("The charger is rejected; the central system sends it nothing.")
+    if charger.registration == Registration.PENDING and operation in NOT_WHILE_PENDING:
+        raise Conflict(f"{operation} is not allowed while the charger is Pending.")
+    with transaction.atomic():
+        if operation == "ReserveNow":
+            payload["reservationId"] = _reservation_open(charger, payload).pk
+        command = ChargerCommand.objects.create(
+            charger=charger, operation=operation, payload=payload, requested_by=requested_by
+        )
+        charger = Charger.objects.get(pk=charger.pk)
+        if not charger.connected or not charger.channel_name:
+            _command_finish(command, CommandStatus.OFFLINE, description="Charger not connected.")
+            return command
+        channel = charger.channel_name
+        transaction.on_commit(lambda: _dispatch(channel, command.pk))
+    return command
+
+
+def _dispatch(channel: str, command_id: int) -> None:
+    async_to_sync(get_channel_layer().send)(
+        channel, {"type": "ocpp.command", "command_id": command_id}
+    )
+
+
+def _reservation_open(charger: Charger, payload: dict) -> Reservation:
+    expires_at = parse_ocpp_time(payload.get("expiryDate"))
+    if expires_at is None:
+        raise ApplicationError("expiryDate must be a date-time.", field="payload")
+    return Reservation.objects.create(
+        charger=charger,
+        connector_id=payload["connectorId"],
+        id_tag=payload["idTag"],
+        parent_id_tag=payload.get("parentIdTag") or "",
+        expires_at=expires_at,
+    )
+
+
+def _command_finish(
+    command: ChargerCommand,
+    status: str,
+    *,
+    response: dict | None = None,
+    code: str = "",
+    description: str = "",
+) -> ChargerCommand:
+    command.status = status
+    command.response = response
+    command.error_code = code[:40]
+    command.error_description = description
+    command.completed_at = timezone.now()
+    command.save(
+        update_fields=["status", "response", "error_code", "error_description", "completed_at"]
+    )
+    if command.operation == "ReserveNow" and status != CommandStatus.ACCEPTED:
+        Reservation.objects.filter(pk=command.payload.get("reservationId")).update(
+            status=ReservationStatus.REJECTED
+        )
+    return command
+
+
+@transaction.atomic
+def command_complete(
+    *,
+    command_id: int,
+    status: str,
+    response: dict | None = None,
+    code: str = "",
+    description: str = "",
+) -> ChargerCommand | None:
+    """Store a command's outcome. ``status`` accepted is refined to rejected when the charger's
+    answer says so; an outcome already stored (a timeout that raced an answer) stays."""
+    command = (
+        ChargerCommand.objects.select_for_update()
+        .select_related("charger")
+        .filter(pk=command_id)
+        .first()
+    )
+    if command is None or command.is_done:
+        return command
+    refused = response and response.get("status", "Accepted") not in ACCEPTED_ANSWERS
+    if status == CommandStatus.ACCEPTED and refused:
+        status = CommandStatus.REJECTED
+    _command_finish(command, status, response=response, code=code, description=description)
+    if status == CommandStatus.ACCEPTED:
+        _APPLY.get(command.operation, lambda command, response: None)(command, response or {})
+    return command
+
+
+def command_expire(*, command: ChargerCommand) -> ChargerCommand:
+    """The API stopped waiting and the consumer never reported (its process died)."""
+    return command_complete(
+        command_id=command.pk,
+        status=CommandStatus.TIMEOUT,
+        description="No outcome reported within the command timeout.",
+    )
+
+
+def _apply_reserve(command: ChargerCommand, response: dict) -> None:
+    Reservation.objects.filter(pk=command.payload["reservationId"]).update(
+        status=ReservationStatus.ACCEPTED
+    )
+
+
+def _apply_cancel_reservation(command: ChargerCommand, response: dict) -> None:
+    Reservation.objects.filter(pk=command.payload["reservationId"], charger=command.charger).update(
+        status=ReservationStatus.CANCELLED
+    )
+
+
+def _apply_set_profile(command: ChargerCommand, response: dict) -> None:
+    profile = command.payload["csChargingProfiles"]
+    ChargingProfile.objects.update_or_create(
+        charger=command.charger,
+        profile_id=profile["chargingProfileId"],
+        defaults={
+            "connector_id": command.payload["connectorId"],
+            "stack_level": profile["stackLevel"],
+            "purpose": profile["chargingProfilePurpose"],
+            "kind": profile["chargingProfileKind"],
+            "profile": profile,
+        },
+    )
+
+
+def _apply_clear_profile(command: ChargerCommand, response: dict) -> None:
+    payload = command.payload
+    profiles = ChargingProfile.objects.filter(charger=command.charger)
+    if "id" in payload:
+        profiles = profiles.filter(profile_id=payload["id"])
+    if "connectorId" in payload:
+        profiles = profiles.filter(connector_id=payload["connectorId"])
+    if "chargingProfilePurpose" in payload:
+        profiles = profiles.filter(purpose=payload["chargingProfilePurpose"])
+    if "stackLevel" in payload:
+        profiles = profiles.filter(stack_level=payload["stackLevel"])
+    profiles.delete()
+
+
+def _apply_local_list(command: ChargerCommand, response: dict) -> None:
+    payload = command.payload
+    charger = command.charger
+    if payload["updateType"] == "Full":
+        LocalAuthListEntry.objects.filter(charger=charger).delete()
+    for entry in payload.get("localAuthorizationList") or []:
+        info = entry.get("idTagInfo")
+        if info is None:
+            LocalAuthListEntry.objects.filter(charger=charger, id_tag=entry["idTag"]).delete()
+            continue
+        LocalAuthListEntry.objects.update_or_create(
+            charger=charger,
+            id_tag=entry["idTag"],
+            defaults={
+                "status": info["status"],
+                "expires_at": parse_ocpp_time(info.get("expiryDate")),
+                "parent_id_tag": info.get("parentIdTag") or "",
+            },
+        )
+    Charger.objects.filter(pk=charger.pk).update(local_list_version=payload["listVersion"])
+
+
+def _apply_list_version(command: ChargerCommand, response: dict) -> None:
+    Charger.objects.filter(pk=command.charger_id).update(
+        local_list_version=response.get("listVersion", 0)
+    )
+
+
+_APPLY = {
+    "ReserveNow": _apply_reserve,
+    "CancelReservation": _apply_cancel_reservation,
+    "SetChargingProfile": _apply_set_profile,
+    "ClearChargingProfile": _apply_clear_profile,
+    "SendLocalList": _apply_local_list,
+    "GetLocalListVersion": _apply_list_version,
+}
+
+
+# --- tags ---------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def id_tag_create(
+    *,
+    id_tag: str,
+    account=None,
+    parent: IdTag | None = None,
+    expires_at: datetime | None = None,
+    max_concurrent_transactions: int = 1,
+) -> IdTag:
+    if not id_tag or len(id_tag) > 20:
+        raise ApplicationError("An id tag has 1 to 20 characters.", field="id_tag")
+    if IdTag.objects.filter(id_tag=id_tag).exists():
+        raise Conflict(f"Id tag {id_tag} already exists.", field="id_tag")
+    return IdTag.objects.create(
+        id_tag=id_tag,
+        account=account,
+        parent=parent,
+        expires_at=expires_at,
+        max_concurrent_transactions=max_concurrent_transactions,
+    )

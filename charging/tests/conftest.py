@@ -1,0 +1,95 @@
+import base64
+import contextlib
+import itertools
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+
+from charging.routing import websocket_urlpatterns
+
+from .factories import CHARGER_PASSWORD
+
+_ids = itertools.count(1)
+
+
+def basic(charge_point_id: str, password: str) -> tuple[bytes, bytes]:
+    token = base64.b64encode(f"{charge_point_id}:{password}".encode())
+    return (b"authorization", b"Basic " + token)
+
+
+class Station:
+    """A charger played over Channels' WebsocketCommunicator, speaking raw OCPP-J frames."""
+
+    def __init__(self, communicator: WebsocketCommunicator):
+        self.ws = communicator
+
+    async def send_raw(self, text: str) -> list:
+        await self.ws.send_to(text_data=text)
+        return json.loads(await self.ws.receive_from(timeout=5))
+
+    async def call(self, action: str, payload: dict | None = None) -> list:
+        unique_id = f"m{next(_ids)}"
+        answer = await self.send_raw(json.dumps([2, unique_id, action, payload or {}]))
+        assert answer[1] == unique_id
+        return answer
+
+    async def conf(self, action: str, payload: dict | None = None) -> dict:
+        answer = await self.call(action, payload)
+        assert answer[0] == 3, answer
+        return answer[2]
+
+    async def boot(self) -> dict:
+        return await self.conf(
+            "BootNotification", {"chargePointVendor": "Acme", "chargePointModel": "Wallbox 7"}
+        )
+
+    async def receive_call(self) -> list:
+        return json.loads(await self.ws.receive_from(timeout=5))
+
+    async def answer(self, unique_id: str, payload: dict) -> None:
+        await self.ws.send_to(text_data=json.dumps([3, unique_id, payload]))
+
+    async def close(self):
+        await self.ws.disconnect()
+
+
+@pytest.fixture
+async def open_station():
+    """``await open_station(charger)`` -> a connected Station (booted unless boot=False)."""
+    opened = []
+
+    async def _open(
+        charger=None,
+        *,
+        charge_point_id=None,
+        password=CHARGER_PASSWORD,
+        subprotocols=("ocpp1.6",),
+        boot=True,
+        expect_connected=True,
+    ):
+        charge_point_id = charge_point_id or charger.charge_point_id
+        headers = [basic(charge_point_id, password)] if password is not None else []
+        communicator = WebsocketCommunicator(
+            URLRouter(websocket_urlpatterns),
+            f"/ocpp/{charge_point_id}",
+            headers=headers,
+            subprotocols=list(subprotocols),
+        )
+        connected, subprotocol = await communicator.connect(timeout=5)
+        station = Station(communicator)
+        station.connected, station.subprotocol = connected, subprotocol
+        opened.append(station)
+        if connected and expect_connected and boot:
+            await station.boot()
+        return station
+
+    yield _open
+    for station in opened:
+        with contextlib.suppress(Exception):  # already closed by the server
+            await station.ws.disconnect()
+
+
+db = database_sync_to_async

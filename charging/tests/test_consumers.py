@@ -1,0 +1,519 @@
+"""The OCPP 1.6J central system over Channels' WebsocketCommunicator, against PostgreSQL and the
+Redis channel layer."""
+
+import json
+from datetime import UTC, timedelta
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from charging.models import (
+    Anomaly,
+    Charger,
+    Connector,
+    MeterValue,
+    OcppMessage,
+    Registration,
+    StatusNotification,
+    Transaction,
+)
+
+from .conftest import db
+from .factories import ChargerFactory, IdTagFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def _charger(**kwargs):
+    return await db(ChargerFactory)(**kwargs)
+
+
+async def _refresh(obj):
+    await db(obj.refresh_from_db)()
+    return obj
+
+
+# --- connection ---------------------------------------------------------------------------------
+
+
+async def test_it_refuses_a_connection_without_the_ocpp16_subprotocol(open_station):
+    charger = await _charger()
+    station = await open_station(charger, subprotocols=("ocpp1.5",), expect_connected=False)
+    assert station.subprotocol is None
+    closed = await station.ws.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": 1002}
+    assert not (await _refresh(charger)).connected
+
+
+async def test_it_refuses_an_unknown_charge_point_under_the_known_policy(open_station):
+    station = await open_station(charge_point_id="NOBODY", expect_connected=False)
+    assert station.connected is False
+    assert not await db(Charger.objects.filter(charge_point_id="NOBODY").exists)()
+
+
+@override_settings(CHARGING_REGISTRATION_POLICY="pending")
+async def test_it_stores_an_unknown_charge_point_as_pending_and_answers_pending(open_station):
+    station = await open_station(charge_point_id="NEWONE", password=None, boot=False)
+    assert station.connected
+    conf = await station.boot()
+    assert conf["status"] == "Pending"
+    charger = await db(Charger.objects.get)(charge_point_id="NEWONE")
+    assert charger.registration == Registration.PENDING
+    answer = await station.call("Heartbeat")
+    assert answer[0] == 4 and answer[2] == "SecurityError"
+
+
+async def test_it_refuses_a_wrong_password_and_stores_only_a_hash(open_station):
+    charger = await _charger()
+    assert "charger-secret-1" not in charger.password_hash
+    wrong = await open_station(charger, password="guess", expect_connected=False)
+    assert wrong.connected is False
+    missing = await open_station(charger, password=None, expect_connected=False)
+    assert missing.connected is False
+    right = await open_station(charger)
+    assert right.connected and right.subprotocol == "ocpp1.6"
+
+
+async def test_it_records_the_connection_and_marks_it_closed_on_disconnect(open_station):
+    charger = await _charger()
+    station = await open_station(charger)
+    charger = await _refresh(charger)
+    assert charger.connected and charger.channel_name and charger.last_message_at
+    await station.close()
+    charger = await _refresh(charger)
+    assert not charger.connected and charger.disconnected_at
+
+
+async def test_it_closes_the_stale_socket_when_the_charger_reconnects(open_station):
+    charger = await _charger()
+    stale = await open_station(charger)
+    fresh = await open_station(charger)
+    closed = await stale.ws.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": 4000}
+    await stale.ws.disconnect()
+    charger = await _refresh(charger)
+    assert charger.connected, "the stale socket closing must not take the new one's state"
+    assert (await fresh.conf("Heartbeat"))["currentTime"]
+
+
+# --- boot, heartbeat, status --------------------------------------------------------------------
+
+
+async def test_it_accepts_a_boot_and_stores_what_the_charger_says(open_station):
+    charger = await _charger()
+    station = await open_station(charger, boot=False)
+    conf = await station.conf(
+        "BootNotification",
+        {
+            "chargePointVendor": "Acme",
+            "chargePointModel": "Wallbox 7",
+            "chargePointSerialNumber": "SN-1",
+            "firmwareVersion": "1.2.3",
+        },
+    )
+    assert conf["status"] == "Accepted" and conf["interval"] == 300
+    charger = await _refresh(charger)
+    assert (charger.vendor, charger.model, charger.serial_number, charger.firmware_version) == (
+        "Acme",
+        "Wallbox 7",
+        "SN-1",
+        "1.2.3",
+    )
+    assert charger.booted_at is not None
+
+
+async def test_it_accepts_and_logs_over_long_vendor_strings_in_a_boot(open_station):
+    charger = await _charger()
+    station = await open_station(charger, boot=False)
+    vendor = "V" * 60  # the schema allows 20
+    conf = await station.conf(
+        "BootNotification", {"chargePointVendor": vendor, "chargePointModel": "M" * 40}
+    )
+    assert conf["status"] == "Accepted"
+    assert (await _refresh(charger)).vendor == vendor
+
+
+async def test_it_answers_a_rejected_charger_rejected_and_refuses_its_other_calls(open_station):
+    charger = await _charger(registration=Registration.REJECTED)
+    station = await open_station(charger, boot=False)
+    assert (await station.boot())["status"] == "Rejected"
+    answer = await station.call("Heartbeat")
+    assert answer[2] == "SecurityError"
+
+
+async def test_it_refuses_calls_before_an_accepted_boot_with_security_error(open_station):
+    charger = await _charger()
+    station = await open_station(charger, boot=False)
+    answer = await station.call("StatusNotification", _status(1, "Available"))
+    assert answer[0] == 4 and answer[2] == "SecurityError"
+    await station.boot()
+    assert await station.conf("StatusNotification", _status(1, "Available")) == {}
+
+
+async def test_it_answers_a_heartbeat_with_the_time_and_records_it(open_station):
+    charger = await _charger()
+    station = await open_station(charger)
+    conf = await station.conf("Heartbeat")
+    assert conf["currentTime"].endswith("Z")
+    assert (await _refresh(charger)).last_heartbeat_at is not None
+
+
+def _status(connector_id, status, error_code="NoError", timestamp=None):
+    payload = {"connectorId": connector_id, "status": status, "errorCode": error_code}
+    if timestamp:
+        payload["timestamp"] = timestamp
+    return payload
+
+
+async def test_it_keeps_status_history_and_the_newest_status_per_connector(open_station):
+    charger = await _charger()
+    station = await open_station(charger)
+    now = timezone.now()
+    await station.conf("StatusNotification", _status(1, "Charging", timestamp=_iso(now)))
+    late = _status(1, "Faulted", "GroundFailure", timestamp=_iso(now - timedelta(minutes=5)))
+    await station.conf("StatusNotification", late)
+    connector = await db(Connector.objects.get)(charger=charger, connector_id=1)
+    assert connector.status == "Charging", "a late notification does not overwrite a newer one"
+    history = await db(
+        lambda: list(StatusNotification.objects.filter(charger=charger).values_list("error_code"))
+    )()
+    assert sorted(history) == [("GroundFailure",), ("NoError",)]
+
+
+def _iso(moment) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+async def test_it_records_diagnostics_and_firmware_status_and_answers_data_transfer(open_station):
+    charger = await _charger()
+    station = await open_station(charger)
+    assert await station.conf("DiagnosticsStatusNotification", {"status": "Uploaded"}) == {}
+    assert await station.conf("FirmwareStatusNotification", {"status": "Installed"}) == {}
+    conf = await station.conf("DataTransfer", {"vendorId": "com.acme", "data": "x"})
+    assert conf == {"status": "UnknownVendorId"}
+    charger = await _refresh(charger)
+    assert (charger.diagnostics_status, charger.firmware_status) == ("Uploaded", "Installed")
+
+
+# --- tags and transactions ----------------------------------------------------------------------
+
+
+async def test_it_answers_authorize_by_the_tags_state(open_station):
+    charger = await _charger()
+    parent = await db(IdTagFactory)(id_tag="FAMILY")
+    expiry = timezone.now() + timedelta(days=30)
+    await db(IdTagFactory)(id_tag="GOOD", parent=parent, expires_at=expiry)
+    await db(IdTagFactory)(id_tag="LOST", blocked=True)
+    await db(IdTagFactory)(id_tag="OLD", expires_at=timezone.now() - timedelta(days=1))
+    station = await open_station(charger)
+
+    good = (await station.conf("Authorize", {"idTag": "GOOD"}))["idTagInfo"]
+    assert good["status"] == "Accepted" and good["parentIdTag"] == "FAMILY"
+    assert good["expiryDate"].startswith(expiry.astimezone(UTC).strftime("%Y-%m-%dT%H"))
+    for id_tag, status in (("LOST", "Blocked"), ("OLD", "Expired"), ("WHO", "Invalid")):
+        info = (await station.conf("Authorize", {"idTag": id_tag}))["idTagInfo"]
+        assert info["status"] == status
+
+
+def _start(id_tag="GOOD", connector_id=1, meter_start=1000, timestamp="2026-11-22T10:00:00Z"):
+    return {
+        "connectorId": connector_id,
+        "idTag": id_tag,
+        "meterStart": meter_start,
+        "timestamp": timestamp,
+    }
+
+
+async def test_it_gives_a_retried_start_the_same_transaction_id(open_station):
+    charger = await _charger()
+    await db(IdTagFactory)(id_tag="GOOD")
+    station = await open_station(charger)
+    first = await station.conf("StartTransaction", _start())
+    again = await station.conf("StartTransaction", _start())
+    assert first["idTagInfo"]["status"] == "Accepted"
+    assert again == first
+    assert 0 < first["transactionId"] <= 2**31 - 1
+    assert await db(Transaction.objects.count)() == 1
+    other = await station.conf("StartTransaction", _start(connector_id=2, id_tag="X"))
+    assert other["transactionId"] != first["transactionId"]
+
+
+async def test_it_answers_a_start_by_an_unknown_tag_with_an_id_and_records_it(open_station):
+    charger = await _charger()
+    station = await open_station(charger)
+    conf = await station.conf("StartTransaction", _start(id_tag="STRANGER"))
+    assert conf["idTagInfo"]["status"] == "Invalid" and conf["transactionId"] > 0
+    assert await db(Anomaly.objects.filter(kind="start_not_accepted").exists)()
+
+
+async def test_it_answers_concurrent_tx_when_a_tag_is_at_its_maximum(open_station):
+    charger = await _charger()
+    await db(IdTagFactory)(id_tag="GOOD", max_concurrent_transactions=1)
+    station = await open_station(charger)
+    await station.conf("StartTransaction", _start(connector_id=1))
+    second = await station.conf("StartTransaction", _start(connector_id=2))
+    assert second["idTagInfo"]["status"] == "ConcurrentTx"
+
+
+async def test_it_runs_a_session_and_computes_its_energy(open_station):
+    charger = await _charger()
+    await db(IdTagFactory)(id_tag="GOOD")
+    station = await open_station(charger)
+    started = await station.conf("StartTransaction", _start(meter_start=1000))
+    transaction_id = started["transactionId"]
+    await station.conf(
+        "MeterValues",
+        {
+            "connectorId": 1,
+            "transactionId": transaction_id,
+            "meterValue": [
+                {
+                    "timestamp": "2026-11-22T10:15:00Z",
+                    "sampledValue": [
+                        {"value": "2500"},
+                        {"value": "7.2", "measurand": "Power.Active.Import", "unit": "kW"},
+                        {
+                            "value": "16.1",
+                            "measurand": "Current.Import",
+                            "unit": "A",
+                            "phase": "L1",
+                        },
+                    ],
+                }
+            ],
+        },
+    )
+    stop = await station.conf(
+        "StopTransaction",
+        {
+            "transactionId": transaction_id,
+            "meterStop": 8400,
+            "timestamp": "2026-11-22T11:00:00Z",
+            "idTag": "GOOD",
+            "reason": "EVDisconnected",
+        },
+    )
+    assert stop["idTagInfo"]["status"] == "Accepted"
+    row = await db(Transaction.objects.get)(pk=transaction_id)
+    assert str(row.energy_kwh) == "7.400"
+    assert row.duration == timedelta(hours=1) and row.stop_reason == "EVDisconnected"
+    samples = await db(
+        lambda: list(MeterValue.objects.filter(transaction_id=transaction_id).order_by("pk"))
+    )()
+    register = samples[0]
+    assert (register.measurand, register.unit, register.context, register.location) == (
+        "Energy.Active.Import.Register",
+        "Wh",
+        "Sample.Periodic",
+        "Outlet",
+    )
+    assert samples[2].phase == "L1" and samples[2].unit == "A"
+
+
+async def test_it_keeps_live_power_at_the_newest_sample_when_queued_values_arrive_late(
+    open_station,
+):
+    charger = await _charger()
+    station = await open_station(charger)
+
+    def power(at, kw):
+        return {
+            "connectorId": 1,
+            "meterValue": [
+                {
+                    "timestamp": at,
+                    "sampledValue": [
+                        {"value": kw, "measurand": "Power.Active.Import", "unit": "kW"},
+                        {"value": "12.5", "unit": "kWh"},
+                    ],
+                }
+            ],
+        }
+
+    await station.conf("MeterValues", power("2026-11-22T10:30:00Z", "7.4"))
+    await station.conf("MeterValues", power("2026-11-22T09:00:00Z", "3.0"))
+    connector = await db(Connector.objects.get)(charger=charger, connector_id=1)
+    assert str(connector.live_power_w) == "7400.0"
+    assert str(connector.live_energy_kwh) == "12.500"
+    times = await db(
+        lambda: list(
+            MeterValue.objects.filter(charger=charger).values_list("sampled_at", flat=True)
+        )
+    )()
+    assert times == sorted(times)
+
+
+async def test_it_stores_out_of_spec_measurands_instead_of_refusing_them(open_station):
+    charger = await _charger()
+    station = await open_station(charger)
+    payload = {
+        "connectorId": 1,
+        "meterValue": [
+            {
+                "timestamp": "2026-11-22T10:30:00Z",
+                "sampledValue": [{"value": "ok", "measurand": "Vendor.Custom.Thing"}],
+            }
+        ],
+    }
+    answer = await station.call("MeterValues", payload)
+    # The 1.6 schema enumerates measurands: a violation is answered, the connection stays up.
+    assert answer[0] in (3, 4)
+    assert (await station.conf("Heartbeat"))["currentTime"]
+
+
+@pytest.mark.parametrize("bogus", [0, -1, 9223372036854775807, 424242])
+async def test_it_answers_a_stop_for_a_bogus_transaction_and_records_it(open_station, bogus):
+    charger = await _charger()
+    station = await open_station(charger)
+    conf = await station.conf(
+        "StopTransaction",
+        {"transactionId": bogus, "meterStop": 10, "timestamp": "2026-11-22T11:00:00Z"},
+    )
+    assert conf == {}
+    assert await db(Anomaly.objects.filter(kind="stop_unknown_transaction").count)() == 1
+    meter = await station.conf(
+        "MeterValues",
+        {
+            "connectorId": 1,
+            "transactionId": bogus,
+            "meterValue": [{"timestamp": "2026-11-22T10:30:00Z", "sampledValue": [{"value": "1"}]}],
+        },
+    )
+    assert meter == {}
+
+
+async def test_it_answers_a_replayed_stop_without_changing_the_session(open_station):
+    charger = await _charger()
+    await db(IdTagFactory)(id_tag="GOOD")
+    station = await open_station(charger)
+    transaction_id = (await station.conf("StartTransaction", _start()))["transactionId"]
+    stop = {"transactionId": transaction_id, "meterStop": 5000, "timestamp": "2026-11-22T11:00:00Z"}
+    await station.conf("StopTransaction", stop)
+    replay = await station.conf("StopTransaction", stop | {"meterStop": 9999})
+    assert replay == {}
+    row = await db(Transaction.objects.get)(pk=transaction_id)
+    assert row.meter_stop_wh == 5000
+    assert await db(Anomaly.objects.filter(kind="stop_already_stopped").exists)()
+
+
+async def test_it_accepts_a_stop_by_a_tag_sharing_the_parent_and_not_an_unrelated_one(
+    open_station,
+):
+    charger = await _charger()
+    family = await db(IdTagFactory)(id_tag="FAMILY")
+    await db(IdTagFactory)(id_tag="MUM", parent=family)
+    await db(IdTagFactory)(id_tag="DAD", parent=family)
+    await db(IdTagFactory)(id_tag="NEIGHBOUR")
+    station = await open_station(charger)
+    first = (await station.conf("StartTransaction", _start(id_tag="MUM")))["transactionId"]
+    second = await station.conf("StartTransaction", _start(id_tag="MUM", connector_id=2))
+    by_dad = await station.conf(
+        "StopTransaction",
+        {
+            "transactionId": first,
+            "meterStop": 2000,
+            "timestamp": "2026-11-22T11:00:00Z",
+            "idTag": "DAD",
+        },
+    )
+    assert by_dad["idTagInfo"]["status"] == "Accepted"
+    by_neighbour = await station.conf(
+        "StopTransaction",
+        {
+            "transactionId": second["transactionId"],
+            "meterStop": 2000,
+            "timestamp": "2026-11-22T11:00:00Z",
+            "idTag": "NEIGHBOUR",
+        },
+    )
+    assert by_neighbour["idTagInfo"]["status"] == "Invalid"
+
+
+# --- bad input ----------------------------------------------------------------------------------
+
+
+async def _still_up(station):
+    assert (await station.conf("Heartbeat"))["currentTime"]
+
+
+async def test_it_answers_invalid_json_with_formation_violation_and_stays_up(open_station):
+    station = await open_station(await _charger())
+    answer = await station.send_raw('[2, "abc", "Heartbeat", {')
+    assert answer[:3] == [4, "-1", "FormationViolation"]
+    await _still_up(station)
+
+
+@pytest.mark.parametrize(
+    ("frame", "code", "unique_id"),
+    [
+        ('[7, "u1", "Heartbeat", {}]', "PropertyConstraintViolation", "u1"),
+        ('["2", "u2", "Heartbeat", {}]', "PropertyConstraintViolation", "u2"),
+        ('{"not": "an array"}', "FormationViolation", "-1"),
+        ('[2, "u3", "Heartbeat"]', "FormationViolation", "u3"),
+        ("[2]", "FormationViolation", "-1"),
+        ('[2, "u4", "Heartbeat", []]', "FormationViolation", "u4"),
+        ('[2, "u5", "FlyToTheMoon", {}]', "NotImplemented", "u5"),
+        ('[2, "u6", "Reset", {"type": "Hard"}]', "NotSupported", "u6"),
+        ('[2, "u7", "Authorize", {}]', "OccurenceConstraintViolation", "u7"),
+        ('[2, "u8", "Authorize", {"idTag": 12}]', "TypeConstraintViolation", "u8"),
+        ('[2, "u9", "Heartbeat", {"extra": 1}]', "FormationViolation", "u9"),
+        (
+            '[2, "u10", "StatusNotification", '
+            '{"connectorId": 1, "status": "Sleeping", "errorCode": "NoError"}]',
+            "PropertyConstraintViolation",
+            "u10",
+        ),
+        (
+            '[2, "u11", "Authorize", {"idTag": "123456789012345678901"}]',
+            "PropertyConstraintViolation",
+            "u11",
+        ),
+    ],
+)
+async def test_it_answers_bad_frames_with_the_right_call_error(
+    open_station, frame, code, unique_id
+):
+    station = await open_station(await _charger())
+    answer = await station.send_raw(frame)
+    assert answer[0] == 4 and answer[2] == code and answer[1] == unique_id, answer
+    assert isinstance(answer[4], dict)
+    await _still_up(station)
+
+
+async def test_it_closes_with_1009_on_an_oversize_frame(open_station):
+    charger = await _charger()
+    station = await open_station(charger)
+    huge = json.dumps([2, "big", "DataTransfer", {"vendorId": "x", "data": "y" * 70_000}])
+    await station.ws.send_to(text_data=huge)
+    closed = await station.ws.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": 1009}
+
+
+@override_settings(CHARGING_RATE_LIMIT_BURST=5, CHARGING_RATE_LIMIT_PER_SECOND=0.001)
+async def test_it_rate_limits_a_flood_with_generic_error(open_station):
+    station = await open_station(await _charger())  # the boot took one token
+    codes = [(await station.call("Heartbeat"))[0] for _ in range(6)]
+    assert codes[:4] == [3, 3, 3, 3]
+    assert codes[4:] == [4, 4]
+    answer = await station.call("Heartbeat")
+    assert answer[2] == "GenericError"
+
+
+async def test_it_logs_every_frame_in_and_out(open_station):
+    charger = await _charger()
+    station = await open_station(charger)
+    await station.send_raw("not json")
+    frames = await db(
+        lambda: list(
+            OcppMessage.objects.filter(charger=charger)
+            .order_by("pk")
+            .values_list("direction", "action", "message_type")
+        )
+    )()
+    assert frames == [
+        ("in", "BootNotification", 2),
+        ("out", "", 3),
+        ("in", "", None),
+        ("out", "", 4),
+    ]
