@@ -72,7 +72,7 @@ def chart_series(
         "t": times,
         "power_w": power,
         "energy_kwh": energy,
-        "import_kwh": [float(r.import_kwh) for r in readings[-1:]],
+        "base_import_kwh": _number(base),
         "points": len(times),
     }
 

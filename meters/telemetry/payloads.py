@@ -58,14 +58,19 @@ class Topic:
 def topic_parse(topic: str, *, tele_root: str, batteries_root: str) -> Topic | None:
     """``tele/<device>/SENSOR|LWT|STATE`` and ``<batteries>/<id>/telemetry|cmd/ack``; None for
     any other topic. A device topic may itself contain slashes (Tasmota's %prefix%/%topic%)."""
-    parts = topic.split("/")
-    if len(parts) >= 3 and parts[0] == tele_root and parts[-1] in ("SENSOR", "LWT", "STATE"):
-        device = "/".join(parts[1:-1])
-        return Topic(kind=parts[-1], device=device) if device else None
-    if len(parts) == 3 and parts[0] == batteries_root and parts[2] == "telemetry" and parts[1]:
-        return Topic(kind="battery_telemetry", device=parts[1])
-    if len(parts) == 4 and parts[0] == batteries_root and parts[2:] == ["cmd", "ack"] and parts[1]:
-        return Topic(kind="battery_ack", device=parts[1])
+    for root in (tele_root, batteries_root):
+        if not topic.startswith(root + "/"):
+            continue
+        parts = topic[len(root) + 1 :].split("/")
+        if root == tele_root and len(parts) >= 2 and parts[-1] in ("SENSOR", "LWT", "STATE"):
+            device = "/".join(parts[:-1])
+            if device:
+                return Topic(kind=parts[-1], device=device)
+        if root == batteries_root and parts[0]:
+            if parts[1:] == ["telemetry"]:
+                return Topic(kind="battery_telemetry", device=parts[0])
+            if parts[1:] == ["cmd", "ack"]:
+                return Topic(kind="battery_ack", device=parts[0])
     return None
 
 
