@@ -1,6 +1,6 @@
 """Settings of the meters app, read from the environment (see README, Configuration)."""
 
-from celery.schedules import crontab  # noqa: F401
+from celery.schedules import crontab
 
 from ..environment import VAR_DIR, env
 
@@ -14,7 +14,22 @@ RECEPTION_RETRY_AFTER_SECONDS = env.int("RECEPTION_RETRY_AFTER_SECONDS", default
 # How far ahead of this server's clock a reading's timestamp may be before it is refused.
 READING_MAX_CLOCK_SKEW_SECONDS = env.int("READING_MAX_CLOCK_SKEW_SECONDS", default=300)
 
-METERS_BEAT_SCHEDULE: dict = {}
 # Analyst aggregates leave out groups (a region, area or dwelling type in a period) of fewer
 # meters than this, so no single household's consumption can be read from them.
 ANALYTICS_MIN_GROUP_SIZE = env.int("ANALYTICS_MIN_GROUP_SIZE", default=5)
+
+# Beat runs in TIME_ZONE (CELERY_TIMEZONE), so these are local times.
+METERS_BEAT_SCHEDULE: dict = {
+    "meters-archive-daily": {
+        "task": "meters.tasks.archive_yesterday",
+        "schedule": crontab(minute=30, hour=0),
+    },
+    "meters-archive-monthly": {
+        "task": "meters.tasks.archive_last_month",
+        "schedule": crontab(minute=45, hour=0, day_of_month=1),
+    },
+    "meters-prune-raw": {
+        "task": "meters.tasks.prune_raw_readings",
+        "schedule": crontab(minute=15, hour=2),
+    },
+}
