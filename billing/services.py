@@ -1,0 +1,712 @@
+"""Every write to tariffs, assignments and bills.
+
+Bill generation works on chunks of accounts: usage is read set-based for the whole chunk
+(billing.usage), each account's bill is composed in memory, and the chunk's bills, lines and
+reads are written in bulk in one transaction, under row locks on the chunk's accounts so two runs
+of the same month cannot both create a bill.
+"""
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import CustomerAccount, User
+from config.exceptions import ApplicationError, Conflict
+from meters.timeutils import day_bounds
+
+from . import usage as usage_reads
+from .charging_sessions import Session, sessions_for_accounts
+from .models import (
+    Bill,
+    BillLine,
+    BillMeterRead,
+    BillRun,
+    BillState,
+    LineKind,
+    Tariff,
+    TariffAssignment,
+    TariffRate,
+)
+
+log = logging.getLogger(__name__)
+
+PENNY = Decimal("0.01")
+KWH = Decimal("0.0001")
+ZERO = Decimal(0)
+CHUNK_ACCOUNTS = 500
+
+
+def money(value: Decimal) -> Decimal:
+    """Half-up to the minor unit, as every line is rounded."""
+    return value.quantize(PENNY, rounding=ROUND_HALF_UP)
+
+
+def month_of(value: str | date) -> date:
+    """``YYYY-MM`` (or any day of the month) -> the month's first day."""
+    if isinstance(value, date):
+        return value.replace(day=1)
+    try:
+        year, month = (int(part) for part in value.strip().split("-"))
+        return date(year, month, 1)
+    except ValueError as exc:
+        raise ApplicationError(f"month: {value!r} is not YYYY-MM.", field="month") from exc
+
+
+def next_month(first: date) -> date:
+    return (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def previous_month(today: date) -> date:
+    return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+# --- Tariffs ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RateIn:
+    band: str
+    unit_rate: Decimal
+    kind: str = "standard"
+    starts_at: object = None
+    ends_at: object = None
+    days: str = "1234567"
+    priority: int = 0
+
+
+def _check_rates(rates: list[RateIn]) -> None:
+    defaults = [rate for rate in rates if rate.starts_at is None and rate.ends_at is None]
+    if len(defaults) != 1:
+        raise ApplicationError(
+            "rates: a tariff needs exactly one default band (no times), which prices every "
+            "half-hour outside its windows.",
+            field="rates",
+        )
+    for rate in rates:
+        if (rate.starts_at is None) != (rate.ends_at is None):
+            raise ApplicationError("rates: a window needs both starts_at and ends_at.", "rates")
+        if rate.starts_at is not None and rate.starts_at == rate.ends_at:
+            raise ApplicationError("rates: a window cannot start and end at the same time.")
+
+
+@transaction.atomic
+def tariff_create(*, rates: list[RateIn], **fields) -> Tariff:
+    """A tariff and its bands. Exactly one band has no times (the default)."""
+    _check_rates(rates)
+    tariff = Tariff(**fields)
+    tariff.full_clean()
+    tariff.save()
+    for rate in rates:
+        row = TariffRate(tariff=tariff, **rate.__dict__)
+        row.full_clean()
+        row.save()
+    return tariff
+
+
+@transaction.atomic
+def tariff_update(*, tariff: Tariff, rates: list[RateIn] | None = None, **fields) -> Tariff:
+    """Change a tariff. Prices already on issued bills are copied onto their lines, so they do
+    not change; drafts pick up the new prices when regenerated."""
+    for name, value in fields.items():
+        setattr(tariff, name, value)
+    tariff.full_clean()
+    tariff.save()
+    if rates is not None:
+        _check_rates(rates)
+        tariff.rates.all().delete()
+        for rate in rates:
+            row = TariffRate(tariff=tariff, **rate.__dict__)
+            row.full_clean()
+            row.save()
+    return tariff
+
+
+@transaction.atomic
+def tariff_assign(
+    *, account: CustomerAccount, tariff: Tariff, starts_on: date, ends_on: date | None = None
+) -> TariffAssignment:
+    """Put ``account`` on ``tariff`` from ``starts_on`` to ``ends_on`` (inclusive; open-ended
+    when None). An open-ended assignment that began earlier is ended the day before, so a
+    tariff change is one call; any other overlap is refused (409)."""
+    if ends_on is not None and ends_on < starts_on:
+        raise ApplicationError("ends_on: must not be before starts_on.", field="ends_on")
+    if starts_on < tariff.valid_from or (
+        tariff.valid_to is not None and (ends_on is None or ends_on > tariff.valid_to)
+    ):
+        raise ApplicationError(
+            f"starts_on: {tariff.name} is valid from {tariff.valid_from}"
+            + (f" to {tariff.valid_to}" if tariff.valid_to else "")
+            + "; the assignment must lie inside that.",
+            field="starts_on",
+        )
+    CustomerAccount.objects.select_for_update().get(pk=account.pk)
+    existing = TariffAssignment.objects.filter(account=account)
+    open_before = existing.filter(ends_on__isnull=True, starts_on__lt=starts_on).first()
+    if open_before is not None:
+        open_before.ends_on = starts_on - timedelta(days=1)
+        open_before.save(update_fields=["ends_on"])
+    overlap = existing.filter(Q(ends_on__isnull=True) | Q(ends_on__gte=starts_on))
+    if ends_on is not None:
+        overlap = overlap.filter(starts_on__lte=ends_on)
+    clash = overlap.first()
+    if clash is not None:
+        raise Conflict(
+            f"starts_on: the account is already on {clash.tariff.name} from {clash.starts_on}"
+            + (f" to {clash.ends_on}" if clash.ends_on else "")
+            + ".",
+            field="starts_on",
+        )
+    return TariffAssignment.objects.create(
+        account=account, tariff=tariff, starts_on=starts_on, ends_on=ends_on
+    )
+
+
+# --- Composing a bill --------------------------------------------------------------------------
+
+
+@dataclass
+class LineDraft:
+    kind: str
+    description: str
+    quantity: Decimal
+    unit: str
+    unit_price: Decimal
+    tariff: Tariff | None = None
+    band: str = ""
+    charging_transaction_id: int | None = None
+    amount: Decimal = ZERO
+
+    def __post_init__(self) -> None:
+        if self.kind != LineKind.VAT:
+            self.amount = money(self.quantity * self.unit_price)
+
+
+@dataclass
+class BillDraft:
+    account_id: int
+    lines: list[LineDraft] = field(default_factory=list)
+    reads: list[BillMeterRead] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    needs_review: bool = False
+    consumption_kwh: Decimal = ZERO
+    daily: dict[date, Decimal] = field(default_factory=dict)
+
+    def flag(self, reason: str) -> None:
+        self.needs_review = True
+        self.notes.append(reason)
+
+    @property
+    def subtotal(self) -> Decimal:
+        return sum((line.amount for line in self.lines if line.kind != LineKind.VAT), ZERO)
+
+    @property
+    def vat(self) -> Decimal:
+        return sum((line.amount for line in self.lines if line.kind == LineKind.VAT), ZERO)
+
+
+class _Tariffs:
+    """The chunk's assignments and tariffs, to answer "which tariff on this day"."""
+
+    def __init__(self, account_ids: list[int], first: date, last: date):
+        assignments = (
+            TariffAssignment.objects.filter(account_id__in=account_ids, starts_on__lte=last)
+            .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=first))
+            .select_related("tariff")
+            .prefetch_related("tariff__rates")
+            .order_by("starts_on")
+        )
+        self.by_account: dict[int, list[TariffAssignment]] = defaultdict(list)
+        for assignment in assignments:
+            self.by_account[assignment.account_id].append(assignment)
+        self.rates = {
+            a.tariff_id: list(a.tariff.rates.all())
+            for items in self.by_account.values()
+            for a in items
+        }
+
+    def tariff_on(self, account_id: int, day: date) -> Tariff | None:
+        for assignment in self.by_account.get(account_id, ()):
+            if assignment.starts_on <= day and (
+                assignment.ends_on is None or day <= assignment.ends_on
+            ):
+                return assignment.tariff
+        return None
+
+    def rates_on(self, account_id: int, day: date) -> list[TariffRate] | None:
+        tariff = self.tariff_on(account_id, day)
+        return None if tariff is None else self.rates[tariff.pk]
+
+    def time_of_use_accounts(self) -> set[int]:
+        return {
+            account_id
+            for account_id, items in self.by_account.items()
+            if any(len(self.rates[a.tariff_id]) > 1 for a in items)
+        }
+
+
+def _fmt_kwh(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
+def _compose(
+    *,
+    account_id: int,
+    days: list[date],
+    tariffs: _Tariffs,
+    meter_usages: list[usage_reads.MeterUsage],
+    sessions: list[Session],
+) -> BillDraft:
+    draft = BillDraft(account_id=account_id)
+    day_tariff = {day: tariffs.tariff_on(account_id, day) for day in days}
+    untariffed = [day for day, tariff in day_tariff.items() if tariff is None]
+    if len(untariffed) == len(days):
+        draft.flag("No tariff is assigned to the account for this month.")
+    elif untariffed:
+        draft.flag(f"No tariff on {len(untariffed)} day(s) from {untariffed[0]}: not charged.")
+
+    # Energy per (tariff, band), in the order tariffs took effect.
+    energy: dict[tuple[int, int | None], Decimal] = defaultdict(lambda: ZERO)
+    rate_of: dict[int, TariffRate] = {}
+    for rates in tariffs.rates.values():
+        rate_of.update({rate.pk: rate for rate in rates})
+    if not meter_usages:
+        draft.flag("The account has no meters: standing charge only.")
+    for usage in meter_usages:
+        if not usage.has_readings:
+            draft.flag(f"No readings from meter {usage.serial} this month: standing charge only.")
+        consumption = usage.consumption_kwh.quantize(KWH)
+        draft.consumption_kwh += consumption
+        notes = [text for text in (usage.opening.note, usage.closing.note) if text]
+        if usage.resets:
+            notes.append(f"Register reset {usage.resets} time(s) in the period.")
+        draft.notes.extend(f"{usage.serial}: {text}" for text in notes)
+        draft.reads.append(
+            BillMeterRead(
+                meter_id=usage.meter_pk,
+                meter_serial=usage.serial,
+                opening_at=usage.opening.at,
+                opening_kwh=usage.opening.kwh,
+                opening_quality=usage.opening.quality,
+                closing_at=usage.closing.at,
+                closing_kwh=usage.closing.kwh,
+                closing_quality=usage.closing.quality,
+                consumption_kwh=consumption,
+                register_resets=usage.resets,
+                note=" ".join(notes)[:300],
+            )
+        )
+        for (day, band), kwh in usage.energy.items():
+            draft.daily[day] = draft.daily.get(day, ZERO) + kwh
+            tariff = day_tariff.get(day)
+            if tariff is None:
+                continue
+            if band is None:
+                band = next(r.pk for r in tariffs.rates[tariff.pk] if r.starts_at is None)
+            energy[(tariff.pk, band)] += kwh
+
+    tariff_by_pk = {t.pk: t for t in day_tariff.values() if t is not None}
+    order = list(dict.fromkeys(t.pk for t in day_tariff.values() if t is not None))
+    for tariff_pk in order:
+        tariff = tariff_by_pk[tariff_pk]
+        tariff_days = [day for day, t in day_tariff.items() if t is not None and t.pk == tariff_pk]
+        span = f"{tariff_days[0]:%d %b}-{tariff_days[-1]:%d %b}"
+        for rate in sorted(tariffs.rates[tariff_pk], key=lambda r: (r.starts_at is None, r.band)):
+            kwh = energy.get((tariff_pk, rate.pk))
+            if kwh is None:
+                continue
+            quantity = kwh.quantize(KWH)
+            label = (
+                tariff.name if len(tariffs.rates[tariff_pk]) == 1 else f"{tariff.name} {rate.band}"
+            )
+            draft.lines.append(
+                LineDraft(
+                    kind=LineKind.ENERGY,
+                    description=f"{label} energy, {span}: {_fmt_kwh(quantity)} kWh",
+                    quantity=quantity,
+                    unit="kWh",
+                    unit_price=rate.unit_rate,
+                    tariff=tariff,
+                    band=rate.band,
+                )
+            )
+    for tariff_pk in order:
+        tariff = tariff_by_pk[tariff_pk]
+        count = sum(1 for t in day_tariff.values() if t is not None and t.pk == tariff_pk)
+        draft.lines.append(
+            LineDraft(
+                kind=LineKind.STANDING,
+                description=f"{tariff.name} standing charge, {count} days",
+                quantity=Decimal(count),
+                unit="day",
+                unit_price=tariff.standing_charge_per_day,
+                tariff=tariff,
+            )
+        )
+    for session in sessions:
+        _price_session(draft, session, tariffs)
+
+    vat_groups: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)
+    for line in draft.lines:
+        if line.tariff is not None:
+            vat_groups[line.tariff.vat_rate] += line.amount
+    for rate, net in sorted(vat_groups.items()):
+        vat = LineDraft(
+            kind=LineKind.VAT,
+            description=f"VAT at {(rate * 100).normalize():f}% on {net}",
+            quantity=net,
+            unit="GBP",
+            unit_price=rate,
+        )
+        vat.amount = money(net * rate)
+        draft.lines.append(vat)
+    return draft
+
+
+def _price_session(draft: BillDraft, session: Session, tariffs: _Tariffs) -> None:
+    day = timezone.localtime(session.stopped_at).date()
+    tariff = tariffs.tariff_on(draft.account_id, day)
+    label = f"Charging session #{session.transaction_id} on {session.charger}, {day:%d %b}"
+    if tariff is None or tariff.charging_rate_per_kwh is None:
+        draft.flag(f"{label}: no charging price on the tariff that day; not charged.")
+        return
+    draft.lines.append(
+        LineDraft(
+            kind=LineKind.CHARGING,
+            description=f"{label}: {_fmt_kwh(session.energy_kwh)} kWh",
+            quantity=session.energy_kwh,
+            unit="kWh",
+            unit_price=tariff.charging_rate_per_kwh,
+            tariff=tariff,
+            charging_transaction_id=session.transaction_id,
+        )
+    )
+    if tariff.charging_fee_per_session:
+        draft.lines.append(
+            LineDraft(
+                kind=LineKind.CHARGING,
+                description=f"{label}: session fee",
+                quantity=Decimal(1),
+                unit="session",
+                unit_price=tariff.charging_fee_per_session,
+                tariff=tariff,
+                charging_transaction_id=session.transaction_id,
+            )
+        )
+    if tariff.charging_idle_fee_per_minute and session.idle_minutes:
+        draft.lines.append(
+            LineDraft(
+                kind=LineKind.CHARGING,
+                description=f"{label}: idle {session.idle_minutes} min",
+                quantity=Decimal(session.idle_minutes),
+                unit="minute",
+                unit_price=tariff.charging_idle_fee_per_minute,
+                tariff=tariff,
+                charging_transaction_id=session.transaction_id,
+            )
+        )
+
+
+# --- Writing bills -----------------------------------------------------------------------------
+
+
+CREATED = "created"
+REGENERATED = "regenerated"
+UNCHANGED = "unchanged"
+
+
+@dataclass
+class RunSummary:
+    accounts: int = 0
+    created: int = 0
+    regenerated: int = 0
+    unchanged: int = 0
+    issued: int = 0
+    flagged: int = 0
+    bills: list[tuple[Bill, str]] = field(default_factory=list)
+
+    def add(self, other: "RunSummary") -> None:
+        for name in ("accounts", "created", "regenerated", "unchanged", "issued", "flagged"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.bills.extend(other.bills)
+
+
+def _fill(bill: Bill, draft: BillDraft, days: list[date]) -> None:
+    bill.subtotal = draft.subtotal
+    bill.vat = draft.vat
+    bill.total = bill.subtotal + bill.vat
+    bill.consumption_kwh = draft.consumption_kwh
+    bill.needs_review = draft.needs_review
+    bill.notes = "\n".join(dict.fromkeys(draft.notes))
+    bill.daily_usage = [
+        [day.isoformat(), str(draft.daily.get(day, ZERO).quantize(KWH))] for day in days
+    ]
+
+
+def _write_children(pairs: list[tuple[Bill, BillDraft]]) -> None:
+    lines, reads = [], []
+    for bill, draft in pairs:
+        for position, line in enumerate(draft.lines, start=1):
+            lines.append(
+                BillLine(
+                    bill=bill,
+                    position=position,
+                    kind=line.kind,
+                    description=line.description[:200],
+                    quantity=line.quantity,
+                    unit=line.unit,
+                    unit_price=line.unit_price,
+                    amount=line.amount,
+                    tariff=line.tariff,
+                    band=line.band,
+                    charging_transaction_id=line.charging_transaction_id,
+                )
+            )
+        for read in draft.reads:
+            read.bill = bill
+            reads.append(read)
+    BillLine.objects.bulk_create(lines, batch_size=2000)
+    BillMeterRead.objects.bulk_create(reads, batch_size=2000)
+
+
+@transaction.atomic
+def _generate_chunk(
+    *, account_ids: list[int], first: date, issue: bool, correcting: Bill | None = None
+) -> RunSummary:
+    summary = RunSummary(accounts=len(account_ids))
+    accounts = {
+        account.pk: account
+        for account in CustomerAccount.objects.select_for_update()
+        .filter(pk__in=account_ids)
+        .order_by("pk")
+    }
+    existing = Bill.objects.filter(account_id__in=accounts, month=first)
+    drafts: dict[int, Bill] = {}
+    issued: dict[int, Bill] = {}
+    latest_void: dict[int, Bill] = {}
+    counts: dict[int, int] = defaultdict(int)
+    for bill in existing.order_by("created_at", "pk"):
+        counts[bill.account_id] += 1
+        if bill.state == BillState.DRAFT:
+            drafts[bill.account_id] = bill
+        elif bill.state == BillState.ISSUED:
+            issued[bill.account_id] = bill
+        else:
+            latest_void[bill.account_id] = bill
+    to_build = [pk for pk in accounts if pk in drafts or pk not in issued or correcting is not None]
+    for pk in accounts:
+        if pk not in to_build:
+            summary.unchanged += 1
+            summary.bills.append((issued[pk], UNCHANGED))
+    if not to_build:
+        return summary
+
+    days = usage_reads.month_days(first)
+    tariffs = _Tariffs(to_build, days[0], days[-1])
+    meter_usages = usage_reads.meter_usage_for_accounts(
+        account_ids=to_build,
+        first=first,
+        rates_for_day=tariffs.rates_on,
+        time_of_use_accounts=tariffs.time_of_use_accounts(),
+    )
+    start, end = (
+        day_bounds(days[0], timezone.get_default_timezone())[0],
+        day_bounds(days[-1], timezone.get_default_timezone())[1],
+    )
+    sessions = sessions_for_accounts(account_ids=to_build, start=start, end=end)
+
+    now = timezone.now()
+    new_pairs: list[tuple[Bill, BillDraft]] = []
+    regenerated: list[tuple[Bill, BillDraft]] = []
+    for pk in to_build:
+        account = accounts[pk]
+        draft = _compose(
+            account_id=pk,
+            days=days,
+            tariffs=tariffs,
+            meter_usages=meter_usages.get(pk, []),
+            sessions=sessions.get(pk, []),
+        )
+        bill = drafts.get(pk)
+        if bill is None:
+            corrects = correcting if correcting is not None else latest_void.get(pk)
+            bill = Bill(
+                number=f"{account.account_number}-{first:%Y%m}-{counts[pk] + 1}",
+                account=account,
+                month=first,
+                period_start=days[0],
+                period_end=days[-1],
+                corrects=corrects,
+            )
+            new_pairs.append((bill, draft))
+        else:
+            if correcting is not None:
+                bill.corrects = correcting
+            regenerated.append((bill, draft))
+        _fill(bill, draft, days)
+        if draft.needs_review:
+            summary.flagged += 1
+        # A new bill is issued as it is written unless it must first void an issued one.
+        if issue and not draft.needs_review and bill.pk is None and pk not in issued:
+            bill.state = BillState.ISSUED
+            bill.issued_at = now
+
+    if regenerated:
+        ids = [bill.pk for bill, _ in regenerated]
+        BillLine.objects.filter(bill_id__in=ids).delete()
+        BillMeterRead.objects.filter(bill_id__in=ids).delete()
+        Bill.objects.bulk_update(
+            [bill for bill, _ in regenerated],
+            [
+                "subtotal",
+                "vat",
+                "total",
+                "consumption_kwh",
+                "needs_review",
+                "notes",
+                "daily_usage",
+                "corrects",
+                "updated_at",
+            ],
+            batch_size=1000,
+        )
+    if new_pairs:
+        Bill.objects.bulk_create([bill for bill, _ in new_pairs], batch_size=1000)
+    _write_children(new_pairs + regenerated)
+    for bill, _ in new_pairs:
+        summary.created += 1
+        summary.issued += bill.state == BillState.ISSUED
+        summary.bills.append((bill, CREATED))
+    for bill, draft in regenerated:
+        summary.regenerated += 1
+        if issue and not draft.needs_review:
+            bill_issue(bill=bill)
+            summary.issued += 1
+        summary.bills.append((bill, REGENERATED))
+    return summary
+
+
+def bill_generate_for_month(
+    *, account: CustomerAccount, month: date | str, issue: bool = False
+) -> tuple[Bill, str]:
+    """The account's bill for ``month``: created, or its draft regenerated; an issued bill is
+    returned unchanged (it is immutable; correct it with ``bill_correct``). With ``issue`` a
+    bill that needs no review is issued. Returns (bill, "created"|"regenerated"|"unchanged")."""
+    summary = _generate_chunk(account_ids=[account.pk], first=month_of(month), issue=issue)
+    bill, action = summary.bills[0]
+    return bill, action
+
+
+def bills_generate(
+    *,
+    month: date | str,
+    accounts: Iterable[CustomerAccount] | None = None,
+    issue: bool = True,
+    trigger: str = "command",
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[BillRun, RunSummary]:
+    """Bills of ``month`` for every account (or ``accounts``), in chunks; idempotent: issued
+    bills stay as they are, drafts are regenerated, missing bills are created (and issued when
+    ``issue`` and they need no review). ``progress(done, total)`` after each chunk."""
+    first = month_of(month)
+    if first >= timezone.localdate().replace(day=1):
+        raise ApplicationError(
+            f"month: {first:%Y-%m} has not ended yet; bill a past month.", field="month"
+        )
+    if accounts is None:
+        ids = list(CustomerAccount.objects.order_by("pk").values_list("pk", flat=True))
+    else:
+        ids = sorted({account.pk for account in accounts})
+    run = BillRun.objects.create(
+        month=first, trigger=trigger, started_at=timezone.now(), accounts=len(ids)
+    )
+    total = RunSummary()
+    for offset in range(0, len(ids), CHUNK_ACCOUNTS):
+        chunk = ids[offset : offset + CHUNK_ACCOUNTS]
+        result = _generate_chunk(account_ids=chunk, first=first, issue=issue)
+        result.bills = []
+        total.add(result)
+        if progress is not None:
+            progress(min(offset + CHUNK_ACCOUNTS, len(ids)), len(ids))
+    total.accounts = len(ids)
+    for name in ("created", "regenerated", "unchanged", "issued", "flagged"):
+        setattr(run, name, getattr(total, name))
+    run.finished_at = timezone.now()
+    run.save()
+    log.info(
+        "bills %s: %s accounts, %s created, %s regenerated, %s unchanged, %s issued, %s flagged",
+        f"{first:%Y-%m}",
+        total.accounts,
+        total.created,
+        total.regenerated,
+        total.unchanged,
+        total.issued,
+        total.flagged,
+    )
+    return run, total
+
+
+# --- States ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def bill_issue(*, bill: Bill) -> Bill:
+    """draft -> issued. Issuing a correction voids the bill it corrects in the same
+    transaction."""
+    bill = Bill.objects.select_for_update().get(pk=bill.pk)
+    if bill.state != BillState.DRAFT:
+        raise Conflict(f"Bill {bill.number} is {bill.state}; only a draft can be issued.")
+    if bill.corrects_id is not None:
+        old = Bill.objects.select_for_update().get(pk=bill.corrects_id)
+        if old.state == BillState.ISSUED:
+            old.state = BillState.VOID
+            old.voided_at = timezone.now()
+            old.void_reason = f"Replaced by {bill.number}."
+            old.save(update_fields=["state", "voided_at", "void_reason", "updated_at"])
+    bill.state = BillState.ISSUED
+    bill.issued_at = timezone.now()
+    bill.save(update_fields=["state", "issued_at", "updated_at"])
+    return bill
+
+
+@transaction.atomic
+def bill_void(*, bill: Bill, reason: str, by: User | None = None) -> Bill:
+    """Void a draft or an issued bill (with a reason). Generating the month again makes a new
+    bill that corrects it."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("reason: say why the bill is void.", field="reason")
+    bill = Bill.objects.select_for_update().get(pk=bill.pk)
+    if bill.state == BillState.VOID:
+        raise Conflict(f"Bill {bill.number} is already void.")
+    bill.state = BillState.VOID
+    bill.voided_at = timezone.now()
+    bill.void_reason = reason[:200]
+    bill.voided_by = by
+    bill.save(update_fields=["state", "voided_at", "void_reason", "voided_by", "updated_at"])
+    return bill
+
+
+def bill_regenerate_draft(*, bill: Bill) -> Bill:
+    """Recompute a draft from the current readings and tariffs."""
+    if bill.state != BillState.DRAFT:
+        raise Conflict(f"Bill {bill.number} is {bill.state}; only a draft can be regenerated.")
+    regenerated, _ = bill_generate_for_month(account=bill.account, month=bill.month)
+    return regenerated
+
+
+def bill_correct(*, bill: Bill) -> Bill:
+    """A draft correction of an issued bill, recomputed from the current data and linked to it.
+    The issued bill stays valid until the correction is issued (bill_issue voids it then)."""
+    if bill.state != BillState.ISSUED:
+        raise Conflict(f"Bill {bill.number} is {bill.state}; only an issued bill is corrected.")
+    summary = _generate_chunk(
+        account_ids=[bill.account_id], first=bill.month, issue=False, correcting=bill
+    )
+    return summary.bills[0][0]

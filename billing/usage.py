@@ -1,0 +1,297 @@
+"""What each meter of a set of accounts used in a local month, read set-based.
+
+The queries answer for a chunk of accounts at once (a fixed number of queries per chunk, never
+one per meter):
+
+* boundary readings per meter: the last reading at or before the period's start S and the first
+  after it, and the same around its end E (correlated sub-queries on the (meter, at) index);
+* daily roll-ups (meters.DailyUsage) per meter and local day, for tariffs with one flat rate;
+* for time-of-use tariffs, half-hourly consumption from consecutive register readings paired with
+  the window function LAG, in SQL.
+
+Energy of an interval belongs to the reading that ends it (see meters.models). The period's
+energy is the energy of every interval inside [S, E]; an interval that crosses S or E is split
+by linear interpolation between its two readings, which is also how a missing boundary reading
+is estimated (quality E). An interval that ends in a register reset counts no energy.
+"""
+
+import math
+import zoneinfo
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import F, OuterRef, Q, Subquery, Window
+from django.db.models.functions import Lag
+
+from meters.models import DailyUsage, Meter, Reading, ReadingQuality
+from meters.timeutils import HALF_HOUR, day_bounds, interval_day
+
+from .models import ReadQuality, TariffRate
+
+ZERO = Decimal(0)
+KWH = Decimal("0.0001")
+
+
+@dataclass(frozen=True)
+class Point:
+    at: datetime
+    kwh: Decimal
+    estimated: bool
+    reset: bool
+
+
+@dataclass
+class BoundaryRead:
+    at: datetime | None
+    kwh: Decimal | None
+    quality: str
+    note: str = ""
+
+
+@dataclass
+class MeterUsage:
+    """One meter's month. ``energy`` maps (day, band key) to kWh; the band key is the rate's pk
+    for time-of-use accounts and None for flat ones (priced by the day's tariff)."""
+
+    meter_pk: int
+    serial: str
+    account_id: int
+    tz: zoneinfo.ZoneInfo
+    opening: BoundaryRead
+    closing: BoundaryRead
+    resets: int = 0
+    has_readings: bool = False
+    energy: dict[tuple[date, int | None], Decimal] = field(default_factory=dict)
+
+    @property
+    def consumption_kwh(self) -> Decimal:
+        return sum(self.energy.values(), ZERO)
+
+
+def month_days(first: date) -> list[date]:
+    nxt = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return [first + timedelta(days=n) for n in range((nxt - first).days)]
+
+
+def rate_at(rates: Iterable[TariffRate], local: datetime) -> TariffRate | None:
+    """The band of the half-hour beginning at ``local`` (an aware local time): the first window
+    (by priority) that covers its wall-clock time on its ISO weekday, else the default band."""
+    clock = local.time().replace(tzinfo=None)
+    weekday = str(local.isoweekday())
+    default = None
+    for rate in sorted(rates, key=lambda r: (r.priority, r.pk or 0)):
+        if rate.starts_at is None:
+            default = default or rate
+        elif weekday in rate.days and _in_window(clock, rate.starts_at, rate.ends_at):
+            return rate
+    return default
+
+
+def _in_window(clock: time, starts_at: time, ends_at: time) -> bool:
+    if starts_at < ends_at:
+        return starts_at <= clock < ends_at
+    return clock >= starts_at or clock < ends_at
+
+
+def _point(at, kwh, quality, reset) -> Point | None:
+    if at is None:
+        return None
+    return Point(at=at, kwh=kwh, estimated=quality == ReadingQuality.ESTIMATED, reset=bool(reset))
+
+
+_BOUNDARIES = {"b0": ("lte", "S"), "a0": ("gt", "S"), "b1": ("lte", "E"), "a1": ("gt", "E")}
+
+
+def _boundary_rows(meters, start: datetime, end: datetime):
+    """Per meter: the reading at/before and after each of S and E, and the resets inside."""
+    instants = {"S": start, "E": end}
+    annotations = {}
+    for name, (lookup, instant) in _BOUNDARIES.items():
+        order = "-at" if lookup == "lte" else "at"
+        nearest = Reading.objects.filter(
+            meter=OuterRef("pk"), **{f"at__{lookup}": instants[instant]}
+        ).order_by(order)
+        for column in ("at", "import_kwh", "quality", "register_reset"):
+            annotations[f"{name}_{column}"] = Subquery(nearest.values(column)[:1])
+    return meters.annotate(**annotations).values(
+        "pk", "meter_id", "account_id", "timezone", *annotations
+    )
+
+
+def _interpolate(before: Point, after: Point, at: datetime) -> Decimal:
+    share = Decimal((at - before.at) / (after.at - before.at))
+    return (before.kwh + (after.kwh - before.kwh) * share).quantize(KWH)
+
+
+def _boundary(before: Point | None, after: Point | None, at: datetime, end: datetime, which: str):
+    """(BoundaryRead, energy of the crossing interval on the period's side of ``at``'s left).
+
+    Returns the read printed on the bill and the register value the period's energy is counted
+    from/to at this boundary."""
+    if before is not None and before.at == at:
+        quality = ReadQuality.ESTIMATED if before.estimated else ReadQuality.ACTUAL
+        return BoundaryRead(before.at, before.kwh, quality), before.kwh
+    if before is not None and after is not None and not after.reset:
+        value = _interpolate(before, after, at)
+        note = (
+            f"{which} read estimated by interpolation between {before.kwh} kWh at "
+            f"{before.at:%Y-%m-%d %H:%M} UTC and {after.kwh} kWh at {after.at:%Y-%m-%d %H:%M} UTC."
+        )
+        return BoundaryRead(at, value, ReadQuality.ESTIMATED, note), value
+    if which == "Opening" and after is not None and after.at <= end:
+        quality = ReadQuality.ESTIMATED if after.estimated else ReadQuality.ACTUAL
+        note = f"Opening read is the first reading of the period ({after.at:%Y-%m-%d %H:%M} UTC)."
+        if after.reset:
+            note = "Opening read is the register after a reset early in the period."
+        return BoundaryRead(after.at, after.kwh, quality, note), after.kwh
+    if which == "Closing" and before is not None:
+        quality = ReadQuality.ESTIMATED if before.estimated else ReadQuality.ACTUAL
+        note = f"Closing read is the last reading so far ({before.at:%Y-%m-%d %H:%M} UTC)."
+        return BoundaryRead(before.at, before.kwh, quality, note), before.kwh
+    return BoundaryRead(None, None, ""), None
+
+
+def meter_usage_for_accounts(
+    *,
+    account_ids: list[int],
+    first: date,
+    rates_for_day: Callable[[int, date], list[TariffRate] | None],
+    time_of_use_accounts: set[int],
+) -> dict[int, list[MeterUsage]]:
+    """Usage of every meter of ``account_ids`` in the local month starting ``first``.
+
+    ``rates_for_day(account_id, day)`` gives the rates of the tariff the account is on that day
+    (used to band time-of-use half-hours); ``time_of_use_accounts`` are the accounts whose month
+    needs half-hourly data. Returns {account_id: [MeterUsage, ...]}.
+    """
+    meters = Meter.objects.filter(account_id__in=account_ids)
+    by_timezone: dict[str, list[int]] = defaultdict(list)
+    for pk, tz_name in meters.values_list("pk", "timezone"):
+        by_timezone[tz_name].append(pk)
+    days = month_days(first)
+    result: dict[int, list[MeterUsage]] = defaultdict(list)
+    for tz_name, pks in by_timezone.items():
+        tz = zoneinfo.ZoneInfo(tz_name)
+        start, end = day_bounds(days[0], tz)[0], day_bounds(days[-1], tz)[1]
+        usages: dict[int, MeterUsage] = {}
+        crossing: dict[int, tuple] = {}
+        rows = _boundary_rows(Meter.objects.filter(pk__in=pks), start, end)
+        for row in rows:
+            points = {
+                name: _point(
+                    row[f"{name}_at"],
+                    row[f"{name}_import_kwh"],
+                    row[f"{name}_quality"],
+                    row[f"{name}_register_reset"],
+                )
+                for name in _BOUNDARIES
+            }
+            opening, open_from = _boundary(points["b0"], points["a0"], start, end, "Opening")
+            closing, close_to = _boundary(points["b1"], points["a1"], end, end, "Closing")
+            has_readings = points["a0"] is not None and points["a0"].at <= end
+            if not has_readings and points["b0"] and points["a0"]:
+                has_readings = True  # one interval spans the whole month: both ends estimated
+            usage = MeterUsage(
+                meter_pk=row["pk"],
+                serial=row["meter_id"],
+                account_id=row["account_id"],
+                tz=tz,
+                opening=opening,
+                closing=closing,
+                has_readings=has_readings,
+            )
+            usages[row["pk"]] = usage
+            result[row["account_id"]].append(usage)
+            crossing[row["pk"]] = (points, open_from, close_to)
+        flat = [pk for pk, u in usages.items() if u.account_id not in time_of_use_accounts]
+        banded = [pk for pk, u in usages.items() if u.account_id in time_of_use_accounts]
+        if flat:
+            _flat_energy(usages, flat, days, crossing, end)
+        if banded:
+            _banded_energy(usages, banded, start, end, rates_for_day)
+        _count_resets(usages, start, end)
+    for usages in result.values():
+        usages.sort(key=lambda usage: usage.serial)
+    return result
+
+
+def _add(usage: MeterUsage, day: date, band: int | None, kwh: Decimal) -> None:
+    key = (day, band)
+    usage.energy[key] = usage.energy.get(key, ZERO) + kwh
+
+
+def _flat_energy(usages, pks, days, crossing, end) -> None:
+    """Daily roll-ups, corrected at each end for the part of a crossing interval outside the
+    period: sum(days) - (opening - reading before S) + (closing - reading before E)."""
+    rows = DailyUsage.objects.filter(meter_id__in=pks, day__gte=days[0], day__lte=days[-1])
+    for meter_pk, day, kwh in rows.values_list("meter_id", "day", "import_kwh"):
+        _add(usages[meter_pk], day, None, kwh)
+    for pk in pks:
+        usage = usages[pk]
+        points, open_from, close_to = crossing[pk]
+        b0, a0, b1 = points["b0"], points["a0"], points["b1"]
+        if b0 is not None and a0 is not None and open_from is not None and not a0.reset:
+            outside = open_from - b0.kwh
+            day = interval_day(a0.at, usage.tz) if a0.at <= end else days[-1]
+            if outside:
+                _add(usage, max(day, days[0]), None, -outside)
+        if b1 is not None and close_to is not None and close_to != b1.kwh:
+            _add(usage, days[-1], None, close_to - b1.kwh)
+
+
+def _banded_energy(usages, pks, start, end, rates_for_day) -> None:
+    """Half-hourly consumption from consecutive readings (LAG in SQL): each interval's energy is
+    spread evenly over the half-hours it spans, and each half-hour is priced by the band its
+    local start time falls in."""
+    window = {"partition_by": [F("meter_id")], "order_by": F("at").asc()}
+    lower = Subquery(
+        Reading.objects.filter(meter=OuterRef("meter_id"), at__lte=start)
+        .order_by("-at")
+        .values("at")[:1]
+    )
+    upper = Subquery(
+        Reading.objects.filter(meter=OuterRef("meter_id"), at__gt=end)
+        .order_by("at")
+        .values("at")[:1]
+    )
+    pairs = (
+        Reading.objects.filter(meter_id__in=pks)
+        .filter(Q(at__gt=start) | Q(at__gte=lower))
+        .filter(Q(at__lte=end) | Q(at__lte=upper))
+        .annotate(
+            prev_at=Window(Lag("at"), **window),
+            prev_kwh=Window(Lag("import_kwh"), **window),
+        )
+        .values_list("meter_id", "prev_at", "prev_kwh", "at", "import_kwh", "register_reset")
+    )
+    rates_cache: dict[tuple[int, date], list | None] = {}
+    for meter_pk, prev_at, prev_kwh, at, kwh, reset in pairs.iterator(chunk_size=20_000):
+        if prev_at is None or reset or at <= start or prev_at >= end:
+            continue
+        usage = usages[meter_pk]
+        slots = max(1, math.ceil((at - prev_at) / HALF_HOUR))
+        share = (kwh - prev_kwh) / slots
+        for k in range(slots):
+            slot = prev_at + k * HALF_HOUR
+            if not start <= slot < end:
+                continue
+            local = slot.astimezone(usage.tz)
+            day = local.date()
+            key = (usage.account_id, day)
+            if key not in rates_cache:
+                rates_cache[key] = rates_for_day(usage.account_id, day)
+            rate = rate_at(rates_cache[key] or [], local)
+            _add(usage, day, rate.pk if rate else None, share)
+
+
+def _count_resets(usages, start, end) -> None:
+    counted = (
+        Reading.objects.filter(meter_id__in=list(usages), at__gt=start, at__lte=end)
+        .filter(register_reset=True)
+        .values_list("meter_id", flat=True)
+    )
+    for meter_pk in counted:
+        usages[meter_pk].resets += 1
