@@ -48,7 +48,7 @@ COLUMNS = [
 BATCH = 5_000
 
 
-def _tz() -> zoneinfo.ZoneInfo:
+def local_zone() -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
 
@@ -63,7 +63,7 @@ def archive_path(kind: str, period_start: date) -> Path:
 
 
 def _period(kind: str, period_start: date) -> tuple:
-    tz = _tz()
+    tz = local_zone()
     if kind == ArchiveKind.DAILY:
         return day_bounds(period_start, tz)
     first = period_start.replace(day=1)
@@ -318,7 +318,7 @@ def readings_prune(*, today: date | None = None) -> int:
     """Delete raw readings of live meters older than RAW_RETENTION_DAYS, day by day, only for
     days whose archive exists (daily, or the month's) and after refreshing their roll-ups.
     Returns the number of readings deleted."""
-    tz = _tz()
+    tz = local_zone()
     today = today or timezone.localdate(timezone=tz)
     cutoff = today - timedelta(days=settings.RAW_RETENTION_DAYS)
     live = list(Meter.objects.filter(kind=MeterKind.LIVE))

@@ -260,3 +260,27 @@ class AggregateRow(serializers.Serializer):
     meters = serializers.IntegerField()
     total_kwh = serializers.DecimalField(max_digits=18, decimal_places=4)
     average_kwh_per_meter = serializers.DecimalField(max_digits=18, decimal_places=4)
+
+
+class ArchiveOutput(serializers.Serializer):
+    kind = serializers.CharField()
+    period_start = serializers.DateField()
+    path = serializers.CharField()
+    sha256 = serializers.CharField()
+    rows = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class ArchiveInput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["daily", "monthly"])
+    period_start = serializers.DateField(help_text="The day, or any day of the month.")
+
+
+class RestoreOutput(serializers.Serializer):
+    files = serializers.IntegerField()
+    meters = serializers.IntegerField()
+    restored = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    conflicting = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    problems = serializers.ListField(child=serializers.CharField())

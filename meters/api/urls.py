@@ -34,5 +34,11 @@ urlpatterns = [
     path("meters/<str:meter_id>/export.csv", views.ExportCsvApi.as_view(), name="meter-export-csv"),
     path("analytics/consumption", views.AggregatesApi.as_view(), name="analytics-consumption"),
     path("readings/bulk", views.BulkReadingsApi.as_view(), name="readings-bulk"),
+    path("system/archives", views.ArchiveListApi.as_view(), name="system-archives"),
+    path(
+        "system/archives/restore",
+        views.ArchiveRestoreApi.as_view(),
+        name="system-archives-restore",
+    ),
     path("system/reception", views.ReceptionApi.as_view(), name="system-reception"),
 ]

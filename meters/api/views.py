@@ -15,8 +15,8 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsAnalyst, IsStaff
 from config.api import Pagination
-from meters import selectors, services
-from meters.models import Reception, ReceptionChange
+from meters import archives, selectors, services
+from meters.models import Archive, Reception, ReceptionChange
 
 from . import serializers as s
 
@@ -338,6 +338,46 @@ class AggregatesApi(APIView):
     def get(self, request):
         rows = selectors.consumption_aggregates(**_query(s.AggregatesQuery, request))
         return Response(s.AggregateRow(rows, many=True).data)
+
+
+class ArchiveListApi(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(responses=s.ArchiveOutput(many=True), summary="Archives written (staff)")
+    def get(self, request):
+        paginator = Pagination()
+        page = paginator.paginate_queryset(Archive.objects.all(), request, view=self)
+        return paginator.get_paginated_response(s.ArchiveOutput(page, many=True).data)
+
+    @extend_schema(
+        request=s.ArchiveInput,
+        responses={201: s.ArchiveOutput},
+        summary="Archive a local day or month now (staff)",
+        description="Idempotent: the same readings give the same file and SHA-256.",
+    )
+    def post(self, request):
+        data = s.ArchiveInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        archive = archives.archive_write(**data.validated_data)
+        return Response(s.ArchiveOutput(archive).data, status=status.HTTP_201_CREATED)
+
+
+class ArchiveRestoreApi(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        request=s.ArchiveInput,
+        responses=s.RestoreOutput,
+        summary="Restore readings from an archive (staff)",
+        description="Re-imports idempotently: stored readings are skipped, conflicts are counted "
+        "and change nothing. A file whose SHA-256 does not match its manifest is refused (400).",
+    )
+    def post(self, request):
+        data = s.ArchiveInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        path = archives.archive_path(**data.validated_data)
+        summary = archives.readings_restore(paths=[path])
+        return Response(s.RestoreOutput(summary.as_dict()).data)
 
 
 class ReceptionApi(APIView):

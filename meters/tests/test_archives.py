@@ -185,3 +185,21 @@ def test_it_archives_readings_by_utc_instants_within_the_local_day():
     first = _text(archives.archive_dir() / archive.path).splitlines()[1]
     assert ",2026-06-30T23:00:00+00:00," in first
     assert datetime(2026, 6, 30, 23, tzinfo=UTC) == Reading.objects.order_by("at").first().at
+
+
+def test_it_lets_staff_archive_and_restore_through_the_api(api, staff, customer):
+    meter = MeterFactory()
+    _load(meter, DAY)
+    body = {"kind": "daily", "period_start": "2026-01-05"}
+    assert api.as_user(customer).post("/api/v1/system/archives", body).status_code == 403
+    created = api.as_user(staff).post("/api/v1/system/archives", body)
+    assert created.status_code == 201 and created.data["rows"] == 48
+    Reading.objects.filter(at__lt=local_midnight(date(2026, 1, 6), meter.tz)).delete()
+    restored = api.as_user(staff).post("/api/v1/system/archives/restore", body)
+    assert restored.status_code == 200
+    assert (restored.data["restored"], restored.data["meters"]) == (48, 1)
+    assert Reading.objects.count() == 49
+    missing = api.as_user(staff).post(
+        "/api/v1/system/archives/restore", {"kind": "daily", "period_start": "2020-01-01"}
+    )
+    assert missing.status_code == 400 and "no such archive" in missing.data["detail"]

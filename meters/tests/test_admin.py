@@ -1,0 +1,54 @@
+from datetime import UTC, datetime
+
+import pytest
+from django.urls import reverse
+
+from meters import services
+from meters.models import Archive, Reading, Reception, ReceptionChange
+
+from .factories import MeterFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client, staff, settings, tmp_path):
+    settings.ARCHIVE_DIR = tmp_path
+    client.force_login(staff)
+    return client
+
+
+def test_it_finds_meters_by_postcode_and_account(admin_client):
+    meter = MeterFactory(postcode="SW1A 1AA")
+    other = MeterFactory(postcode="M1 1AE")
+    url = reverse("admin:meters_meter_changelist")
+    page = admin_client.get(url, {"q": "SW1A"}).content.decode()
+    assert meter.meter_id in page and other.meter_id not in page
+    page = admin_client.get(url, {"q": other.account.account_number}).content.decode()
+    assert other.meter_id in page and meter.meter_id not in page
+    assert admin_client.get(url, {"kind__exact": "live"}).status_code == 200
+
+
+def test_it_shows_readings_read_only_and_archives_their_days(admin_client):
+    meter = MeterFactory()
+    services.reading_record(
+        meter=meter, at=datetime(2026, 1, 5, 12, tzinfo=UTC), import_kwh=1, source="api"
+    )
+    url = reverse("admin:meters_reading_changelist")
+    assert admin_client.get(url).status_code == 200
+    reading = Reading.objects.get()
+    change = admin_client.get(reverse("admin:meters_reading_change", args=[reading.pk]))
+    assert change.status_code == 200 and b'name="import_kwh"' not in change.content
+    admin_client.post(url, {"action": "archive_days", "_selected_action": [reading.pk]})
+    assert Archive.objects.get().period_start.isoformat() == "2026-01-05"
+
+
+def test_it_pauses_and_resumes_reception_from_the_admin(admin_client, staff):
+    url = reverse("admin:meters_reception_changelist")
+    admin_client.get(url)
+    pk = Reception.SINGLETON_PK
+    admin_client.post(url, {"action": "pause", "_selected_action": [pk]})
+    assert Reception.objects.get().paused
+    admin_client.post(url, {"action": "resume", "_selected_action": [pk]})
+    assert not Reception.objects.get().paused
+    assert ReceptionChange.objects.filter(changed_by=staff).count() == 2
