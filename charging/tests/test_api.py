@@ -15,6 +15,16 @@ from .conftest import db
 from .factories import ChargerFactory, IdTagFactory
 
 
+def _post_and_close(client, *args, **kwargs):
+    """A request from a worker thread; its database connection must not outlive it."""
+    from django.db import connections
+
+    try:
+        return client.post(*args, **kwargs)
+    finally:
+        connections.close_all()
+
+
 def _session(charger, id_tag="TAG", account=None, kwh=None):
     started = timezone.now() - timedelta(hours=2)
     return Transaction.objects.create(
@@ -151,7 +161,7 @@ async def test_it_waits_for_the_chargers_answer_and_returns_it(api, open_station
     url = f"/api/v1/chargers/{charger.pk}/commands/ChangeAvailability"
     request = asyncio.create_task(
         asyncio.to_thread(
-            client.post, url, {"connectorId": 0, "type": "Inoperative"}, format="json"
+            _post_and_close, client, url, {"connectorId": 0, "type": "Inoperative"}, format="json"
         )
     )
     call = await station.receive_call()
