@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import CustomerAccount
@@ -271,8 +272,16 @@ class ArchiveOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+@extend_schema_field({"type": "string", "pattern": "^(daily|monthly)$"})
+class ArchiveKindField(serializers.ChoiceField):
+    """A plain string in the schema, so the meters' ``kind`` enum keeps its plain name."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=["daily", "monthly"], **kwargs)
+
+
 class ArchiveInput(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["daily", "monthly"])
+    kind = ArchiveKindField(help_text="daily or monthly")
     period_start = serializers.DateField(help_text="The day, or any day of the month.")
 
 
