@@ -32,6 +32,11 @@ urlpatterns = [
         name="meter-energy-summary",
     ),
     path("meters/<str:meter_id>/export.csv", views.ExportCsvApi.as_view(), name="meter-export-csv"),
+    path(
+        "meters/<str:meter_id>/green-button",
+        views.GreenButtonApi.as_view(),
+        name="meter-green-button",
+    ),
     path("analytics/consumption", views.AggregatesApi.as_view(), name="analytics-consumption"),
     path("readings/bulk", views.BulkReadingsApi.as_view(), name="readings-bulk"),
     path("system/archives", views.ArchiveListApi.as_view(), name="system-archives"),

@@ -4,7 +4,7 @@ import csv
 from datetime import UTC
 
 from django.db import transaction
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsAnalyst, IsStaff
 from config.api import Pagination
-from meters import archives, selectors, services
+from meters import archives, greenbutton, selectors, services
 from meters.models import Archive, Reception, ReceptionChange
 
 from . import serializers as s
@@ -322,6 +322,24 @@ def _csv_lines(meter, rows):
                 "true" if reset else "false",
             ]
         )
+
+
+class GreenButtonApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[s.RangeQuery],
+        responses={(200, "application/atom+xml"): OpenApiTypes.STR},
+        summary="Green Button (ESPI) XML of a meter's half-hourly usage in [start, end)",
+        description="An Atom feed: UsagePoint, MeterReading, ReadingType (Wh, 1,800 s delta "
+        "data) and one IntervalBlock per local day.",
+    )
+    def get(self, request, meter_id: str):
+        meter = selectors.meter_for_user(user=request.user, meter_id=meter_id)
+        document = greenbutton.green_button_xml(meter=meter, **_query(s.RangeQuery, request))
+        response = HttpResponse(document, content_type="application/atom+xml")
+        response["Content-Disposition"] = f'attachment; filename="{meter.meter_id}-espi.xml"'
+        return response
 
 
 class AggregatesApi(APIView):

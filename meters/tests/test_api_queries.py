@@ -2,6 +2,7 @@ import csv
 import io
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from xml.etree import ElementTree
 
 import pytest
 from django.test import override_settings
@@ -223,3 +224,22 @@ def test_it_gives_analysts_aggregates_without_personal_data(api, analyst, custom
         }
     ]  # Wales has one meter: left out
     assert api.as_user(customer).get(url, params).status_code == 403
+
+
+def test_it_exports_green_button_xml_with_one_block_per_local_day(api, staff, customer):
+    meter = MeterFactory()
+    _load(meter, _day_start(meter, date(2026, 10, 25)), 50 + 48 + 1)
+    response = _get(
+        api, staff, meter, "green-button", start="2026-10-25T00:00", end="2026-10-27T00:00"
+    )
+    assert response.status_code == 200 and response["Content-Type"] == "application/atom+xml"
+    root = ElementTree.fromstring(response.content)  # noqa: S314 - our own document
+    espi = "{http://naesb.org/espi}"
+    blocks = root.findall(f".//{espi}IntervalBlock")
+    assert [len(b.findall(f"{espi}IntervalReading")) for b in blocks] == [50, 48]
+    assert {v.text for v in root.iter(f"{espi}value")} == {"500"}
+    assert root.find(f".//{espi}ReadingType/{espi}uom").text == "72"
+    assert (
+        _get(api, customer, meter, "green-button", start="2026-10-25", end="2026-10-26").status_code
+        == 404
+    )
