@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class BillingConfig(AppConfig):
     name = "billing"
     verbose_name = "Billing"
+
+    def ready(self) -> None:
+        from config.portal import register_home_panel
+        from config.status import register_status_section
+
+        from . import selectors, views
+
+        register_status_section("billing", selectors.bill_run_status)
+        register_home_panel("billing/home_panel.html", views.home_panel_context)

@@ -91,9 +91,13 @@ def _check_rates(rates: list[RateIn]) -> None:
         )
     for rate in rates:
         if (rate.starts_at is None) != (rate.ends_at is None):
-            raise ApplicationError("rates: a window needs both starts_at and ends_at.", "rates")
+            raise ApplicationError(
+                "rates: a window needs both starts_at and ends_at.", field="rates"
+            )
         if rate.starts_at is not None and rate.starts_at == rate.ends_at:
-            raise ApplicationError("rates: a window cannot start and end at the same time.")
+            raise ApplicationError(
+                "rates: a window cannot start and end at the same time.", field="rates"
+            )
 
 
 @transaction.atomic

@@ -1,0 +1,113 @@
+"""Every read of tariffs and bills that is more than ``.get()``, scoped to the requesting user."""
+
+from datetime import date, datetime, timedelta
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import CustomerAccount, User
+from accounts.permissions import scope_to_user
+from config.exceptions import NotFound
+
+from .models import Bill, BillRun, BillState, Tariff, TariffAssignment
+from .usage import rate_at
+
+
+def tariffs_list() -> QuerySet[Tariff]:
+    return Tariff.objects.prefetch_related("rates")
+
+
+def tariff_on(*, account: CustomerAccount, day: date) -> Tariff | None:
+    """The tariff the account is on for the local ``day``, or None."""
+    assignment = (
+        TariffAssignment.objects.filter(account=account, starts_on__lte=day)
+        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=day))
+        .select_related("tariff")
+        .prefetch_related("tariff__rates")
+        .first()
+    )
+    return assignment.tariff if assignment else None
+
+
+def tariff_window_at(*, account: CustomerAccount, at: datetime) -> str | None:
+    """``"cheap"``, ``"peak"`` or ``"standard"``: the kind of the tariff band the account's
+    half-hour containing ``at`` is priced in (local time, Europe/London by default); None when
+    the account has no tariff then. Batteries use this to charge in cheap windows."""
+    local = timezone.localtime(at)
+    tariff = tariff_on(account=account, day=local.date())
+    if tariff is None:
+        return None
+    rate = rate_at(tariff.rates.all(), local)
+    return rate.kind if rate else None
+
+
+def accounts_for_user(*, user: User) -> QuerySet[CustomerAccount]:
+    return scope_to_user(CustomerAccount.objects.all(), user, account_path="")
+
+
+def account_for_user(*, user: User, account_number: str) -> CustomerAccount:
+    account = accounts_for_user(user=user).filter(account_number=account_number).first()
+    if account is None:
+        raise NotFound(f"No account {account_number!r}.")
+    return account
+
+
+def bills_for_user(*, user: User) -> QuerySet[Bill]:
+    """Staff: every bill. Customers: their accounts' issued and void bills (drafts are work in
+    progress nobody has sent them). Anyone else: none."""
+    bills = scope_to_user(
+        Bill.objects.select_related("account", "corrects").prefetch_related("corrections"),
+        user,
+    )
+    if not user.is_staff:
+        bills = bills.exclude(state=BillState.DRAFT)
+    return bills.order_by("-month", "account__account_number", "-created_at")
+
+
+def bill_for_user(*, user: User, number: str) -> Bill:
+    """404 (not 403) for a bill the user may not see, so nobody learns which numbers exist."""
+    bill = (
+        bills_for_user(user=user)
+        .prefetch_related("lines", "reads", Prefetch("lines__tariff"))
+        .filter(number=number)
+        .first()
+    )
+    if bill is None:
+        raise NotFound(f"No bill {number!r}.")
+    return bill
+
+
+def bill_last_month(*, user: User, account: CustomerAccount | None = None) -> Bill:
+    """The issued bill for last month (local) of the account (or the user's only account)."""
+    bills = bills_for_user(user=user).filter(state=BillState.ISSUED)
+    if account is not None:
+        bills = bills.filter(account=account)
+    today = timezone.localdate()
+    last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    bill = bills.filter(month=last_month).first()
+    if bill is None:
+        raise NotFound(f"No issued bill for {last_month:%Y-%m} yet.")
+    return bill
+
+
+def bill_run_status() -> dict:
+    run = BillRun.objects.first()
+    if run is None:
+        return {"last_run": None}
+    return {
+        "last_run": {
+            "month": f"{run.month:%Y-%m}",
+            "trigger": run.trigger,
+            "started_at": run.started_at.isoformat(),
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            "accounts": run.accounts,
+            "created": run.created,
+            "regenerated": run.regenerated,
+            "unchanged": run.unchanged,
+            "issued": run.issued,
+            "flagged": run.flagged,
+        },
+        "drafts_needing_review": Bill.objects.filter(
+            state=BillState.DRAFT, needs_review=True
+        ).count(),
+    }
