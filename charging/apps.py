@@ -6,8 +6,10 @@ class ChargingConfig(AppConfig):
     verbose_name = "EV charging"
 
     def ready(self) -> None:
+        from config.portal import register_home_panel
         from config.status import register_status_section
 
-        from . import selectors
+        from . import selectors, views
 
         register_status_section("charging", selectors.charger_counts)
+        register_home_panel("charging/home_panel.html", views.home_panel)

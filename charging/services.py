@@ -834,3 +834,13 @@ def id_tag_create(
         expires_at=expires_at,
         max_concurrent_transactions=max_concurrent_transactions,
     )
+
+
+@transaction.atomic
+def charger_set_password(*, charger: Charger, password: str) -> Charger:
+    """Set (or with "" remove) the HTTP Basic password; only its hash is stored."""
+    if password and len(password) < 8:
+        raise ApplicationError("A charger password has at least 8 characters.", field="password")
+    charger.set_password(password)
+    charger.save(update_fields=["password_hash"])
+    return charger

@@ -1,0 +1,287 @@
+"""Staff's view of chargers: live state, the frame log per charger, and actions that send the
+common operations (through the same service as the API)."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
+
+from config.exceptions import ApplicationError
+
+from . import services
+from .models import (
+    Anomaly,
+    Charger,
+    ChargerCommand,
+    ChargingProfile,
+    Connector,
+    IdTag,
+    LocalAuthListEntry,
+    MeterValue,
+    OcppMessage,
+    Registration,
+    Reservation,
+    StatusNotification,
+    Transaction,
+)
+
+
+class ConnectorInline(admin.TabularInline):
+    model = Connector
+    extra = 0
+    can_delete = False
+    readonly_fields = [
+        "connector_id",
+        "status",
+        "error_code",
+        "info",
+        "status_at",
+        "live_power_w",
+        "live_energy_kwh",
+        "live_at",
+    ]
+    fields = readonly_fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ChargerForm(forms.ModelForm):
+    new_password = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="HTTP Basic password for security profile 1; stored hashed. Blank: unchanged.",
+    )
+
+    class Meta:
+        model = Charger
+        fields = ["charge_point_id", "account", "registration"]
+
+
+def _send(modeladmin, request, queryset, operation: str, payload: dict) -> None:
+    sent = offline = 0
+    for charger in queryset:
+        try:
+            command = services.command_create(
+                charger=charger, operation=operation, payload=payload, requested_by=request.user
+            )
+        except ApplicationError as error:
+            modeladmin.message_user(request, f"{charger}: {error.message}", messages.ERROR)
+            continue
+        if command.status == "offline":
+            offline += 1
+        else:
+            sent += 1
+    modeladmin.message_user(
+        request,
+        f"{operation} sent to {sent} charger(s); {offline} offline. Outcomes are in Commands.",
+        messages.SUCCESS if sent else messages.WARNING,
+    )
+
+
+@admin.register(Charger)
+class ChargerAdmin(admin.ModelAdmin):
+    form = ChargerForm
+    list_display = [
+        "charge_point_id",
+        "account",
+        "registration",
+        "connected",
+        "last_message_at",
+        "vendor",
+        "model",
+        "firmware_version",
+        "message_log",
+    ]
+    list_filter = ["registration", "connected", "vendor"]
+    search_fields = ["charge_point_id", "serial_number", "account__account_number"]
+    autocomplete_fields = ["account"]
+    inlines = [ConnectorInline]
+    readonly_fields = [
+        "connected",
+        "remote_address",
+        "connected_at",
+        "disconnected_at",
+        "last_message_at",
+        "last_heartbeat_at",
+        "booted_at",
+        "vendor",
+        "model",
+        "serial_number",
+        "box_serial_number",
+        "firmware_version",
+        "iccid",
+        "imsi",
+        "meter_type",
+        "meter_serial_number",
+        "heartbeat_interval",
+        "diagnostics_status",
+        "firmware_status",
+        "local_list_version",
+        "message_log",
+    ]
+    actions = [
+        "accept",
+        "reject",
+        "reset_soft",
+        "reset_hard",
+        "clear_cache",
+        "trigger_status",
+        "get_configuration",
+        "make_available",
+        "make_unavailable",
+    ]
+
+    @admin.display(description="frame log")
+    def message_log(self, charger):
+        url = reverse("admin:charging_ocppmessage_changelist") + f"?charger__id__exact={charger.pk}"
+        return format_html('<a href="{}">messages</a>', url)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            created = services.charger_register(
+                charge_point_id=obj.charge_point_id,
+                account=obj.account,
+                registration=obj.registration,
+            )
+            obj.pk = created.pk
+            obj.refresh_from_db()
+        else:
+            super().save_model(request, obj, form, change)
+        if form.cleaned_data.get("new_password"):
+            services.charger_set_password(charger=obj, password=form.cleaned_data["new_password"])
+
+    @admin.action(description="Accept registration (at the next boot)")
+    def accept(self, request, queryset):
+        for charger in queryset:
+            services.charger_set_registration(charger=charger, registration=Registration.ACCEPTED)
+        self.message_user(request, "Accepted; each charger learns at its next BootNotification.")
+
+    @admin.action(description="Reject registration")
+    def reject(self, request, queryset):
+        for charger in queryset:
+            services.charger_set_registration(charger=charger, registration=Registration.REJECTED)
+        self.message_user(request, "Rejected.")
+
+    @admin.action(description="Reset (soft)")
+    def reset_soft(self, request, queryset):
+        _send(self, request, queryset, "Reset", {"type": "Soft"})
+
+    @admin.action(description="Reset (hard)")
+    def reset_hard(self, request, queryset):
+        _send(self, request, queryset, "Reset", {"type": "Hard"})
+
+    @admin.action(description="Clear authorization cache")
+    def clear_cache(self, request, queryset):
+        _send(self, request, queryset, "ClearCache", {})
+
+    @admin.action(description="Ask for StatusNotification")
+    def trigger_status(self, request, queryset):
+        _send(self, request, queryset, "TriggerMessage", {"requestedMessage": "StatusNotification"})
+
+    @admin.action(description="Read configuration")
+    def get_configuration(self, request, queryset):
+        _send(self, request, queryset, "GetConfiguration", {})
+
+    @admin.action(description="Make available (all connectors)")
+    def make_available(self, request, queryset):
+        _send(
+            self, request, queryset, "ChangeAvailability", {"connectorId": 0, "type": "Operative"}
+        )
+
+    @admin.action(description="Make unavailable (all connectors)")
+    def make_unavailable(self, request, queryset):
+        _send(
+            self, request, queryset, "ChangeAvailability", {"connectorId": 0, "type": "Inoperative"}
+        )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OcppMessage)
+class OcppMessageAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "charge_point_id", "direction", "message_type", "action", "frame"]
+    list_filter = ["direction", "message_type", "action"]
+    search_fields = ["charge_point_id", "unique_id"]
+    raw_id_fields = ["charger"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+
+@admin.register(ChargerCommand)
+class ChargerCommandAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "charger", "operation", "status", "error_code", "requested_by"]
+    list_filter = ["status", "operation"]
+    search_fields = ["charger__charge_point_id"]
+    raw_id_fields = ["charger", "requested_by"]
+
+
+@admin.register(IdTag)
+class IdTagAdmin(admin.ModelAdmin):
+    list_display = ["id_tag", "account", "parent", "expires_at", "blocked"]
+    list_filter = ["blocked"]
+    search_fields = ["id_tag", "account__account_number"]
+    autocomplete_fields = ["account", "parent"]
+
+
+@admin.register(Transaction)
+class TransactionAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "charger",
+        "connector_id",
+        "id_tag",
+        "account",
+        "started_at",
+        "stopped_at",
+        "energy_kwh",
+        "stop_reason",
+    ]
+    list_filter = ["stop_reason", "authorization_status"]
+    search_fields = ["=id", "id_tag", "charger__charge_point_id"]
+    raw_id_fields = ["charger", "tag", "account"]
+    date_hierarchy = "started_at"
+
+
+@admin.register(MeterValue)
+class MeterValueAdmin(ReadOnlyAdmin):
+    list_display = ["sampled_at", "charger", "connector_id", "measurand", "phase", "value", "unit"]
+    list_filter = ["measurand", "unit"]
+    raw_id_fields = ["charger", "transaction"]
+    show_full_result_count = False
+
+
+@admin.register(StatusNotification)
+class StatusNotificationAdmin(ReadOnlyAdmin):
+    list_display = ["timestamp", "charger", "connector_id", "status", "error_code", "info"]
+    list_filter = ["status", "error_code"]
+    raw_id_fields = ["charger"]
+
+
+@admin.register(Anomaly)
+class AnomalyAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "charger", "kind", "transaction", "detail"]
+    list_filter = ["kind"]
+    raw_id_fields = ["charger", "transaction"]
+
+
+@admin.register(Reservation)
+class ReservationAdmin(ReadOnlyAdmin):
+    list_display = ["id", "charger", "connector_id", "id_tag", "expires_at", "status"]
+    list_filter = ["status"]
+
+
+@admin.register(ChargingProfile)
+class ChargingProfileAdmin(ReadOnlyAdmin):
+    list_display = ["charger", "connector_id", "profile_id", "stack_level", "purpose", "kind"]
+
+
+@admin.register(LocalAuthListEntry)
+class LocalAuthListEntryAdmin(ReadOnlyAdmin):
+    list_display = ["charger", "id_tag", "status", "expires_at", "parent_id_tag"]

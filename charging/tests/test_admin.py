@@ -1,0 +1,66 @@
+"""Staff's admin: chargers with live state, the frame log, actions through the services."""
+
+import pytest
+
+from charging.models import Charger, ChargerCommand, CommandStatus, OcppMessage
+
+from .factories import ChargerFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_adds_a_charger_with_a_hashed_password(client, staff):
+    client.force_login(staff)
+    response = client.post(
+        "/admin/charging/charger/add/",
+        {
+            "charge_point_id": "NEW-1",
+            "registration": "Accepted",
+            "new_password": "s3cret-password",
+            "connectors-TOTAL_FORMS": "0",
+            "connectors-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    charger = Charger.objects.get(charge_point_id="NEW-1")
+    assert charger.password_hash and "s3cret" not in charger.password_hash
+    assert charger.check_password("s3cret-password")
+
+
+def test_it_lists_chargers_and_each_ones_frame_log(client, staff):
+    charger = ChargerFactory(charge_point_id="LOGGED", connected=True)
+    OcppMessage.objects.create(
+        charger=charger,
+        charge_point_id="LOGGED",
+        direction="in",
+        action="Heartbeat",
+        frame='[2,"abc","Heartbeat",{}]',
+    )
+    client.force_login(staff)
+    assert "LOGGED" in client.get("/admin/charging/charger/").content.decode()
+    log = client.get(f"/admin/charging/ocppmessage/?charger__id__exact={charger.pk}")
+    assert log.status_code == 200 and "Heartbeat" in log.content.decode()
+
+
+def test_it_sends_a_reset_from_the_admin_action_through_the_service(client, staff):
+    charger = ChargerFactory()
+    client.force_login(staff)
+    client.post(
+        "/admin/charging/charger/",
+        {"action": "reset_soft", "_selected_action": [charger.pk]},
+    )
+    command = ChargerCommand.objects.get()
+    assert (command.operation, command.payload, command.status) == (
+        "Reset",
+        {"type": "Soft"},
+        CommandStatus.OFFLINE,
+    )
+    assert command.requested_by == staff
+
+
+def test_it_accepts_a_pending_charger_from_the_admin(client, staff):
+    charger = ChargerFactory(registration="Pending")
+    client.force_login(staff)
+    client.post("/admin/charging/charger/", {"action": "accept", "_selected_action": [charger.pk]})
+    charger.refresh_from_db()
+    assert charger.registration == "Accepted"
