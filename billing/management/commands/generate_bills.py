@@ -1,7 +1,6 @@
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import close_old_connections
 
 from accounts.models import CustomerAccount
 from billing import services
@@ -36,7 +35,6 @@ class Command(BaseCommand):
             self.stderr.write(f"  {done}/{total} accounts")
 
     def handle(self, *args, **options):
-        close_old_connections()
         accounts = None
         if options["account"]:
             numbers = set(options["account"])
