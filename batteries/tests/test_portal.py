@@ -61,10 +61,12 @@ def test_it_reports_the_fleet_on_the_status_page(client, staff):
     BatteryFactory()
     client.login(email=staff.email, password=PASSWORD)
 
-    body = client.get(reverse("status"), HTTP_ACCEPT="application/json")
+    response = client.get(reverse("status"), HTTP_ACCEPT="application/json")
 
-    assert body.status_code == 200
-    assert "batteries" in body.content.decode()
+    assert response.status_code == 200
+    section = response.json()["sections"]["batteries"]
+    assert section["batteries"] == 1
+    assert section["by_status"] == {"offline": 1}
 
 
 def test_it_creates_a_battery_in_the_admin_through_the_service(client, staff, customer):
