@@ -9,15 +9,7 @@ from django.db import models
 
 from meters.models import Meter, validate_timezone
 
-QUANTITIES = (
-    "import_kwh",
-    "export_kwh",
-    "power_w",
-    "power_l1_w",
-    "power_l2_w",
-    "power_l3_w",
-    "meter_number",
-)
+from .payloads import QUANTITIES, overrides_validate
 
 
 class Device(models.Model):
@@ -35,6 +27,7 @@ class Device(models.Model):
     mapping_overrides = models.JSONField(
         default=dict,
         blank=True,
+        validators=[overrides_validate],
         help_text=(
             'JSON path -> quantity and scale, e.g. {"SML.E_total": {"quantity": "import_kwh", '
             '"scale": 0.001}}. Quantities: ' + ", ".join(QUANTITIES) + ". Overrides win over "
@@ -50,7 +43,9 @@ class Device(models.Model):
     tele_period_seconds = models.PositiveIntegerField(
         default=300, help_text="Tasmota TelePeriod: the device publishes SENSOR this often."
     )
-    online = models.BooleanField(null=True, help_text="From LWT; empty until the first LWT.")
+    online = models.BooleanField(
+        null=True, blank=True, help_text="From LWT; empty until the first LWT."
+    )
     online_changed_at = models.DateTimeField(null=True, blank=True)
     last_seen = models.DateTimeField(null=True, blank=True, help_text="Any message.")
     last_sensor_at = models.DateTimeField(null=True, blank=True, help_text="Last SENSOR message.")

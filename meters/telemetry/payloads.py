@@ -24,8 +24,15 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 
-from .models import QUANTITIES
-
+QUANTITIES = (
+    "import_kwh",
+    "export_kwh",
+    "power_w",
+    "power_l1_w",
+    "power_l2_w",
+    "power_l3_w",
+    "meter_number",
+)
 DEFAULT_KEYS: dict[str, tuple[str, ...]] = {
     "import_kwh": ("Total_in", "E_in"),
     "export_kwh": ("Total_out", "E_out"),
@@ -177,7 +184,7 @@ def _text(value) -> str:
         return ""
     if isinstance(value, Decimal | int):
         return str(value)
-    return str(value).strip() if isinstance(value, str) else ""
+    return value.replace("\x00", "").strip() if isinstance(value, str) else ""
 
 
 def overrides_validate(overrides) -> None:
@@ -263,7 +270,7 @@ def sensor_map(data: dict, overrides: dict | None = None) -> Mapped:
         power_l2_w=watts("power_l2_w"),
         power_l3_w=watts("power_l3_w"),
         meter_number=values.get("meter_number") or "",
-        time=time if isinstance(time, str) else None,
+        time=time.replace("\x00", "") if isinstance(time, str) else None,
     )
 
 

@@ -1,0 +1,323 @@
+"""``python manage.py ingest_mqtt``: subscribe to the broker and store telemetry in batches.
+
+No loss, no duplicates: the session is persistent (fixed client id, no clean start) and messages
+are acknowledged by hand (paho ``manual_ack``) only after the batch that holds them committed. A
+process killed mid-batch gets its unacknowledged messages again on restart; storing them again is
+a no-op (unique meter + time). While reception is paused the batch is held, unacknowledged, and
+retried until reception resumes; the broker stops sending once its in-flight window is full.
+
+Scale-out: run several with distinct MQTT_CLIENT_ID and the same MQTT_SHARED_GROUP; each then
+subscribes through ``$share/<group>/...`` and the broker gives every message to one of them.
+"""
+
+import logging
+import os
+import queue
+import signal
+import socket
+import ssl
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from urllib.parse import unquote, urlparse
+
+import paho.mqtt.client as mqtt
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
+from django.utils import timezone
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from config.exceptions import ServiceUnavailable
+from meters.telemetry import services, supervision
+from meters.telemetry.services import Message
+
+log = logging.getLogger("meters.telemetry.ingest")
+
+# How long to wait before retrying a held batch (reception paused, database unreachable).
+RETRY_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Received:
+    generation: int
+    mid: int
+    qos: int
+    message: Message
+
+
+def subscriptions(shared_group: str) -> list[str]:
+    tele = f"{settings.TELEMETRY_TOPIC_ROOT}/#"
+    batteries = services.batteries_root()
+    topics = [tele, f"{batteries}/+/telemetry", f"{batteries}/+/cmd/ack"]
+    if shared_group:
+        topics = [f"$share/{shared_group}/{topic}" for topic in topics]
+    return topics
+
+
+class Ingest:
+    def __init__(self, *, client_id: str, shared_group: str, batch_size: int, flush_ms: int):
+        self.client_id = client_id
+        self.topics = subscriptions(shared_group)
+        self.batch_size = batch_size
+        self.flush_seconds = flush_ms / 1000
+        self.inbox: queue.Queue[Received] = queue.Queue()
+        self.stopping = threading.Event()
+        self.connected = False
+        self.subscribed = False
+        # Bumped on every (re)connect: a message from an earlier connection is stored but not
+        # acknowledged, because the broker redelivers it on the new one under the same id.
+        self.generation = 0
+        self.paused = False
+        self.totals = {"received": 0, "stored": 0, "duplicates": 0, "rejected": 0, "ignored": 0}
+        self.minute: deque[tuple[float, dict]] = deque()
+        self.last_message_at = None
+        self.last_batch_ms = None
+        self.client = self._client()
+
+    # --- MQTT ---------------------------------------------------------------------------------
+
+    def _client(self) -> mqtt.Client:
+        url = urlparse(settings.MQTT_URL)
+        v5 = settings.MQTT_PROTOCOL == "5"
+        kwargs = {
+            "callback_api_version": mqtt.CallbackAPIVersion.VERSION2,
+            "client_id": self.client_id,
+            "protocol": mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+            "manual_ack": True,
+            "reconnect_on_failure": True,
+        }
+        if not v5:
+            kwargs["clean_session"] = False
+        client = mqtt.Client(**kwargs)
+        username = settings.MQTT_USERNAME or unquote(url.username or "")
+        password = settings.MQTT_PASSWORD or unquote(url.password or "")
+        if username:
+            client.username_pw_set(username, password or None)
+        if settings.MQTT_TLS or url.scheme in ("mqtts", "ssl"):
+            client.tls_set(
+                ca_certs=settings.MQTT_TLS_CA_CERTS or None,
+                certfile=settings.MQTT_TLS_CERTFILE or None,
+                keyfile=settings.MQTT_TLS_KEYFILE or None,
+                cert_reqs=ssl.CERT_NONE if settings.MQTT_TLS_INSECURE else ssl.CERT_REQUIRED,
+            )
+            client.tls_insecure_set(settings.MQTT_TLS_INSECURE)
+        client.reconnect_delay_set(
+            min_delay=settings.MQTT_RECONNECT_MIN_SECONDS,
+            max_delay=settings.MQTT_RECONNECT_MAX_SECONDS,
+        )
+        # Hold as many unacknowledged messages as the broker sends (MQTT 3.1.1 brokers have their
+        # own window, e.g. Mosquitto's max_inflight_messages).
+        client.max_inflight_messages_set(settings.TELEMETRY_RECEIVE_MAXIMUM)
+        client.on_connect = self.on_connect
+        client.on_disconnect = self.on_disconnect
+        client.on_message = self.on_message
+        client.on_subscribe = self.on_subscribe
+        return client
+
+    def connect(self) -> None:
+        url = urlparse(settings.MQTT_URL)
+        secure = settings.MQTT_TLS or url.scheme in ("mqtts", "ssl")
+        host, port = url.hostname or "127.0.0.1", url.port or (8883 if secure else 1883)
+        extra = {}
+        if settings.MQTT_PROTOCOL == "5":
+            properties = Properties(PacketTypes.CONNECT)
+            properties.SessionExpiryInterval = settings.MQTT_SESSION_EXPIRY_SECONDS
+            properties.ReceiveMaximum = min(settings.TELEMETRY_RECEIVE_MAXIMUM, 65535)
+            extra = {"clean_start": False, "properties": properties}
+        log.info("ingest %s connecting to %s:%s", self.client_id, host, port)
+        self.client.connect_async(host, port, keepalive=settings.MQTT_KEEPALIVE_SECONDS, **extra)
+        self.client.loop_start()
+
+    def on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.error("ingest %s: broker refused the connection: %s", self.client_id, reason_code)
+            return
+        self.generation += 1
+        self.connected = True
+        log.info(
+            "ingest %s connected (session present: %s); subscribing to %s",
+            self.client_id,
+            flags.session_present,
+            ", ".join(self.topics),
+        )
+        client.subscribe([(topic, 1) for topic in self.topics])
+
+    def on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        failed = [code for code in reason_codes if code.is_failure]
+        if failed:
+            log.error("ingest %s: subscription refused: %s", self.client_id, failed)
+        self.subscribed = not failed
+
+    def on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self.connected = False
+        self.subscribed = False
+        if not self.stopping.is_set():
+            log.warning("ingest %s disconnected (%s); reconnecting", self.client_id, reason_code)
+
+    def on_message(self, client, userdata, msg) -> None:
+        received = Message(topic=msg.topic, payload=msg.payload, received_at=timezone.now())
+        self.inbox.put(Received(self.generation, msg.mid, msg.qos, received))
+
+    # --- Batches ------------------------------------------------------------------------------
+
+    def collect(self, wait: float) -> list[Received]:
+        """Up to batch_size messages: waits ``wait`` seconds for the first, then at most the flush
+        interval for the rest."""
+        try:
+            first = self.inbox.get(timeout=wait)
+        except queue.Empty:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + self.flush_seconds
+        while len(batch) < self.batch_size:
+            remaining = deadline - time.monotonic()
+            try:
+                batch.append(
+                    self.inbox.get(timeout=max(remaining, 0))
+                    if remaining > 0
+                    else self.inbox.get_nowait()
+                )
+            except queue.Empty:
+                break
+        return batch
+
+    def store(self, batch: list[Received]) -> services.BatchReport:
+        """Store the batch, retrying while reception is paused or the database is unreachable;
+        returns once it committed (or the process is stopping, with None)."""
+        messages = [item.message for item in batch]
+        while True:
+            close_old_connections()
+            try:
+                report = services.messages_store(messages=messages)
+            except ServiceUnavailable as exc:
+                if not self.paused:
+                    log.warning("ingest %s holds %d messages: %s", self.client_id, len(batch), exc)
+                self.paused = True
+            except (OperationalError, InterfaceError) as exc:
+                log.error("ingest %s: database unavailable (%s); retrying", self.client_id, exc)
+            except DatabaseError:
+                log.exception("ingest %s: batch failed; storing one by one", self.client_id)
+                return services.messages_store_one_by_one(messages=messages)
+            else:
+                if self.paused:
+                    log.info("ingest %s: reception open again", self.client_id)
+                self.paused = False
+                return report
+            self.heartbeat_maybe()
+            if self.stopping.wait(RETRY_SECONDS):
+                return None
+
+    def acknowledge(self, batch: list[Received]) -> None:
+        for item in batch:
+            if item.qos > 0 and item.generation == self.generation:
+                self.client.ack(item.mid, item.qos)
+
+    def account(self, batch: list[Received], report: services.BatchReport, started: float) -> None:
+        counts = {
+            "received": len(batch),
+            "stored": report.count(services.STORED),
+            "duplicates": report.count(services.DUPLICATE),
+            "rejected": report.count(services.REJECTED),
+            "ignored": report.count(services.IGNORED),
+        }
+        for key, value in counts.items():
+            self.totals[key] += value
+        now = time.monotonic()
+        self.minute.append((now, counts))
+        self.last_message_at = batch[-1].message.received_at
+        self.last_batch_ms = round((now - started) * 1000, 1)
+        if report.codes:
+            log.info(
+                "ingest %s: batch of %d, rejected/ignored: %s",
+                self.client_id,
+                len(batch),
+                dict(report.codes),
+            )
+
+    # --- Heartbeat ----------------------------------------------------------------------------
+
+    _next_heartbeat = 0.0
+
+    def heartbeat_maybe(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now < self._next_heartbeat:
+            return
+        self._next_heartbeat = now + settings.TELEMETRY_HEARTBEAT_SECONDS
+        while self.minute and self.minute[0][0] < now - 60:
+            self.minute.popleft()
+        last_minute = dict.fromkeys(self.totals, 0)
+        for _, counts in self.minute:
+            for key, value in counts.items():
+                last_minute[key] += value
+        try:
+            supervision.heartbeat_write(
+                client_id=self.client_id,
+                beat={
+                    "host": socket.gethostname(),
+                    "pid": os.getpid(),
+                    "connected": self.connected,
+                    "subscribed": self.subscribed,
+                    "topics": self.topics,
+                    "paused": self.paused,
+                    "last_minute": last_minute,
+                    "totals": dict(self.totals),
+                    "last_message_at": self.last_message_at.isoformat()
+                    if self.last_message_at
+                    else None,
+                    "last_batch_ms": self.last_batch_ms,
+                    "queued": self.inbox.qsize(),
+                },
+            )
+        except Exception:  # the cache being away must not stop ingest
+            log.exception("ingest %s: heartbeat not written", self.client_id)
+
+    # --- Main loop ----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        self.connect()
+        self.heartbeat_maybe(force=True)
+        try:
+            while not self.stopping.is_set():
+                batch = self.collect(wait=min(1.0, settings.TELEMETRY_HEARTBEAT_SECONDS))
+                if batch:
+                    started = time.monotonic()
+                    report = self.store(batch)
+                    if report is None:
+                        break
+                    self.acknowledge(batch)
+                    self.account(batch, report, started)
+                self.heartbeat_maybe()
+        finally:
+            self.connected = False
+            self.heartbeat_maybe(force=True)
+            self.client.disconnect()
+            self.client.loop_stop()
+
+
+class Command(BaseCommand):
+    help = "Subscribe to the MQTT broker and store meter and battery telemetry in batches."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--client-id", default=settings.MQTT_CLIENT_ID)
+        parser.add_argument("--shared-group", default=settings.MQTT_SHARED_GROUP)
+        parser.add_argument("--batch-size", type=int, default=settings.TELEMETRY_BATCH_SIZE)
+        parser.add_argument("--flush-ms", type=int, default=settings.TELEMETRY_BATCH_FLUSH_MS)
+
+    def handle(self, *args, **options):
+        ingest = Ingest(
+            client_id=options["client_id"],
+            shared_group=options["shared_group"],
+            batch_size=options["batch_size"],
+            flush_ms=options["flush_ms"],
+        )
+
+        def stop(signum, frame):
+            log.info("ingest %s stopping (signal %s)", ingest.client_id, signum)
+            ingest.stopping.set()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        ingest.run()

@@ -1,0 +1,574 @@
+"""Every write of the telemetry app: a batch of MQTT messages into readings, device state and
+dead letters; device attachment; supervision alerts.
+
+``messages_store`` is the one place a message's fate is decided. The ingest process calls it with
+a batch and acknowledges the batch's messages only after it returned (its transaction committed).
+Readings are written through ``meters.services.reading_ingest_bulk`` (COPY on PostgreSQL), so the
+meters' rules (unique meter+time, registers never go down unless reset, reception pause) hold.
+"""
+
+import logging
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from config.exceptions import ApplicationError, ServiceUnavailable
+from meters import services as meter_services
+from meters.models import Meter, MeterKind, Reading, ReadingSource
+
+from . import payloads, supervision
+from .models import Alert, AlertKind, DeadLetter, Device, DeviceTransition
+
+log = logging.getLogger(__name__)
+
+# Handlers of other apps' topics, by dotted path (resolved when first used).
+BATTERY_TELEMETRY_HANDLER = "batteries.mqtt.handle_telemetry_batch"
+BATTERY_ACK_HANDLER = "batteries.mqtt.handle_command_ack"
+
+STORED = "stored"
+DUPLICATE = "duplicate"
+REJECTED = "rejected"
+IGNORED = "ignored"
+
+
+@dataclass(frozen=True)
+class Message:
+    topic: str
+    payload: bytes
+    received_at: datetime
+
+
+@dataclass
+class BatchReport:
+    """What became of each message of a batch (``outcomes[i]`` for ``messages[i]``) and why
+    rejected ones were (``codes``)."""
+
+    outcomes: list[str] = field(default_factory=list)
+    codes: Counter = field(default_factory=Counter)
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for o in self.outcomes if o == outcome)
+
+
+def tele_root() -> str:
+    return settings.TELEMETRY_TOPIC_ROOT
+
+
+def batteries_root() -> str:
+    return getattr(settings, "BATTERIES_MQTT_TOPIC_ROOT", "batteries")
+
+
+def _dead_letter(
+    dead: list[DeadLetter], message: Message, code: str, reason: str, device=None
+) -> None:
+    log.warning("telemetry: %s on %s: %s", code, message.topic, reason)
+    if settings.TELEMETRY_DEAD_LETTERS:
+        dead.append(
+            DeadLetter(
+                topic=message.topic[:256],
+                payload=message.payload,
+                code=code,
+                reason=reason,
+                device=device,
+                received_at=message.received_at,
+            )
+        )
+
+
+@transaction.atomic
+def messages_store(*, messages: list[Message]) -> BatchReport:
+    """Store a batch of messages in one transaction and report each one's outcome.
+
+    A message that cannot be stored (bad JSON, no register, unknown device, conflict) is rejected
+    alone — logged, counted and kept as a dead letter — and never blocks the rest. Raises
+    ServiceUnavailable, storing nothing, while reception is paused: the caller keeps the batch
+    unacknowledged and tries again later.
+    """
+    meter_services.reception_ensure_open()
+    report = BatchReport(outcomes=[""] * len(messages))
+    dead: list[DeadLetter] = []
+    sensors: list[tuple[int, payloads.Topic]] = []
+    lwts: list[tuple[int, payloads.Topic]] = []
+    states: list[tuple[int, payloads.Topic]] = []
+    battery_telemetry: list[tuple[int, payloads.Topic]] = []
+    battery_acks: list[tuple[int, payloads.Topic]] = []
+    routes = {
+        "SENSOR": sensors,
+        "LWT": lwts,
+        "STATE": states,
+        "battery_telemetry": battery_telemetry,
+        "battery_ack": battery_acks,
+    }
+    for index, message in enumerate(messages):
+        topic = payloads.topic_parse(
+            message.topic, tele_root=tele_root(), batteries_root=batteries_root()
+        )
+        if topic is None:
+            report.outcomes[index] = IGNORED
+            continue
+        routes[topic.kind].append((index, topic))
+
+    devices = _devices_for(
+        {t.device for _, t in sensors + lwts + states}, messages, sensors, report, dead
+    )
+    _store_sensors(messages, sensors, devices, report, dead)
+    _store_lwts(messages, lwts, devices, report, dead)
+    _store_states(messages, states, devices, report)
+    _store_battery_telemetry(messages, battery_telemetry, report, dead)
+    _store_battery_acks(messages, battery_acks, report, dead)
+    DeadLetter.objects.bulk_create(dead)
+    for index, outcome in enumerate(report.outcomes):
+        if outcome == REJECTED:
+            continue
+        report.outcomes[index] = outcome or IGNORED
+    return report
+
+
+def _printable(payload: bytes, limit: int = 2000) -> str:
+    """A payload as text for a text column: undecodable bytes replaced, NULs (which PostgreSQL
+    text cannot hold) dropped."""
+    return payload[:limit].decode("utf-8", errors="replace").replace("\x00", "")
+
+
+def _reject(report: BatchReport, index: int, code: str) -> None:
+    report.outcomes[index] = REJECTED
+    report.codes[code] += 1
+
+
+def _devices_for(
+    topics: set[str],
+    messages: list[Message],
+    sensors: list[tuple[int, payloads.Topic]],
+    report: BatchReport,
+    dead: list[DeadLetter],
+) -> dict[str, Device]:
+    """Known devices by topic. A new device whose payload names a live meter's number is attached
+    to it; otherwise it is recorded unassigned (or left out when unknown devices are ignored)."""
+    if not topics:
+        return {}
+    devices = {d.topic: d for d in Device.objects.filter(topic__in=topics).select_related("meter")}
+    missing = topics - set(devices)
+    if not missing:
+        return devices
+    numbers: dict[str, str] = {}
+    for index, topic in sensors:
+        if topic.device in missing and topic.device not in numbers:
+            try:
+                mapped = payloads.sensor_map(payloads.json_parse(messages[index].payload))
+            except payloads.PayloadError:
+                continue
+            if mapped.meter_number:
+                numbers[topic.device] = mapped.meter_number
+    free_meters = {
+        meter.meter_id: meter
+        for meter in Meter.objects.filter(
+            meter_id__in=set(numbers.values()), kind=MeterKind.LIVE, telemetry_device__isnull=True
+        )
+    }
+    new = []
+    for name in sorted(missing):
+        meter = free_meters.pop(numbers.get(name, ""), None)
+        if meter is None and settings.TELEMETRY_UNKNOWN_DEVICE == "ignore":
+            continue
+        new.append(Device(topic=name, meter=meter))
+    # Another ingest process may create the same device at the same moment.
+    Device.objects.bulk_create(new, ignore_conflicts=True)
+    for attached in (d for d in new if d.meter is not None):
+        log.info(
+            "telemetry: device %s attached to meter %s by its meter number",
+            attached,
+            attached.meter,
+        )
+    devices.update(
+        {d.topic: d for d in Device.objects.filter(topic__in=missing).select_related("meter")}
+    )
+    return devices
+
+
+def _device_tz(device: Device):
+    from zoneinfo import ZoneInfo
+
+    if device.timezone:
+        return ZoneInfo(device.timezone)
+    if device.meter is not None:
+        return device.meter.tz
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+@dataclass
+class _Pending:
+    index: int
+    device: Device
+    at: datetime
+    time_source: str
+    mapped: payloads.Mapped
+    register_reset: bool = False
+
+
+def _store_sensors(
+    messages: list[Message],
+    sensors: list[tuple[int, payloads.Topic]],
+    devices: dict[str, Device],
+    report: BatchReport,
+    dead: list[DeadLetter],
+) -> None:
+    if not sensors:
+        return
+    ahead = timedelta(seconds=settings.TELEMETRY_TIME_MAX_AHEAD_SECONDS)
+    behind = timedelta(seconds=settings.TELEMETRY_TIME_MAX_BEHIND_SECONDS)
+    pending: list[_Pending] = []
+    touched: dict[int, Device] = {}
+    for index, topic in sensors:
+        message = messages[index]
+        device = devices.get(topic.device)
+        if device is None:
+            log.info("telemetry: ignored SENSOR of unknown device %s", topic.device)
+            report.outcomes[index] = IGNORED
+            report.codes["unknown_device_ignored"] += 1
+            continue
+        touched[device.pk] = device
+        device.last_seen = max(filter(None, [device.last_seen, message.received_at]))
+        device.last_sensor_at = max(filter(None, [device.last_sensor_at, message.received_at]))
+        device.last_payload = _printable(message.payload)
+        try:
+            data = payloads.json_parse(message.payload)
+            mapped = payloads.sensor_map(data, device.mapping_overrides)
+            if mapped.meter_number:
+                device.last_meter_number = mapped.meter_number[:64]
+            if device.meter is None:
+                raise payloads.PayloadError(
+                    "unassigned_device",
+                    f"Device {device.topic} is not attached to a meter; attach it in the admin.",
+                )
+            payloads.sensor_require_register(mapped)
+        except payloads.PayloadError as exc:
+            _reject(report, index, exc.code)
+            _dead_letter(dead, message, exc.code, str(exc), device)
+            continue
+        if mapped.is_boot_zero:
+            report.outcomes[index] = IGNORED
+            report.codes["boot_zero"] += 1
+            continue
+        at, source = payloads.reading_time(
+            mapped.time,
+            tz=_device_tz(device),
+            received_at=message.received_at,
+            max_ahead=ahead,
+            max_behind=behind,
+        )
+        pending.append(
+            _Pending(index=index, device=device, at=at, time_source=source, mapped=mapped)
+        )
+    _flag_register_resets(pending)
+    items = [
+        meter_services.ReadingIn(
+            meter_id=p.device.meter.meter_id,
+            at=p.at,
+            import_kwh=p.mapped.import_kwh,
+            export_kwh=p.mapped.export_kwh,
+            power_w=p.mapped.power_w,
+            power_l1_w=p.mapped.power_l1_w,
+            power_l2_w=p.mapped.power_l2_w,
+            power_l3_w=p.mapped.power_l3_w,
+            register_reset=p.register_reset,
+            raw={
+                "device": p.device.topic,
+                "time_source": p.time_source,
+                "time": p.mapped.time,
+                "payload": _printable(messages[p.index].payload),
+            },
+        )
+        for p in pending
+    ]
+    if items:
+        results = meter_services.reading_ingest_bulk(items=items, source=ReadingSource.MQTT)
+        for p, result in zip(pending, results, strict=True):
+            if result.status == meter_services.REJECTED:
+                code = result.code or "invalid"
+                _reject(report, p.index, code)
+                _dead_letter(dead, messages[p.index], code, result.reason, p.device)
+            elif result.status == meter_services.DUPLICATE:
+                report.outcomes[p.index] = DUPLICATE
+            else:
+                report.outcomes[p.index] = STORED
+    Device.objects.bulk_update(
+        list(touched.values()), ["last_seen", "last_sensor_at", "last_payload", "last_meter_number"]
+    )
+
+
+def _flag_register_resets(pending: list[_Pending]) -> None:
+    """Mark a reading whose register is lower than the reading before it as a meter reset (the
+    meters app then counts no energy for that interval instead of refusing the reading)."""
+    per_meter: dict[int, list[_Pending]] = defaultdict(list)
+    for p in pending:
+        per_meter[p.device.meter_id].append(p)
+    if not per_meter:
+        return
+    newest = Reading.objects.filter(meter=OuterRef("pk")).order_by("-at")
+    latest = {
+        row["pk"]: row
+        for row in Meter.objects.filter(pk__in=per_meter)
+        .values("pk")
+        .annotate(
+            last_at=Subquery(newest.values("at")[:1]),
+            last_import=Subquery(newest.values("import_kwh")[:1]),
+            last_export=Subquery(newest.values("export_kwh")[:1]),
+        )
+    }
+    for meter_pk, items in per_meter.items():
+        row = latest.get(meter_pk) or {}
+        stored_last_at = row.get("last_at")
+        previous = None
+        if stored_last_at is not None:
+            previous = (stored_last_at, row["last_import"], row["last_export"])
+        for p in sorted(items, key=lambda p: p.at):
+            if stored_last_at is not None and stored_last_at >= p.at:
+                # Late or replayed: the stored reading just before it, unless an earlier message
+                # of this batch is nearer.
+                before = (
+                    Reading.objects.filter(meter_id=meter_pk, at__lt=p.at)
+                    .order_by("-at")
+                    .values_list("at", "import_kwh", "export_kwh")
+                    .first()
+                )
+                batch_before = previous if previous and previous[0] < p.at else None
+                candidates = [c for c in (before, batch_before) if c is not None]
+                previous = max(candidates, key=lambda c: c[0]) if candidates else None
+            if previous is not None:
+                p.register_reset = p.mapped.import_kwh < previous[1] or (
+                    p.mapped.export_kwh is not None
+                    and previous[2] is not None
+                    and p.mapped.export_kwh < previous[2]
+                )
+            previous = (p.at, p.mapped.import_kwh, p.mapped.export_kwh)
+
+
+def _store_lwts(
+    messages: list[Message],
+    lwts: list[tuple[int, payloads.Topic]],
+    devices: dict[str, Device],
+    report: BatchReport,
+    dead: list[DeadLetter],
+) -> None:
+    for index, topic in lwts:
+        message = messages[index]
+        device = devices.get(topic.device)
+        if device is None:
+            report.outcomes[index] = IGNORED
+            continue
+        try:
+            online = payloads.lwt_parse(message.payload)
+        except payloads.PayloadError as exc:
+            _reject(report, index, exc.code)
+            _dead_letter(dead, message, exc.code, str(exc), device)
+            continue
+        device_set_online(device=device, online=online, at=message.received_at)
+        report.outcomes[index] = STORED
+
+
+def device_set_online(*, device: Device, online: bool, at: datetime) -> None:
+    """Record an LWT: the device's online state and, when it changed, a transition."""
+    device.refresh_from_db(fields=["online", "online_changed_at", "last_seen"])
+    device.last_seen = max(filter(None, [device.last_seen, at]))
+    changed = device.online != online
+    if changed:
+        device.online = online
+        device.online_changed_at = at
+        DeviceTransition.objects.create(device=device, online=online, at=at)
+        log.info("telemetry: device %s is %s", device, "online" if online else "offline")
+    device.save(update_fields=["online", "online_changed_at", "last_seen"])
+
+
+def _store_states(
+    messages: list[Message],
+    states: list[tuple[int, payloads.Topic]],
+    devices: dict[str, Device],
+    report: BatchReport,
+) -> None:
+    seen: dict[str, datetime] = {}
+    for index, topic in states:
+        device = devices.get(topic.device)
+        report.outcomes[index] = STORED if device else IGNORED
+        if device is not None:
+            seen[device.topic] = max(
+                seen.get(device.topic, messages[index].received_at), messages[index].received_at
+            )
+    for name, at in seen.items():
+        Device.objects.filter(topic=name, last_seen__lt=at).update(last_seen=at)
+        Device.objects.filter(topic=name, last_seen__isnull=True).update(last_seen=at)
+
+
+def _store_battery_telemetry(
+    messages: list[Message],
+    items: list[tuple[int, payloads.Topic]],
+    report: BatchReport,
+    dead: list[DeadLetter],
+) -> None:
+    if not items:
+        return
+    handler = import_string(BATTERY_TELEMETRY_HANDLER)
+    batch = [(t.device, messages[i].payload, messages[i].received_at) for i, t in items]
+    _, errors = handler(batch)
+    failed = dict(errors)
+    for position, (index, _) in enumerate(items):
+        error = failed.get(position)
+        if error is None:
+            report.outcomes[index] = STORED
+            continue
+        code = "unknown_battery" if not isinstance(error, ValueError) else "bad_battery_payload"
+        _reject(report, index, code)
+        _dead_letter(dead, messages[index], code, str(error))
+
+
+def _store_battery_acks(
+    messages: list[Message],
+    items: list[tuple[int, payloads.Topic]],
+    report: BatchReport,
+    dead: list[DeadLetter],
+) -> None:
+    if not items:
+        return
+    handler = import_string(BATTERY_ACK_HANDLER)
+    for index, topic in items:
+        message = messages[index]
+        try:
+            with transaction.atomic():
+                handler(topic.device, message.payload, message.received_at)
+        except (ValueError, ApplicationError) as exc:
+            _reject(report, index, "bad_battery_ack")
+            _dead_letter(dead, message, "bad_battery_ack", str(exc))
+            continue
+        report.outcomes[index] = STORED
+
+
+def messages_store_one_by_one(*, messages: list[Message]) -> BatchReport:
+    """Fallback when a whole batch failed unexpectedly: store each message in its own
+    transaction, so the one that breaks is dead-lettered and the others still go in."""
+    report = BatchReport()
+    for message in messages:
+        try:
+            single = messages_store(messages=[message])
+        except ServiceUnavailable:
+            raise
+        except Exception as exc:  # the message is poison: keep it, never block the stream
+            log.exception("telemetry: message on %s failed", message.topic)
+            if settings.TELEMETRY_DEAD_LETTERS:
+                DeadLetter.objects.create(
+                    topic=message.topic[:256],
+                    payload=message.payload,
+                    code="error",
+                    reason=f"{type(exc).__name__}: {exc}",
+                    received_at=message.received_at,
+                )
+            single = BatchReport(outcomes=[REJECTED], codes=Counter({"error": 1}))
+        report.outcomes.extend(single.outcomes)
+        report.codes.update(single.codes)
+    return report
+
+
+# --- Devices ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def device_attach(*, device: Device, meter: Meter | None) -> Device:
+    """Attach a device to a live meter (or detach it with None)."""
+    if meter is not None:
+        if meter.kind != MeterKind.LIVE:
+            raise ApplicationError(
+                f"Meter {meter} is an interval meter; only live meters take telemetry.",
+                field="meter",
+            )
+        other = Device.objects.filter(meter=meter).exclude(pk=device.pk).first()
+        if other is not None:
+            raise ApplicationError(
+                f"Meter {meter} already has device {other}; detach it first.", field="meter"
+            )
+    device.meter = meter
+    device.full_clean()
+    device.save(update_fields=["meter"])
+    return device
+
+
+# --- Supervision alerts -----------------------------------------------------------------------
+
+
+def _alert_recipients() -> list[str]:
+    if settings.TELEMETRY_ALERT_EMAILS:
+        return list(settings.TELEMETRY_ALERT_EMAILS)
+    staff = get_user_model().objects.filter(is_active=True, role="staff").exclude(email="")
+    return list(staff.values_list("email", flat=True))
+
+
+def _mail(subject: str, body: str) -> None:
+    recipients = _alert_recipients()
+    if recipients:
+        transaction.on_commit(
+            lambda: send_mail(subject, body, None, recipients, fail_silently=True)
+        )
+
+
+@transaction.atomic
+def alert_raise(*, kind: str, message: str, device: Device | None = None) -> Alert | None:
+    """Open an alert unless one of that kind (and device) is already open; mails staff on open.
+    Returns the new alert, or None when it was already open."""
+    if Alert.objects.filter(kind=kind, device=device, resolved_at__isnull=True).exists():
+        return None
+    alert = Alert.objects.create(
+        kind=kind, device=device, message=message, opened_at=timezone.now()
+    )
+    log.warning("telemetry alert: %s", alert)
+    _mail(f"[HomeGrid] {alert.get_kind_display()}", message)
+    return alert
+
+
+@transaction.atomic
+def alert_resolve(*, kind: str, device: Device | None = None) -> Alert | None:
+    """Close the open alert of that kind (and device), if any; mails staff that it cleared."""
+    alert = Alert.objects.filter(kind=kind, device=device, resolved_at__isnull=True).first()
+    if alert is None:
+        return None
+    alert.resolved_at = timezone.now()
+    alert.save(update_fields=["resolved_at"])
+    log.info("telemetry alert resolved: %s", alert)
+    _mail(f"[HomeGrid] Resolved: {alert.get_kind_display()}", alert.message)
+    return alert
+
+
+def supervision_run() -> dict:
+    """Judge the ingest and the devices (see ``supervision.ingest_state``), open alerts for what
+    is wrong and resolve those that cleared. Returns the state, also kept for /status."""
+    state = supervision.ingest_state()
+    if state["status"] == supervision.DOWN:
+        alert_raise(kind=AlertKind.INGEST_DOWN, message="; ".join(state["reasons"]))
+    else:
+        alert_resolve(kind=AlertKind.INGEST_DOWN)
+    ingest_problems = [r for r in state["reasons"] if r.startswith("ingest ")]
+    if state["status"] != supervision.DOWN and ingest_problems:
+        alert_raise(kind=AlertKind.INGEST_DEGRADED, message="; ".join(ingest_problems))
+    else:
+        alert_resolve(kind=AlertKind.INGEST_DEGRADED)
+    for kind, topics in (
+        (AlertKind.DEVICE_SILENT, set(state["devices_silent"])),
+        (AlertKind.DEVICE_OFFLINE, set(state["devices_offline"])),
+    ):
+        for device in Device.objects.filter(topic__in=topics):
+            what = "stopped reporting" if kind == AlertKind.DEVICE_SILENT else "is offline (LWT)"
+            alert_raise(
+                kind=kind,
+                device=device,
+                message=f"Device {device} (meter {device.meter}) {what}.",
+            )
+        for alert in Alert.objects.filter(kind=kind, resolved_at__isnull=True).exclude(
+            device__topic__in=topics
+        ):
+            alert_resolve(kind=kind, device=alert.device)
+    supervision.state_remember(state)
+    return state
