@@ -11,3 +11,10 @@ class DashboardConfig(AppConfig):
     verbose_name = "Dashboards"
     # Its pages have short addresses of their own (/dashboard/, /m/, /analyst/, /ops/).
     url_prefix = ""
+
+    def ready(self) -> None:
+        from config.portal import register_home_panel
+
+        from .panels import energy_panel
+
+        register_home_panel("dashboard/home_panel.html", energy_panel)

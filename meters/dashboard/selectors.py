@@ -43,14 +43,23 @@ def chart_series(
 ) -> dict:
     """Power (W) and cumulative energy (kWh since the first point) for a chart, downsampled by
     the meters selector to at most ``max_points``. A reading without a measured power gets the
-    average power since the point before it, worked out from the register."""
+    average power since the point before it, worked out from the register. Energy counts from
+    the first reading in the range (``base_import_kwh``), so it stays exact when downsampled."""
     readings = meter_selectors.readings_raw(
         meter=meter, start=start, end=end, after=after, max_points=max_points
     )
     if not isinstance(readings, list):
         readings = list(readings)
     times, power, energy = [], [], []
-    base = readings[0].import_kwh if readings else None
+    base = None
+    if readings:
+        # Energy counts from the first reading of the range, which downsampling may have skipped.
+        first = meter.readings.filter(at__lte=readings[0].at)
+        if start is not None:
+            first = first.filter(at__gte=start)
+        if after is not None:
+            first = first.filter(at__gt=after)
+        base = first.order_by("at").values_list("import_kwh", flat=True).first()
     previous = None
     for reading in readings:
         watts = reading.power_w

@@ -1,0 +1,284 @@
+"""The dashboards as people use them, in Debian's Chromium: the customer's chart, selection,
+presets and shortcuts, polling updates, the phone view, the analyst module and the operations
+page. Screenshots of each page (desktop and phone) go to test-results/dashboard/.
+
+The live websocket path (a real daphne) is in test_dashboard_live.py."""
+
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from accounts.models import CustomerAccount
+from accounts.tests.factories import PASSWORD, CustomerAccountFactory
+from meters import services
+from meters.dashboard.tests.factories import half_hour_floor, meter_with_readings
+from meters.telemetry import supervision
+from meters.tests.factories import MeterFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls between browser steps
+# are ordinary blocking ones and safe here.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+SHOTS = Path(__file__).resolve().parent.parent / "test-results" / "dashboard"
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
+)
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def off_loop(function, *args, **kwargs):
+    """Run a write in another thread: its after-commit live push calls async_to_sync, which
+    refuses to run in this thread, where Playwright's event loop is running."""
+
+    def run():
+        try:
+            return function(*args, **kwargs)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
+
+
+def shoot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def log_in(page, base: str, user) -> None:
+    page.goto(f"{base}/login/")
+    page.get_by_label("Email address").fill(user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r".*/$"))
+
+
+@pytest.fixture
+def meter(customer):
+    return off_loop(
+        meter_with_readings, account=customer.customer_accounts.get(), days=35, now=timezone.now()
+    )
+
+
+def chart_ready(page):
+    expect(page.locator("#chart-wrap")).to_have_attribute("data-state", "ready")
+
+
+def test_it_draws_the_dashboard_with_seeded_data(
+    page, live_server, customer, meter, console_errors
+):
+    page.set_viewport_size(DESKTOP)
+    log_in(page, live_server.url, customer)
+    page.goto(f"{live_server.url}/dashboard/")
+
+    chart_ready(page)
+    expect(page.locator("#summary article[data-period]")).to_have_count(5)
+    expect(page.locator("#daily-wrap")).to_have_attribute("data-state", "ready")
+
+    points = int(page.locator("#chart-wrap").get_attribute("data-points"))
+    assert 47 <= points <= 49  # one day of half-hourly reads
+    assert page.locator("#chart canvas").count() == 1
+    total = page.locator('#summary article[data-period="total"] .figure').inner_text()
+    readings = list(meter.readings.order_by("at").values_list("import_kwh", flat=True))
+    assert total == f"{readings[-1] - readings[0]:,.0f} kWh"
+    shoot(page, "dashboard-desktop")
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}/dashboard/{meter.meter_id}/")
+    chart_ready(page)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    shoot(page, "dashboard-narrow")
+    assert console_errors == []
+
+
+def test_it_shows_the_statistics_of_a_dragged_range(
+    page, live_server, customer, meter, console_errors
+):
+    page.set_viewport_size(DESKTOP)
+    log_in(page, live_server.url, customer)
+    page.goto(f"{live_server.url}/dashboard/{meter.meter_id}/")
+    chart_ready(page)
+
+    box = page.locator("#chart .u-over").bounding_box()
+    middle = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.2, middle)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.7, middle, steps=8)
+    page.mouse.up()
+
+    expect(page.locator("#selection")).to_be_visible()
+    expect(page.locator("#sel-energy")).to_contain_text("kWh")
+    count = int(page.locator("#sel-count").inner_text())
+    assert 20 <= count <= 30  # about half of a day of half-hours
+    shoot(page, "dashboard-selection")
+
+    page.keyboard.press("Escape")
+    expect(page.locator("#selection")).to_be_hidden()
+    assert console_errors == []
+
+
+def test_it_switches_range_with_presets_and_keyboard_shortcuts(
+    page, live_server, customer, meter, console_errors
+):
+    log_in(page, live_server.url, customer)
+    page.goto(f"{live_server.url}/dashboard/{meter.meter_id}/")
+    chart_ready(page)
+    wrap = page.locator("#chart-wrap")
+
+    page.keyboard.press("3")
+    expect(page.get_by_role("button", name="Week")).to_have_attribute("aria-pressed", "true")
+    expect(wrap).to_have_attribute("data-points", re.compile(r"^3(3[5-9]|4[0-9])$"))
+
+    page.keyboard.press("1")
+    expect(page.get_by_role("button", name="Hour")).to_have_attribute("aria-pressed", "true")
+    expect(wrap).to_have_attribute("data-points", re.compile(r"^[123]$"))
+
+    page.get_by_role("button", name="Month").click()
+    expect(wrap).to_have_attribute("data-points", re.compile(r"^14[2-4][0-9]$"))
+
+    with page.expect_request(re.compile(r".*/series\.json\?start=.*")):
+        page.keyboard.press("r")
+    page.keyboard.press("5")
+    expect(page.get_by_role("button", name="Year")).to_have_attribute("aria-pressed", "true")
+    expect(wrap).to_have_attribute("data-points", re.compile(r"^1[0-9]{3}$"))
+    assert console_errors == []
+
+
+def test_it_polls_for_new_readings_and_flashes_them_in(page, live_server, customer, console_errors):
+    """Under a server without websockets the page falls back to polling with ``after``."""
+    meter = MeterFactory(account=customer.customer_accounts.get())
+    latest = half_hour_floor(timezone.now())
+    off_loop(
+        services.reading_record,
+        meter=meter,
+        at=latest - timedelta(minutes=30),
+        import_kwh=Decimal("10"),
+        source="api",
+    )
+    log_in(page, live_server.url, customer)
+    page.goto(f"{live_server.url}/dashboard/{meter.meter_id}/?poll=1")
+    expect(page.locator("#chart-wrap")).to_have_attribute("data-points", "1")
+
+    off_loop(
+        services.reading_record, meter=meter, at=latest, import_kwh=Decimal("10.5"), source="api"
+    )
+
+    expect(page.locator("#chart-wrap")).to_have_attribute("data-points", "2")
+    expect(page.locator("#chart-wrap")).to_have_class(re.compile(r"\bflash\b"))
+    assert console_errors == []
+
+
+def test_it_shows_clear_empty_states_without_errors(page, live_server, customer, console_errors):
+    MeterFactory(account=customer.customer_accounts.get())
+    log_in(page, live_server.url, customer)
+    page.goto(f"{live_server.url}/dashboard/")
+
+    expect(page.locator("#chart-wrap")).to_have_attribute("data-state", "empty")
+    expect(page.get_by_text("No readings in this period yet.")).to_be_visible()
+    expect(page.locator("#daily-wrap")).to_have_attribute("data-state", "empty")
+    expect(page.locator('#summary article[data-period="today"] .figure')).to_have_text("\u2013")
+    shoot(page, "dashboard-empty")
+    page.goto(f"{live_server.url}/m/")
+    expect(page.get_by_text("No daily figures for this meter yet.")).to_be_visible()
+    assert console_errors == []
+
+
+def test_it_sends_a_phone_to_the_mobile_view_with_the_right_daily_table(
+    browser, live_server, customer, meter
+):
+    context = browser.new_context(user_agent=IPHONE, viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    log_in(page, live_server.url, customer)
+
+    page.goto(f"{live_server.url}/dashboard/")
+    page.wait_for_url(f"{live_server.url}/m/")
+    page.get_by_label("Lookback (days, 1\u2013365)").fill("7")
+    page.get_by_role("button", name="Show").click()
+
+    expect(page.locator("#m-chart-wrap")).to_have_attribute("data-state", "ready")
+    rows = page.locator("#daily-table tbody tr")
+    expect(rows).to_have_count(7)
+    stored = {u.day.isoformat(): u.import_kwh for u in meter.daily_usage.all()}
+    for index in range(7):
+        row = rows.nth(index)
+        day = row.get_attribute("data-day")
+        assert row.locator("td").first.inner_text() == f"{stored[day]:.2f}"
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    shoot(page, "mobile-phone")
+    context.close()
+    assert errors == []
+
+
+def test_it_shows_analysts_aggregates_and_no_personal_data(
+    page, live_server, analyst, console_errors
+):
+    now = timezone.now()
+    homes = [
+        off_loop(
+            meter_with_readings, account=CustomerAccountFactory(postcode=postcode), days=5, now=now
+        )
+        for postcode in ["N1 9GU"] * 5 + ["SW1Y 4JH"] * 5
+    ]
+    page.set_viewport_size(DESKTOP)
+    log_in(page, live_server.url, analyst)
+
+    page.goto(f"{live_server.url}/analyst/?group_by=area&resolution=day")
+
+    expect(page.locator("#totals tbody tr")).to_have_count(2)
+    expect(page.locator("#series-wrap")).to_have_attribute("data-state", "ready")
+    expect(page.locator("#dist-wrap")).to_have_attribute("data-state", "ready")
+    text = page.content()
+    for meter in homes:
+        account = CustomerAccount.objects.get(pk=meter.account_id)
+        for value in (meter.meter_id, account.account_number, account.owner_name, account.address):
+            assert value not in text
+        for user in account.users.all():
+            assert user.email not in text
+            assert user.full_name not in text
+    shoot(page, "analyst-desktop")
+    page.set_viewport_size(PHONE)
+    page.reload()
+    expect(page.locator("#series-wrap")).to_have_attribute("data-state", "ready")
+    shoot(page, "analyst-phone")
+    assert console_errors == []
+
+
+def test_the_operations_page_reflects_a_stopped_ingest(page, live_server, staff, console_errors):
+    supervision.heartbeat_write(client_id="ingest-browser-test", beat={"connected": True})
+    key = supervision.HEARTBEAT_KEY.format(client_id="ingest-browser-test")
+    cache.set(
+        key, cache.get(key) | {"written_at": (timezone.now() - timedelta(hours=1)).isoformat()}
+    )
+    page.set_viewport_size(DESKTOP)
+    log_in(page, live_server.url, staff)
+
+    page.goto(f"{live_server.url}/ops/")
+
+    expect(page.locator("#ingest-status")).to_have_text("down")
+    expect(page.locator("#ingest-reasons")).to_contain_text("no ingest heartbeat")
+    expect(page.get_by_role("row", name=re.compile("ingest-browser-test"))).to_be_visible()
+    shoot(page, "ops-desktop")
+
+    page.get_by_label("Reason (shown to senders)").fill("broker upgrade")
+    page.get_by_role("button", name="Pause reception").click()
+    expect(page.locator("#reception-state")).to_have_text("paused")
+    page.get_by_role("button", name="Resume reception").click()
+    expect(page.locator("#reception-state")).to_have_text("open")
+    page.set_viewport_size(PHONE)
+    shoot(page, "ops-phone")
+    assert console_errors == []

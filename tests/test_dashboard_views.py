@@ -1,0 +1,441 @@
+"""The dashboards' pages and JSON doors through Django's test client: who may see what, what the
+chart and card payloads hold, bad inputs, the phone redirect and the analyst module's privacy."""
+
+import csv
+import io
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from accounts.models import CustomerAccount
+from accounts.tests.factories import CustomerAccountFactory, UserFactory
+from meters import services
+from meters.dashboard.tests.factories import half_hour_floor, meter_with_readings, seed_readings
+from meters.models import MeterKind, Reception
+from meters.telemetry import supervision
+from meters.tests.factories import MeterFactory
+
+pytestmark = pytest.mark.django_db
+
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
+)
+ANDROID_PHONE = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0 Mobile Safari/537.36"
+)
+IPAD = (
+    "Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.4 Mobile/15E148 Safari/604.1"
+)
+ANDROID_TABLET = (
+    "Mozilla/5.0 (Linux; Android 14; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0 Safari/537.36"
+)
+DESKTOP = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0"
+
+
+@pytest.fixture
+def now():
+    return timezone.now()
+
+
+@pytest.fixture
+def meter(customer, now):
+    return meter_with_readings(account=customer.customer_accounts.get(), days=3, now=now)
+
+
+def test_it_shows_a_customer_their_dashboard_with_the_chart_config(client, customer, meter):
+    client.force_login(customer)
+
+    response = client.get("/dashboard/", HTTP_USER_AGENT=DESKTOP)
+
+    assert response.status_code == 200
+    assert response.context["meter"] == meter
+    assert f"/dashboard/{meter.meter_id}/series.json" in response.text
+    assert "vendor/uplot/uPlot.iife.min.js" in response.text
+
+
+def test_it_hides_another_customers_meter(client, customer, now):
+    stranger = meter_with_readings(account=CustomerAccountFactory(), days=1, now=now)
+    client.force_login(customer)
+
+    for url in (
+        f"/dashboard/{stranger.meter_id}/",
+        f"/dashboard/{stranger.meter_id}/series.json?start=0",
+        f"/dashboard/{stranger.meter_id}/summary.json",
+        f"/dashboard/{stranger.meter_id}/daily.json",
+        f"/m/{stranger.meter_id}/",
+    ):
+        assert client.get(url).status_code == 404, url
+
+
+def test_it_sends_anonymous_visitors_to_log_in(client, meter):
+    response = client.get(f"/dashboard/{meter.meter_id}/series.json?start=0")
+
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
+
+
+def test_it_tells_a_customer_without_meters_so(client):
+    user = UserFactory()
+    CustomerAccountFactory(users=[user])
+    client.force_login(user)
+
+    response = client.get("/dashboard/")
+
+    assert response.status_code == 200
+    assert "No meters yet" in response.text
+
+
+def test_it_returns_power_and_cumulative_energy_columns(client, customer, meter, now):
+    client.force_login(customer)
+    start = (now - timedelta(hours=2)).timestamp()
+
+    body = client.get(f"/dashboard/{meter.meter_id}/series.json?start={start}").json()
+
+    assert body["points"] == len(body["t"]) == len(body["power_w"]) == len(body["energy_kwh"])
+    assert body["points"] in (4, 5)
+    assert body["energy_kwh"][0] == 0
+    assert body["energy_kwh"] == sorted(body["energy_kwh"])
+    # Half-hourly register reads: power is the average since the previous read.
+    assert body["power_w"][0] is None
+    assert all(watts > 0 for watts in body["power_w"][1:])
+
+
+def test_it_downsamples_to_max_points_and_keeps_the_last_reading(client, customer, meter, now):
+    client.force_login(customer)
+    start = (now - timedelta(days=4)).timestamp()
+
+    full = client.get(f"/dashboard/{meter.meter_id}/series.json?start={start}").json()
+    small = client.get(
+        f"/dashboard/{meter.meter_id}/series.json?start={start}&max_points=20"
+    ).json()
+
+    assert full["points"] == 3 * 48 + 1
+    assert small["points"] <= 20
+    assert small["t"][-1] == full["t"][-1]
+    assert small["energy_kwh"][-1] == pytest.approx(full["energy_kwh"][-1])
+
+
+def test_it_returns_only_readings_after_a_time_for_polling(client, customer, meter, now):
+    client.force_login(customer)
+    last = half_hour_floor(now)
+
+    after = (last - timedelta(minutes=30)).timestamp()
+
+    body = client.get(f"/dashboard/{meter.meter_id}/series.json?after={after}").json()
+
+    assert body["t"] == [last.timestamp()]
+    assert body["base_import_kwh"] is not None
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("start=yesterday", "start"),
+        ("", "start"),
+        ("start=100&end=50", "end"),
+        ("start=0&end=99999999", "end"),
+        ("start=0&max_points=1", "max_points"),
+        ("start=0&max_points=lots", "max_points"),
+    ],
+)
+def test_it_refuses_a_bad_series_query_naming_the_field(client, customer, meter, query, field):
+    client.force_login(customer)
+
+    response = client.get(f"/dashboard/{meter.meter_id}/series.json?{query}")
+
+    assert response.status_code == 400
+    assert field in response.json()["fields"]
+
+
+def test_it_works_out_the_statistics_of_a_selection(client, customer, meter, now):
+    client.force_login(customer)
+    end = half_hour_floor(now)
+    start = end - timedelta(hours=1)
+
+    body = client.get(
+        f"/dashboard/{meter.meter_id}/stats.json?start={start.timestamp()}&end={end.timestamp()}"
+    ).json()
+
+    readings = {r.at: r.import_kwh for r in meter.readings.filter(at__gte=start, at__lte=end)}
+    assert body["readings"] == 3
+    assert body["energy_kwh"] == pytest.approx(float(readings[end] - readings[start]))
+
+
+def test_it_refuses_a_selection_that_ends_before_it_starts(client, customer, meter):
+    client.force_login(customer)
+
+    response = client.get(f"/dashboard/{meter.meter_id}/stats.json?start=200&end=100")
+
+    assert response.status_code == 400
+    assert "end" in response.json()["fields"]
+
+
+def test_it_summarises_today_this_week_this_month_last_month_and_total(client, customer, meter):
+    client.force_login(customer)
+
+    cards = client.get(f"/dashboard/{meter.meter_id}/summary.json").json()["cards"]
+
+    assert [card["period"] for card in cards] == [
+        "today",
+        "this_week",
+        "this_month",
+        "last_month",
+        "total",
+    ]
+    readings = list(meter.readings.order_by("at").values_list("import_kwh", flat=True))
+    assert cards[-1]["energy_kwh"] == pytest.approx(float(readings[-1] - readings[0]))
+    assert cards[0]["energy_kwh"] is not None
+
+
+def test_it_gives_empty_cards_and_series_for_a_meter_without_readings(client, customer):
+    meter = MeterFactory(account=customer.customer_accounts.get())
+    client.force_login(customer)
+
+    cards = client.get(f"/dashboard/{meter.meter_id}/summary.json").json()["cards"]
+    series = client.get(f"/dashboard/{meter.meter_id}/series.json?start=0").json()
+    daily = client.get(f"/dashboard/{meter.meter_id}/daily.json").json()
+
+    assert all(card["energy_kwh"] is None for card in cards)
+    assert series["points"] == 0
+    assert daily["days"] == []
+    assert client.get(f"/dashboard/{meter.meter_id}/").status_code == 200
+    assert client.get(f"/m/{meter.meter_id}/").status_code == 200
+
+
+def test_it_gives_daily_bars_with_a_moving_average(client, customer, now):
+    meter = meter_with_readings(account=customer.customer_accounts.get(), days=40, now=now)
+    client.force_login(customer)
+
+    body = client.get(f"/dashboard/{meter.meter_id}/daily.json?days=35").json()
+
+    complete = [row for row in body["days"] if not row["is_partial"]]
+    assert len(body["days"]) == 35
+    assert body["typical_daily_kwh"] == pytest.approx(
+        sum(r.import_kwh for r in meter.daily_usage.filter(is_partial=False)).__float__()
+        / meter.daily_usage.filter(is_partial=False).count(),
+        rel=1e-3,
+    )
+    assert all(row["moving_average_kwh"] is not None for row in complete)
+    assert client.get(f"/dashboard/{meter.meter_id}/daily.json?days=366").status_code == 400
+
+
+@pytest.mark.parametrize("agent", [IPHONE, ANDROID_PHONE])
+def test_it_sends_phones_to_the_mobile_view(client, customer, meter, agent):
+    client.force_login(customer)
+
+    assert client.get("/dashboard/", HTTP_USER_AGENT=agent)["Location"] == "/m/"
+    assert (
+        client.get(f"/dashboard/{meter.meter_id}/", HTTP_USER_AGENT=agent)["Location"]
+        == f"/m/{meter.meter_id}/"
+    )
+    assert (
+        client.get(f"/dashboard/{meter.meter_id}/?full=1", HTTP_USER_AGENT=agent).status_code == 200
+    )
+
+
+@pytest.mark.parametrize("agent", [IPAD, ANDROID_TABLET, DESKTOP, ""])
+def test_it_leaves_tablets_and_desktops_on_the_dashboard(client, customer, meter, agent):
+    client.force_login(customer)
+
+    assert client.get("/dashboard/", HTTP_USER_AGENT=agent).status_code == 200
+
+
+def test_it_shows_the_mobile_daily_table_against_the_typical_day(client, customer, now):
+    meter = meter_with_readings(account=customer.customer_accounts.get(), days=10, now=now)
+    client.force_login(customer)
+
+    response = client.get("/m/?days=5", HTTP_USER_AGENT=DESKTOP)
+
+    assert response.status_code == 200
+    rows = response.context["rows"]
+    assert len(rows) == 5
+    stored = {u.day.isoformat(): float(u.import_kwh) for u in meter.daily_usage.all()}
+    assert all(row["energy_kwh"] == pytest.approx(stored[row["day"]]) for row in rows)
+
+
+@pytest.mark.parametrize("days", ["0", "366", "abc", "-3"])
+def test_it_refuses_a_lookback_outside_1_to_365_days(client, customer, meter, days):
+    client.force_login(customer)
+
+    response = client.get(f"/m/?days={days}")
+
+    assert response.status_code == 400
+    assert "1 to 365" in response.text
+
+
+# --- Analysts -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def neighbourhood(now):
+    """Six homes in N1 and six in SW1Y, each with ten days of readings."""
+    homes = []
+    for postcode, region in (("N1 9GU", "london"), ("SW1Y 4JH", "south_east")):
+        for _ in range(6):
+            account = CustomerAccountFactory(postcode=postcode, region=region)
+            homes.append(meter_with_readings(account=account, days=10, now=now))
+    return homes
+
+
+def _personal_data(homes) -> list[str]:
+    values = []
+    for meter in homes:
+        account = CustomerAccount.objects.get(pk=meter.account_id)
+        values += [meter.meter_id, account.account_number, account.owner_name]
+        values += [line for line in account.address.splitlines() if line.strip()]
+        values += [user.email for user in account.users.all()]
+        values += [user.full_name for user in account.users.all()]
+    return values
+
+
+def test_it_shows_analysts_aggregates_without_personal_data(client, analyst, neighbourhood, now):
+    client.force_login(analyst)
+    today = timezone.localdate()
+    query = f"start={today - timedelta(days=12)}&end={today + timedelta(days=1)}"
+
+    page = client.get(f"/analyst/?{query}&group_by=area&resolution=day")
+    export = client.get(f"/analyst/export.csv?{query}&group_by=area")
+
+    assert page.status_code == 200
+    assert {row["group"] for row in page.context["report"]["rows"]} == {"N1", "SW1Y"}
+    assert page.context["distribution"]["meters"] == 12
+    rows = list(csv.DictReader(io.StringIO(export.content.decode())))
+    assert {row["area"] for row in rows} == {"N1", "SW1Y"}
+    assert all(int(row["meters"]) == 6 for row in rows)
+    for value in _personal_data(neighbourhood):
+        assert value not in page.text, value
+        assert value not in export.content.decode(), value
+
+
+def test_it_leaves_out_groups_too_small_to_hide_a_household(client, analyst, neighbourhood, now):
+    lonely = meter_with_readings(
+        account=CustomerAccountFactory(postcode="E1 6AN", region="london"), days=10, now=now
+    )
+    client.force_login(analyst)
+    today = timezone.localdate()
+
+    page = client.get(f"/analyst/?start={today - timedelta(days=12)}&group_by=area")
+
+    assert "E1" not in {row["group"] for row in page.context["report"]["rows"]}
+    assert lonely.meter_id not in page.text
+
+
+@pytest.mark.parametrize("user_fixture", ["customer", None])
+def test_it_keeps_the_analyst_module_from_customers_and_strangers(client, request, user_fixture):
+    if user_fixture:
+        client.force_login(request.getfixturevalue(user_fixture))
+
+    page = client.get("/analyst/")
+    export = client.get("/analyst/export.csv")
+
+    assert page.status_code in (302, 403)
+    assert export.status_code in (302, 403)
+    if user_fixture:
+        assert page.status_code == export.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["start=2026-13-01", "group_by=postcode", "resolution=hour", "start=2026-05-01&end=2026-04-01"],
+)
+def test_it_refuses_bad_analyst_queries(client, analyst, query):
+    client.force_login(analyst)
+
+    assert client.get(f"/analyst/?{query}").status_code == 400
+    assert client.get(f"/analyst/export.csv?{query}").status_code == 400
+
+
+def test_it_gives_staff_the_analyst_module_too(client, staff):
+    client.force_login(staff)
+
+    assert client.get("/analyst/").status_code == 200
+
+
+# --- Operations -----------------------------------------------------------------------------------
+
+
+def test_it_keeps_the_operations_page_for_staff(client, customer, analyst):
+    for user in (customer, analyst):
+        client.force_login(user)
+        assert client.get("/ops/").status_code == 403
+        assert client.post("/ops/reception", {"action": "pause"}).status_code == 403
+    assert Reception.objects.filter(paused=True).count() == 0
+
+
+def test_it_pauses_and_resumes_reception_from_the_operations_page(client, staff):
+    client.force_login(staff)
+
+    client.post("/ops/reception", {"action": "pause", "reason": "database upgrade"})
+    paused = client.get("/ops/")
+    client.post("/ops/reception", {"action": "resume"})
+    resumed = client.get("/ops/")
+
+    assert "database upgrade" in paused.text
+    assert '<strong id="reception-state" class="bad">paused</strong>' in paused.text
+    assert '<strong id="reception-state" class="ok">open</strong>' in resumed.text
+    assert Reception.objects.get().changed_by == staff
+
+
+def test_it_refuses_an_unknown_reception_action(client, staff):
+    client.force_login(staff)
+
+    assert client.post("/ops/reception", {"action": "explode"}).status_code == 400
+    assert client.get("/ops/reception").status_code == 405
+
+
+def test_it_shows_a_stopped_ingest_and_silent_live_meters(client, staff, customer, now):
+    supervision.heartbeat_write(client_id="ingest-ops-test", beat={"connected": True})
+    key = supervision.HEARTBEAT_KEY.format(client_id="ingest-ops-test")
+    stale = cache.get(key) | {"written_at": (now - timedelta(hours=1)).isoformat()}
+    cache.set(key, stale)
+    MeterFactory(
+        account=customer.customer_accounts.get(),
+        kind=MeterKind.LIVE,
+        last_seen=now - timedelta(hours=2),
+    )
+    client.force_login(staff)
+
+    response = client.get("/ops/")
+
+    assert response.status_code == 200
+    assert response.context["ops"]["ingest"]["status"] == "down"
+    assert '<strong id="ingest-status" class="bad">down</strong>' in response.text
+    assert "ingest-ops-test" in response.text
+    assert response.context["ops"]["devices_offline"]["offline"] == 1
+
+
+def test_it_puts_an_energy_panel_on_a_customers_home_page(client, customer, meter):
+    client.force_login(customer)
+
+    response = client.get("/")
+
+    assert f"/dashboard/{meter.meter_id}/" in response.text
+    assert "Your energy" in response.text
+
+
+def test_it_keeps_the_energy_panel_off_a_home_page_without_meters(client, staff):
+    client.force_login(staff)
+
+    assert "Your energy" not in client.get("/").text
+
+
+def test_it_counts_a_reading_recorded_now_in_todays_card(client, customer, now):
+    meter = MeterFactory(account=customer.customer_accounts.get())
+    latest = half_hour_floor(now)
+    last = seed_readings(meter, end=latest - timedelta(minutes=30), count=48)[-1]
+    client.force_login(customer)
+    before = client.get(f"/dashboard/{meter.meter_id}/summary.json").json()["cards"][0]
+    services.reading_record(
+        meter=meter, at=latest, import_kwh=Decimal(last.import_kwh) + Decimal("0.5"), source="api"
+    )
+
+    after = client.get(f"/dashboard/{meter.meter_id}/summary.json").json()["cards"][0]
+
+    assert after["energy_kwh"] > before["energy_kwh"]
