@@ -1,0 +1,134 @@
+"""A reading stored while a customer watches appears on their dashboard over the /ws/live/
+websocket: a real daphne on the test database, sharing the Redis channel layer with this test
+process, and Debian's Chromium."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from accounts.tests.factories import PASSWORD
+from meters import services
+from meters.models import MeterKind
+from meters.tests.factories import MeterFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _off_loop(function, *args, **kwargs):
+    """Writes whose after-commit push calls async_to_sync must not run in this thread, where
+    Playwright's event loop is running."""
+
+    def run():
+        try:
+            return function(*args, **kwargs)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
+
+
+@pytest.fixture
+def daphne(transactional_db):
+    db = connection.settings_dict
+    database_url = (
+        f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    port = _free_port()
+    env = os.environ | {
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": settings.REDIS_URL,
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "config.asgi:application",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/healthz", timeout=1)
+            break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                pytest.fail(f"daphne did not start: {server.stderr.read().decode()[-2000:]}")
+            time.sleep(0.2)
+    yield base
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def test_a_reading_stored_during_the_visit_appears_live(page, daphne, customer, console_errors):
+    meter = MeterFactory(account=customer.customer_accounts.get(), kind=MeterKind.LIVE)
+    first_at = timezone.now().replace(microsecond=0) - timedelta(minutes=2)
+    _off_loop(
+        services.reading_record,
+        meter=meter,
+        at=first_at,
+        import_kwh=Decimal("100"),
+        power_w=500.0,
+        source="mqtt",
+    )
+    page.goto(f"{daphne}/login/")
+    page.get_by_label("Email address").fill(customer.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{daphne}/")
+
+    # Polling once an hour: only the websocket can bring the new reading within the test.
+    page.goto(f"{daphne}/dashboard/{meter.meter_id}/?poll=3600")
+    wrap = page.locator("#chart-wrap")
+    expect(wrap).to_have_attribute("data-points", "1")
+    expect(wrap).to_have_attribute("data-socket", "open")
+    page.wait_for_load_state("networkidle")
+
+    _off_loop(
+        services.reading_record,
+        meter=meter,
+        at=first_at + timedelta(seconds=60),
+        import_kwh=Decimal("100.01"),
+        power_w=600.0,
+        source="mqtt",
+    )
+
+    expect(wrap).to_have_attribute("data-points", "2")
+    expect(wrap).to_have_class("chart-wrap flash")
+    expect(page.locator("#live-state")).to_contain_text("Live · last reading")
+    expect(page.locator("#live-state")).to_have_attribute("data-state", "live")
+    assert console_errors == []
