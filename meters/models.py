@@ -8,6 +8,7 @@ the next one.
 """
 
 import zoneinfo
+from functools import cached_property
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -63,7 +64,7 @@ class Meter(models.Model):
     def __str__(self) -> str:
         return self.meter_id
 
-    @property
+    @cached_property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
 

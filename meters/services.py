@@ -42,6 +42,7 @@ from .timeutils import HALF_HOUR, day_bounds, half_hours_in_day, interval_day, l
 log = logging.getLogger(__name__)
 
 KWH_QUANTUM = Decimal(1).scaleb(-KWH_PLACES)
+_QUALITIES = frozenset(ReadingQuality.values)
 BULK_MAX_ITEMS = 10_000
 
 
@@ -190,6 +191,10 @@ class _Candidate:
     result: ItemResult
     following: "_Point | None" = None
 
+    @property
+    def register_reset(self) -> bool:
+        return self.item.register_reset
+
 
 @dataclass(frozen=True)
 class _Point:
@@ -199,7 +204,6 @@ class _Point:
     import_kwh: Decimal
     export_kwh: Decimal | None
     register_reset: bool
-    stored: bool = True
 
 
 @dataclass
@@ -242,13 +246,14 @@ def _timestamp(value, meter: Meter) -> datetime:
     return value.astimezone(UTC)
 
 
-def _validate_item(index: int, item: ReadingIn, meter: Meter, now: datetime) -> _Candidate:
-    """Rules that need only the item and its meter. Raises ValueError("<field>: <rule>")."""
+def _validate_item(index: int, item: ReadingIn, meter: Meter, latest: datetime) -> _Candidate:
+    """Rules that need only the item and its meter. Raises ValueError("<field>: <rule>").
+    ``latest``: the latest acceptable time (now plus the allowed clock skew)."""
     at = _timestamp(item.at, meter)
-    skew = timedelta(seconds=settings.READING_MAX_CLOCK_SKEW_SECONDS)
-    if at > now + skew:
+    if at > latest:
         raise ValueError(
-            f"at: {at.isoformat()} is in the future (more than {skew.seconds} s ahead)."
+            f"at: {at.isoformat()} is in the future (more than "
+            f"{settings.READING_MAX_CLOCK_SKEW_SECONDS} s ahead)."
         )
     if meter.kind == MeterKind.INTERVAL:
         local = at.astimezone(meter.tz)
@@ -271,7 +276,7 @@ def _validate_item(index: int, item: ReadingIn, meter: Meter, now: datetime) -> 
         raise ValueError("register_reset: must be true or false.")
     if item.raw is not None and not isinstance(item.raw, dict):
         raise ValueError("raw: must be a JSON object.")
-    if item.quality not in ReadingQuality.values:
+    if item.quality not in _QUALITIES:
         raise ValueError(f"quality: must be one of {', '.join(ReadingQuality.values)}.")
     return _Candidate(
         index=index,
@@ -303,9 +308,58 @@ def _point_of(row: tuple) -> _Point:
 _POINT_FIELDS = ("at", "import_kwh", "export_kwh", "register_reset")
 
 
+_SERIES_SQL = """
+WITH w(meter_id, start_at, end_at) AS (
+    SELECT * FROM unnest(%(meters)s::bigint[], %(starts)s::timestamptz[], %(ends)s::timestamptz[])
+)
+SELECT 1 AS part, w.meter_id, r.at, r.import_kwh, r.export_kwh, r.register_reset
+  FROM w JOIN {table} r ON r.meter_id = w.meter_id AND r.at > w.start_at AND r.at <= w.end_at
+UNION ALL
+SELECT 0, w.meter_id, b.at, b.import_kwh, b.export_kwh, b.register_reset FROM w
+  CROSS JOIN LATERAL (SELECT at, import_kwh, export_kwh, register_reset FROM {table} r
+                      WHERE r.meter_id = w.meter_id AND r.at <= w.start_at
+                      ORDER BY r.at DESC LIMIT 1) b
+UNION ALL
+SELECT 2, w.meter_id, a.at, a.import_kwh, a.export_kwh, a.register_reset FROM w
+  CROSS JOIN LATERAL (SELECT at, import_kwh, export_kwh, register_reset FROM {table} r
+                      WHERE r.meter_id = w.meter_id AND r.at > w.end_at
+                      ORDER BY r.at LIMIT 1) a
+ORDER BY 2, 3
+"""
+
+
 def _stored_series(windows: dict[int, tuple[datetime, datetime]]) -> dict[int, _Series]:
     """Stored readings of each meter in (start, end], with the nearest reading at or before start
-    and the nearest after end. Five queries whatever the number of meters."""
+    and the nearest after end: index range scans on (meter, at) whatever the table's size."""
+    if settings.DATABASE_IS_POSTGRES:
+        return _stored_series_postgres(windows)
+    return _stored_series_portable(windows)
+
+
+def _stored_series_postgres(windows: dict[int, tuple[datetime, datetime]]) -> dict[int, _Series]:
+    series = {meter_pk: _Series() for meter_pk in windows}
+    pks = list(windows)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _SERIES_SQL.format(table=Reading._meta.db_table),
+            {
+                "meters": pks,
+                "starts": [windows[pk][0] for pk in pks],
+                "ends": [windows[pk][1] for pk in pks],
+            },
+        )
+        for part, meter_pk, *point in cursor.fetchall():
+            if part == 1:
+                series[meter_pk].points.append(_point_of(point))
+            elif part == 0:
+                series[meter_pk].before = _point_of(point)
+            else:
+                series[meter_pk].after = _point_of(point)
+    return series
+
+
+def _stored_series_portable(windows: dict[int, tuple[datetime, datetime]]) -> dict[int, _Series]:
+    """The same as the PostgreSQL query through the ORM (SQLite, the embedded demo)."""
     series = {meter_pk: _Series() for meter_pk in windows}
     pks = list(windows)
     for offset in range(0, len(pks), 200):
@@ -465,8 +519,9 @@ def _copy_and_merge(columns: str, rows: list[tuple]) -> None:
         cursor.execute(f"TRUNCATE {_STAGING}")
 
 
-def _rollup(meter: Meter, days: set[date], series: _Series) -> None:
-    """Recompute the DailyUsage rows of ``days`` from ``series`` (which covers those days)."""
+def _rollup(meter: Meter, days: set[date], series: _Series) -> tuple[list[DailyUsage], set[date]]:
+    """The DailyUsage rows of ``days`` computed from ``series`` (which covers those days), and
+    the days that no longer have any interval."""
     tz = meter.tz
     points = sorted(series.points, key=lambda point: point.at)
     previous = series.before
@@ -511,9 +566,16 @@ def _rollup(meter: Meter, days: set[date], series: _Series) -> None:
                 is_partial=not complete,
             )
         )
-    DailyUsage.objects.filter(meter=meter, day__in=days - set(per_day)).delete()
+    return rows, days - set(per_day)
+
+
+def _rollups_save(rows: list[DailyUsage], emptied: dict[int, set[date]]) -> None:
+    for meter_pk, days in emptied.items():
+        if days:
+            DailyUsage.objects.filter(meter_id=meter_pk, day__in=days).delete()
     DailyUsage.objects.bulk_create(
         rows,
+        batch_size=2000,
         update_conflicts=True,
         unique_fields=["meter", "day"],
         update_fields=[
@@ -535,7 +597,8 @@ def daily_usage_refresh(*, meter: Meter, days: set[date]) -> None:
         return
     start, _ = day_bounds(min(days), meter.tz)
     _, end = day_bounds(max(days), meter.tz)
-    _rollup(meter, set(days), _stored_series({meter.pk: (start, end)})[meter.pk])
+    rows, emptied = _rollup(meter, set(days), _stored_series({meter.pk: (start, end)})[meter.pk])
+    _rollups_save(rows, {meter.pk: emptied})
 
 
 def _meters_for(meter_ids: set[str], user: User | None) -> dict[str, Meter]:
@@ -573,7 +636,7 @@ def reading_ingest_bulk(
         raise ApplicationError(
             f"At most {BULK_MAX_ITEMS} readings per request, not {len(items)}.", field="readings"
         )
-    now = timezone.now()
+    latest = timezone.now() + timedelta(seconds=settings.READING_MAX_CLOCK_SKEW_SECONDS)
     meters = _meters_for({str(item.meter_id) for item in items}, user)
     results: list[ItemResult] = []
     by_key: dict[tuple[int, datetime], _Candidate] = {}
@@ -585,7 +648,7 @@ def reading_ingest_bulk(
             results.append(result)
             continue
         try:
-            candidate = _validate_item(index, item, meter, now)
+            candidate = _validate_item(index, item, meter, latest)
         except ValueError as exc:
             result = ItemResult(index=index, meter_id=meter.meter_id, at=None, status="")
             _reject(result, "invalid", str(exc))
@@ -658,40 +721,56 @@ def _after_write(accepted: list[_Candidate], series: dict[int, _Series]) -> None
     per_meter: dict[int, list[_Candidate]] = defaultdict(list)
     for candidate in accepted:
         per_meter[candidate.meter.pk].append(candidate)
+    rollups: list[DailyUsage] = []
+    refresh_after: list[tuple[Meter, date]] = []
+    seen: list[Meter] = []
+    news: list[dict] = []
+    recent = timezone.now() - LIVE_PUSH_WINDOW
     for pk, candidates in per_meter.items():
         meter = candidates[0].meter
         meter_series = series[pk]
-        meter_series.points.extend(
-            _Point(
-                at=c.at,
-                import_kwh=c.import_kwh,
-                export_kwh=c.export_kwh,
-                register_reset=c.item.register_reset,
-                stored=False,
-            )
-            for c in candidates
-        )
+        meter_series.points.extend(candidates)
         days = {interval_day(c.at, meter.tz) for c in candidates}
-        _rollup(meter, days, meter_series)
+        # Adding readings never leaves a day without intervals, so nothing to delete here.
+        rows, _emptied = _rollup(meter, days, meter_series)
+        rollups.extend(rows)
         if meter_series.after is not None:
             # The reading after the window now follows a new one: its interval changed.
-            daily_usage_refresh(meter=meter, days={interval_day(meter_series.after.at, meter.tz)})
+            refresh_after.append((meter, interval_day(meter_series.after.at, meter.tz)))
         newest = max(candidates, key=lambda c: c.at)
         if meter.last_seen is None or newest.at > meter.last_seen:
-            Meter.objects.filter(pk=pk).filter(
-                Q(last_seen__isnull=True) | Q(last_seen__lt=newest.at)
-            ).update(last_seen=newest.at)
-            live.push_on_commit(
-                account_id=meter.account_id,
-                kind="meter.reading",
-                data={
-                    "meter_id": meter.meter_id,
-                    "at": newest.at.isoformat(),
-                    "import_kwh": str(newest.import_kwh),
-                    "export_kwh": None if newest.export_kwh is None else str(newest.export_kwh),
-                    "power_w": newest.item.power_w,
-                },
-            )
+            meter.last_seen = newest.at
+            seen.append(meter)
+            if newest.at >= recent:
+                news.append(_live_reading(meter, newest))
+    _rollups_save(rollups, {})
+    for meter, day in refresh_after:
+        daily_usage_refresh(meter=meter, days={day})
+    # The meters are row-locked by this transaction, so their last_seen is current.
+    Meter.objects.bulk_update(seen, ["last_seen"], batch_size=1000)
+    if news:
+        transaction.on_commit(lambda: _push_readings(news))
+
+
+# Live updates are for what is happening now: a backfill of old readings pushes nothing.
+LIVE_PUSH_WINDOW = timedelta(hours=1)
+
+
+def _live_reading(meter: Meter, newest: _Candidate) -> dict:
+    return {
+        "account_id": meter.account_id,
+        "meter_id": meter.meter_id,
+        "at": newest.at.isoformat(),
+        "import_kwh": str(newest.import_kwh),
+        "export_kwh": None if newest.export_kwh is None else str(newest.export_kwh),
+        "power_w": newest.item.power_w,
+    }
+
+
+def _push_readings(news: list[dict]) -> None:
+    for data in news:
+        account_id = data.pop("account_id")
+        live.push(account_id=account_id, kind="meter.reading", data=data)
 
 
 def result_as_dict(result: ItemResult) -> dict:

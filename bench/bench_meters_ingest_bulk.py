@@ -1,0 +1,248 @@
+"""Meter readings through the bulk endpoint of a real daphne process, next to a raw psycopg COPY
+of the same rows into the same table, in one run.
+
+Sets up a throw-away PostgreSQL database (``bench_meters`` unless ``TEST_DATABASE_NAME`` says
+otherwise), ``--meters`` interval meters and a staff token; starts ``daphne`` on a free loopback
+port against that database; POSTs ``--readings`` half-hourly readings to
+``/api/v1/readings/bulk`` in requests of ``--batch`` (default 10,000: ``--batch / --per-meter``
+meters x ``--per-meter`` consecutive half-hours each), one request at a time, every rule checked
+and daily roll-ups kept as in production. Then empties the table and COPYs the same rows straight
+in with psycopg, and prints both rates and their ratio (target >= 0.15). Asserts nothing.
+
+    .venv/bin/python bench/bench_meters_ingest_bulk.py [--readings 1000000] [--meters 2000]
+"""
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+os.environ.setdefault("TEST_DATABASE_NAME", "bench_meters")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+from django.test.utils import setup_test_environment  # noqa: E402
+
+from accounts.models import CustomerAccount  # noqa: E402
+from accounts.tests.factories import StaffFactory, api_key_for  # noqa: E402
+from meters.models import DailyUsage, Meter, Reading  # noqa: E402
+
+START = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def make_meters(count: int) -> list[str]:
+    account = CustomerAccount.objects.create(
+        account_number="HG00000001",
+        owner_name="Bench",
+        address="1 Bench Street",
+        postcode="N1 9GU",
+        area="N1",
+        region="london",
+        dwelling_type="terraced",
+    )
+    Meter.objects.bulk_create(
+        Meter(
+            meter_id=f"B{number:07d}",
+            account=account,
+            address="1 Bench Street",
+            postcode="N1 9GU",
+            area="N1",
+            region="london",
+            dwelling_type="terraced",
+            timezone="Europe/London",
+        )
+        for number in range(count)
+    )
+    return list(Meter.objects.order_by("meter_id").values_list("meter_id", flat=True))
+
+
+def batches(meter_ids: list[str], total: int, batch: int, per_meter: int):
+    """Request bodies: each a block of meters with ``per_meter`` consecutive half-hours; the
+    blocks walk through the meters, then on in time."""
+    meters_per_batch = batch // per_meter
+    sent, round_number = 0, 0
+    while sent < total:
+        for offset in range(0, len(meter_ids), meters_per_batch):
+            if sent >= total:
+                return
+            start = START + timedelta(minutes=30 * per_meter * round_number)
+            items = []
+            for meter_number, meter_id in enumerate(meter_ids[offset : offset + meters_per_batch]):
+                base = Decimal(1000 + meter_number) + Decimal(round_number * per_meter) / 4
+                for step in range(per_meter):
+                    items.append(
+                        {
+                            "meter_id": meter_id,
+                            "at": (start + timedelta(minutes=30 * step)).isoformat(),
+                            "import_kwh": str(base + Decimal(step) / 4),
+                        }
+                    )
+            items = items[: total - sent]
+            sent += len(items)
+            yield items
+        round_number += 1
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_daphne(database: str, port: int) -> subprocess.Popen:
+    settings_dict = connection.settings_dict
+    url = (
+        f"postgres://{settings_dict['USER']}@{settings_dict['HOST'] or '127.0.0.1'}:"
+        f"{settings_dict['PORT'] or 5432}/{database}"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "DATABASE_URL": url,
+        "DEBUG": "false",
+        "LOG_LEVEL": "WARNING",
+        "THROTTLE_USER": "1000000/min",
+    }
+    daphne = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "config.asgi:application",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return daphne
+        except OSError:
+            time.sleep(0.2)
+    daphne.kill()
+    raise SystemExit("daphne did not start")
+
+
+def post(port: int, key: str, body: bytes) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/readings/bulk",
+        data=body,
+        headers={"Content-Type": "application/json", "Authorization": f"Token {key}"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=300) as response:  # noqa: S310
+        return json.loads(response.read())
+
+
+def empty_tables() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {Reading._meta.db_table}, {DailyUsage._meta.db_table}")
+
+
+def copy_rows(bodies: list[bytes], meter_pks: dict[str, int]) -> tuple[int, float]:
+    rows = [
+        (meter_pks[item["meter_id"]], item["at"], item["import_kwh"], "api", "actual", False)
+        for body in bodies
+        for item in json.loads(body)["readings"]
+    ]
+    started = time.perf_counter()
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(
+            f"COPY {Reading._meta.db_table} (meter_id, at, import_kwh, source, quality, "
+            "register_reset) FROM STDIN"
+        ) as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
+    connection.commit() if not connection.get_autocommit() else None
+    return len(rows), time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--readings", type=int, default=1_000_000)
+    parser.add_argument("--meters", type=int, default=2_000)
+    parser.add_argument("--batch", type=int, default=10_000)
+    parser.add_argument(
+        "--per-meter", type=int, default=48, help="half-hours per meter per request"
+    )
+    options = parser.parse_args()
+
+    setup_test_environment()
+    old_name = connection.settings_dict["NAME"]
+    database = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    daphne = None
+    try:
+        meter_ids = make_meters(options.meters)
+        key = api_key_for(StaffFactory())
+        bodies = [
+            json.dumps({"readings": items}).encode()
+            for items in batches(meter_ids, options.readings, options.batch, options.per_meter)
+        ]
+        port = free_port()
+        daphne = start_daphne(database, port)
+        print(
+            f"meters bulk ingest: {options.readings:,} readings, {options.meters} meters, "
+            f"{options.batch} per request ({options.per_meter} half-hours x "
+            f"{options.batch // options.per_meter} meters), {os.cpu_count()} cores, daphne on "
+            f"127.0.0.1:{port}"
+        )
+        latencies = []
+        accepted = 0
+        started = time.perf_counter()
+        for body in bodies:
+            sent = time.perf_counter()
+            answer = post(port, key, body)
+            latencies.append(time.perf_counter() - sent)
+            accepted += answer["accepted"]
+            if answer["rejected"]:
+                first = next(r for r in answer["results"] if r["status"] == "rejected")
+                raise SystemExit(f"rejected items: {first}")
+        api_elapsed = time.perf_counter() - started
+        stored = Reading.objects.count()
+        api_rate = accepted / api_elapsed
+        print(
+            f"bulk endpoint: {accepted:,} accepted ({stored:,} stored, "
+            f"{DailyUsage.objects.count():,} daily roll-ups) in {api_elapsed:.1f} s = "
+            f"{api_rate:,.0f} readings/s; request median {statistics.median(latencies) * 1000:.0f}"
+            f" ms, max {max(latencies) * 1000:.0f} ms"
+        )
+        daphne.terminate()
+        daphne.wait(timeout=30)
+        daphne = None
+        empty_tables()
+        meter_pks = dict(Meter.objects.values_list("meter_id", "pk"))
+        copied, copy_elapsed = copy_rows(bodies, meter_pks)
+        copy_rate = copied / copy_elapsed
+        print(
+            f"raw psycopg COPY: {copied:,} rows in {copy_elapsed:.1f} s = {copy_rate:,.0f} rows/s"
+        )
+        print(f"ratio endpoint / COPY: {api_rate / copy_rate:.2f} (target >= 0.15)")
+    finally:
+        if daphne is not None:
+            daphne.kill()
+        connection.close()
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()
