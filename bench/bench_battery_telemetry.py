@@ -144,9 +144,13 @@ def bench_mqtt(batteries, messages: int, batch: int) -> tuple[int, float]:
         return c
 
     subscriber = client("bench-sub")
-    subscriber.on_message = lambda c, u, m: inbox.put(
-        (m.topic.split("/")[-2], m.payload, timezone.now())
-    )
+    received = [0]
+
+    def on_message(c, u, message):
+        received[0] += 1
+        inbox.put((message.topic.split("/")[-2], message.payload, timezone.now()))
+
+    subscriber.on_message = on_message
     subscriber.on_subscribe = lambda c, u, mid, codes, props: ready.put(mid)
     subscriber.subscribe(f"{root}/+/telemetry", qos=1)
     ready.get(timeout=10)
@@ -154,14 +158,26 @@ def bench_mqtt(batteries, messages: int, batch: int) -> tuple[int, float]:
 
     at = timezone.now() - timedelta(minutes=5)
     started = time.perf_counter()
-    for index in range(messages):
-        battery = batteries[index % len(batteries)]
-        when = at + timedelta(seconds=index // len(batteries))
-        publisher.publish(
-            mqtt.telemetry_topic(battery.identifier), json.dumps(reading(index, when)), qos=1
-        )
+    published = 0
+
+    def publish_window():
+        # Mosquitto queues at most 1000 QoS 1 messages per subscriber (max_queued_messages) and
+        # drops the rest: publish a window at a time, as 10,000 independent units would.
+        nonlocal published
+        window_end = min(messages, published + 500)
+        while published < window_end and published - received[0] < 800:
+            battery = batteries[published % len(batteries)]
+            when = at + timedelta(seconds=published // len(batteries))
+            publisher.publish(
+                mqtt.telemetry_topic(battery.identifier),
+                json.dumps(reading(published, when)),
+                qos=1,
+            )
+            published += 1
+
     stored = 0
     while stored < messages:
+        publish_window()
         pending = [inbox.get(timeout=30)]
         while len(pending) < batch:
             try:

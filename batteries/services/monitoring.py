@@ -2,9 +2,9 @@
 
 Each rule is one condition on the battery's current state against its model's thresholds
 (``ModelThresholds``, else ``settings.BATTERIES_THRESHOLD_DEFAULTS``). A pass costs a fixed number
-of queries whatever the fleet size: per rule one SELECT of the batteries that newly break it (to
-open their alerts in one INSERT) and one UPDATE resolving the alerts of batteries that no longer
-do; then one UPDATE for stale batteries and one for flags.
+of queries whatever the fleet size: one UPDATE marking stale batteries offline, one SELECT
+computing every rule for every battery in the database, one SELECT of their unresolved alerts, one
+INSERT of the new alerts, one UPDATE resolving the cleared ones, one UPDATE of the changed flags.
 
 Value rules look only at online batteries: an offline unit's last values are old news, so its
 alerts stay as they were until it reports again. Temperature uses the charging thresholds while
@@ -19,8 +19,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import (
+    BooleanField,
     Case,
     Exists,
+    ExpressionWrapper,
     F,
     FloatField,
     OuterRef,
@@ -43,6 +45,7 @@ from ..models import (
     BatteryStatus,
     ModelThresholds,
 )
+from ..sql import field_in
 
 LAST_PASS_KEY = "batteries:monitoring:last-pass"  # noqa: S105 (a cache key)
 
@@ -114,6 +117,15 @@ _VALUE_RULES = [
 ]
 
 
+_OFFLINE_RULE = _Rule(
+    AlertRule.OFFLINE,
+    AlertSeverity.WARNING,
+    Q(),  # evaluated against the pass's cutoff in _evaluate
+    "No telemetry since {last_seen:%Y-%m-%d %H:%M} UTC.",
+)
+_ALL_RULES = [_OFFLINE_RULE, *_VALUE_RULES]
+
+
 @dataclass
 class MonitoringResult:
     opened: dict[str, int] = field(default_factory=dict)
@@ -123,37 +135,31 @@ class MonitoringResult:
     seconds: float = 0.0
 
 
-def _unresolved(rule: str) -> QuerySet:
-    return BatteryAlert.objects.filter(rule=rule).exclude(status=AlertStatus.RESOLVED)
-
-
-def _apply_rule(
-    *,
-    rule: _Rule,
-    evaluated: QuerySet,
-    now: datetime,
-    result: MonitoringResult,
-) -> None:
-    breaking = evaluated.filter(rule.condition)
-    newly = breaking.filter(~Exists(_unresolved(rule.rule).filter(battery=OuterRef("pk")))).values()
-    alerts = [
-        BatteryAlert(
-            battery_id=row["id"],
-            rule=rule.rule,
-            severity=rule.severity,
-            message=rule.describe.format(**row)[:300],
-            opened_at=now,
+def _evaluate(scope: QuerySet, cutoff: datetime) -> list[dict]:
+    """One query: each seen battery's state, limits, and whether it breaks each rule."""
+    online = ~Q(status=BatteryStatus.OFFLINE)
+    breaks = {
+        f"breaks_{rule.rule}": ExpressionWrapper(online & rule.condition, BooleanField())
+        for rule in _VALUE_RULES
+    }
+    breaks[f"breaks_{AlertRule.OFFLINE}"] = ExpressionWrapper(
+        Q(last_seen__lt=cutoff), BooleanField()
+    )
+    return list(
+        _with_thresholds(scope.filter(last_seen__isnull=False))
+        .annotate(**breaks)
+        .values(
+            "id",
+            "status",
+            "last_seen",
+            "soc_percent",
+            "power_kw",
+            "voltage_v",
+            "temperature_c",
+            "min_soc_reserve",
+            *(f"limit_{name}" for name in settings.BATTERIES_THRESHOLD_DEFAULTS),
+            *breaks,
         )
-        for row in newly
-    ]
-    # A concurrent pass may have opened the same alert: the partial unique index keeps one.
-    BatteryAlert.objects.bulk_create(alerts, batch_size=2000, ignore_conflicts=True)
-    result.opened[rule.rule] = len(alerts)
-    result.resolved[rule.rule] = (
-        _unresolved(rule.rule)
-        .filter(battery__in=evaluated.values("pk"))
-        .exclude(battery__in=breaking.values("pk"))
-        .update(status=AlertStatus.RESOLVED, resolved_at=now)
     )
 
 
@@ -163,31 +169,60 @@ def monitoring_run(
 ) -> MonitoringResult:
     """Evaluate every monitoring rule for the given batteries (all when None): open an alert for
     each newly broken rule, resolve those no longer broken, mark stale batteries offline, and set
-    each battery's flag to the worst of its reported flag and its unresolved alerts."""
+    each battery's flag to the worst of its reported flag and its unresolved alerts.
+
+    A fixed number of queries whatever the fleet size: mark stale batteries offline; read every
+    battery's rule results and its unresolved alerts; insert the new alerts; resolve the cleared
+    ones; update the flags that change."""
     started = time.perf_counter()
     now = now or timezone.now()
     result = MonitoringResult()
-    scope = (
-        Battery.objects.all() if battery_ids is None else Battery.objects.filter(pk__in=battery_ids)
-    )
-
+    scope = Battery.objects.all()
+    if battery_ids is not None:
+        scope = scope.filter(field_in("pk", battery_ids, "uuid"))
     cutoff = now - timedelta(minutes=settings.BATTERIES_STALE_MINUTES)
     result.went_offline = (
         scope.filter(last_seen__lt=cutoff).exclude(status=BatteryStatus.OFFLINE)
     ).update(status=BatteryStatus.OFFLINE)
-    stale = _Rule(
-        AlertRule.OFFLINE,
-        AlertSeverity.WARNING,
-        Q(last_seen__lt=cutoff),
-        "No telemetry since {last_seen:%Y-%m-%d %H:%M} UTC.",
-    )
-    _apply_rule(rule=stale, evaluated=scope.filter(last_seen__isnull=False), now=now, result=result)
 
-    online = _with_thresholds(
-        scope.filter(last_seen__isnull=False).exclude(status=BatteryStatus.OFFLINE)
-    )
-    for rule in _VALUE_RULES:
-        _apply_rule(rule=rule, evaluated=online, now=now, result=result)
+    rows = _evaluate(scope, cutoff)
+    open_alerts = {
+        (battery_id, rule): pk
+        for pk, battery_id, rule in BatteryAlert.objects.filter(
+            field_in("battery_id", [row["id"] for row in rows], "uuid")
+        )
+        .exclude(status=AlertStatus.RESOLVED)
+        .values_list("pk", "battery_id", "rule")
+    }
+    new_alerts, cleared = [], []
+    result.opened = {rule.rule: 0 for rule in _ALL_RULES}
+    result.resolved = {rule.rule: 0 for rule in _ALL_RULES}
+    for row in rows:
+        offline = row["status"] == BatteryStatus.OFFLINE
+        for rule in _ALL_RULES:
+            if offline and rule.rule != AlertRule.OFFLINE:
+                continue  # an offline unit's last values are old news: leave its alerts be
+            existing = open_alerts.get((row["id"], rule.rule))
+            if row[f"breaks_{rule.rule}"] and existing is None:
+                new_alerts.append(
+                    BatteryAlert(
+                        battery_id=row["id"],
+                        rule=rule.rule,
+                        severity=rule.severity,
+                        message=rule.describe.format(**row)[:300],
+                        opened_at=now,
+                    )
+                )
+                result.opened[rule.rule] += 1
+            elif not row[f"breaks_{rule.rule}"] and existing is not None:
+                cleared.append(existing)
+                result.resolved[rule.rule] += 1
+    # A concurrent pass may have opened the same alert: the partial unique index keeps one.
+    BatteryAlert.objects.bulk_create(new_alerts, batch_size=2000, ignore_conflicts=True)
+    if cleared:
+        BatteryAlert.objects.filter(field_in("pk", cleared, "bigint")).exclude(
+            status=AlertStatus.RESOLVED
+        ).update(status=AlertStatus.RESOLVED, resolved_at=now)
 
     result.flags_changed = _refresh_flags(scope)
     result.seconds = time.perf_counter() - started
