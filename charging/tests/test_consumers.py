@@ -362,25 +362,32 @@ async def test_it_stores_out_of_spec_measurands_instead_of_refusing_them(open_st
     assert (await station.conf("Heartbeat"))["currentTime"]
 
 
-@pytest.mark.parametrize("bogus", [0, -1, 9223372036854775807, 424242])
-async def test_it_answers_a_stop_for_a_bogus_transaction_and_records_it(open_station, bogus):
+async def test_it_answers_stops_and_meter_values_for_bogus_transactions_and_records_them(
+    open_station,
+):
     charger = await _charger()
     station = await open_station(charger)
-    conf = await station.conf(
-        "StopTransaction",
-        {"transactionId": bogus, "meterStop": 10, "timestamp": "2026-11-22T11:00:00Z"},
-    )
-    assert conf == {}
-    assert await db(Anomaly.objects.filter(kind="stop_unknown_transaction").count)() == 1
-    meter = await station.conf(
-        "MeterValues",
-        {
-            "connectorId": 1,
-            "transactionId": bogus,
-            "meterValue": [{"timestamp": "2026-11-22T10:30:00Z", "sampledValue": [{"value": "1"}]}],
-        },
-    )
-    assert meter == {}
+    bogus_ids = [0, -1, 9223372036854775807, 424242]
+    for bogus in bogus_ids:
+        conf = await station.conf(
+            "StopTransaction",
+            {"transactionId": bogus, "meterStop": 10, "timestamp": "2026-11-22T11:00:00Z"},
+        )
+        assert conf == {}
+        meter = await station.conf(
+            "MeterValues",
+            {
+                "connectorId": 1,
+                "transactionId": bogus,
+                "meterValue": [
+                    {"timestamp": "2026-11-22T10:30:00Z", "sampledValue": [{"value": "1"}]}
+                ],
+            },
+        )
+        assert meter == {}
+    stops = await db(Anomaly.objects.filter(kind="stop_unknown_transaction").count)()
+    assert stops == len(bogus_ids)
+    assert await db(MeterValue.objects.filter(transaction=None).count)() == len(bogus_ids)
 
 
 async def test_it_answers_a_replayed_stop_without_changing_the_session(open_station):
@@ -444,41 +451,39 @@ async def test_it_answers_invalid_json_with_formation_violation_and_stays_up(ope
     await _still_up(station)
 
 
-@pytest.mark.parametrize(
-    ("frame", "code", "unique_id"),
-    [
-        ('[7, "u1", "Heartbeat", {}]', "PropertyConstraintViolation", "u1"),
-        ('["2", "u2", "Heartbeat", {}]', "PropertyConstraintViolation", "u2"),
-        ('{"not": "an array"}', "FormationViolation", "-1"),
-        ('[2, "u3", "Heartbeat"]', "FormationViolation", "u3"),
-        ("[2]", "FormationViolation", "-1"),
-        ('[2, "u4", "Heartbeat", []]', "FormationViolation", "u4"),
-        ('[2, "u5", "FlyToTheMoon", {}]', "NotImplemented", "u5"),
-        ('[2, "u6", "Reset", {"type": "Hard"}]', "NotSupported", "u6"),
-        ('[2, "u7", "Authorize", {}]', "OccurenceConstraintViolation", "u7"),
-        ('[2, "u8", "Authorize", {"idTag": 12}]', "TypeConstraintViolation", "u8"),
-        ('[2, "u9", "Heartbeat", {"extra": 1}]', "FormationViolation", "u9"),
-        (
-            '[2, "u10", "StatusNotification", '
-            '{"connectorId": 1, "status": "Sleeping", "errorCode": "NoError"}]',
-            "PropertyConstraintViolation",
-            "u10",
-        ),
-        (
-            '[2, "u11", "Authorize", {"idTag": "123456789012345678901"}]',
-            "PropertyConstraintViolation",
-            "u11",
-        ),
-    ],
-)
-async def test_it_answers_bad_frames_with_the_right_call_error(
-    open_station, frame, code, unique_id
-):
+BAD_FRAMES = [
+    ('[7, "u1", "Heartbeat", {}]', "PropertyConstraintViolation", "u1"),
+    ('["2", "u2", "Heartbeat", {}]', "PropertyConstraintViolation", "u2"),
+    ('{"not": "an array"}', "FormationViolation", "-1"),
+    ('[2, "u3", "Heartbeat"]', "FormationViolation", "u3"),
+    ("[2]", "FormationViolation", "-1"),
+    ('[2, "u4", "Heartbeat", []]', "FormationViolation", "u4"),
+    ('[2, "u5", "FlyToTheMoon", {}]', "NotImplemented", "u5"),
+    ('[2, "u6", "Reset", {"type": "Hard"}]', "NotSupported", "u6"),
+    ('[2, "u7", "Authorize", {}]', "OccurenceConstraintViolation", "u7"),
+    ('[2, "u8", "Authorize", {"idTag": 12}]', "TypeConstraintViolation", "u8"),
+    ('[2, "u9", "Heartbeat", {"extra": 1}]', "FormationViolation", "u9"),
+    (
+        '[2, "u10", "StatusNotification", '
+        '{"connectorId": 1, "status": "Sleeping", "errorCode": "NoError"}]',
+        "PropertyConstraintViolation",
+        "u10",
+    ),
+    (
+        '[2, "u11", "Authorize", {"idTag": "123456789012345678901"}]',
+        "PropertyConstraintViolation",
+        "u11",
+    ),
+]
+
+
+async def test_it_answers_each_bad_frame_with_the_right_call_error_and_stays_up(open_station):
     station = await open_station(await _charger())
-    answer = await station.send_raw(frame)
-    assert answer[0] == 4 and answer[2] == code and answer[1] == unique_id, answer
-    assert isinstance(answer[4], dict)
-    await _still_up(station)
+    for frame, code, unique_id in BAD_FRAMES:
+        answer = await station.send_raw(frame)
+        assert answer[0] == 4 and answer[2] == code and answer[1] == unique_id, (frame, answer)
+        assert isinstance(answer[4], dict)
+        await _still_up(station)
 
 
 async def test_it_closes_with_1009_on_an_oversize_frame(open_station):

@@ -99,7 +99,12 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNEL_PREFIX", default="asgi")},
+            "CONFIG": {
+                # redis-py's default 5 s socket timeout races channels_redis's 5 s BZPOPMIN and
+                # kills idle consumers with 1011; a longer one only bounds a dead connection.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                "prefix": env.str("CHANNEL_PREFIX", default="asgi"),
+            },
         }
     }
     CACHES = {

@@ -1,0 +1,385 @@
+"""OCPP 1.6J load: N simulated chargers against one daphne process, next to a bare server.
+
+Both servers do the same work per message: the ``ocpp`` library's framing, routing and schema
+validation, and the same ``charging.services`` writes (the frame log for every frame in and out,
+heartbeats, meter samples with live connector state) in PostgreSQL. What differs is the transport:
+HomeGrid runs daphne + Channels (+ the Redis channel layer for command routing); the bare server is
+a plain ``websockets`` server with an ``ocpp`` ChargePoint per connection.
+
+For each server, in the same run:
+
+1. connect ``--chargers`` chargers (default 2,000; ocpp1.6 subprotocol, HTTP Basic) and boot each;
+2. a scheduled phase: every charger sends Heartbeat and MeterValues alternately so that the whole
+   fleet sends ``--rate`` messages/s (default 200) for ``--seconds`` s; round-trip p50/p99;
+3. a closed-loop phase: every charger sends its next message as soon as the previous one was
+   answered, for ``--seconds`` s; the answered messages per second is the maximum sustained rate.
+
+Runs on a throw-away database (``bench_ocpp``) created and dropped by the script; Redis database
+from ``REDIS_URL`` (default db 4). Charger passwords are PBKDF2 hashes with 1,000 iterations
+(written into the hash) so that connecting 2,000 chargers measures the socket, not the hash:
+Django's default iteration count costs ~0.3 s of CPU per connect, which matters in a reconnect
+storm (see the report). Prints figures; asserts nothing.
+
+    .venv/bin/python bench/bench_ocpp_load.py [--chargers 2000] [--rate 200] [--seconds 30]
+"""
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+os.environ.setdefault("TEST_DATABASE_NAME", "bench_ocpp")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/4")
+
+PASSWORD = "bench-password"  # noqa: S105 - throw-away bench chargers
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# --- the bare server (run as a child process of this script) -----------------------------------
+
+
+def bare_server(port: int) -> None:
+    import django
+
+    django.setup()
+    from asgiref.sync import sync_to_async
+    from ocpp.routing import on
+    from ocpp.v16 import ChargePoint, call_result
+    from ocpp.v16.enums import Action, RegistrationStatus
+    from websockets.asyncio.server import serve
+
+    from charging import services
+    from charging.models import Charger
+
+    class Logged:
+        def __init__(self, websocket, charger):
+            self.websocket = websocket
+            self.charger = charger
+
+        async def _log(self, direction, frame):
+            await sync_to_async(services.ocpp_message_record)(
+                charger_id=self.charger.pk,
+                charge_point_id=self.charger.charge_point_id,
+                direction=direction,
+                frame=frame,
+                touch=False,
+            )
+
+        async def recv(self):
+            frame = await self.websocket.recv()
+            await self._log("in", frame)
+            return frame
+
+        async def send(self, frame):
+            await self._log("out", frame)
+            await self.websocket.send(frame)
+
+    class Bare(ChargePoint):
+        def __init__(self, charger, connection):
+            super().__init__(charger.charge_point_id, connection)
+            self.charger = charger
+
+        @on(Action.boot_notification)
+        async def boot(self, **payload):
+            await sync_to_async(services.boot_notification_record)(
+                charger=self.charger, payload=payload
+            )
+            return call_result.BootNotification(
+                current_time=_now(), interval=300, status=RegistrationStatus.accepted
+            )
+
+        @on(Action.heartbeat)
+        async def heartbeat(self, **payload):
+            await sync_to_async(services.heartbeat_record)(charger_id=self.charger.pk)
+            return call_result.Heartbeat(current_time=_now())
+
+        @on(Action.meter_values)
+        async def meter_values(self, **payload):
+            await sync_to_async(services.meter_values_record)(charger=self.charger, **payload)
+            return call_result.MeterValues()
+
+    async def handler(websocket):
+        charge_point_id = websocket.request.path.rsplit("/", 1)[-1]
+        charger = await sync_to_async(Charger.objects.get)(charge_point_id=charge_point_id)
+        point = Bare(charger, Logged(websocket, charger))
+        with contextlib.suppress(Exception):  # a closed socket ends the session
+            await point.start()
+
+    async def main():
+        async with serve(handler, "127.0.0.1", port, subprotocols=["ocpp1.6"], max_size=65536):
+            await asyncio.Future()
+
+    asyncio.run(main())
+
+
+# --- the simulated chargers ----------------------------------------------------------------------
+
+
+class Fleet:
+    def __init__(self, url: str, charge_point_ids: list[str]):
+        self.url = url
+        self.ids = charge_point_ids
+        self.sockets = {}
+        self.sequence = 0
+        self.errors = 0
+
+    async def connect_all(self, concurrency: int = 100) -> float:
+        from websockets.asyncio.client import connect
+
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(charge_point_id):
+            token = base64.b64encode(f"{charge_point_id}:{PASSWORD}".encode()).decode()
+            async with gate:
+                websocket = await connect(
+                    f"{self.url}/{charge_point_id}",
+                    subprotocols=["ocpp1.6"],
+                    additional_headers={"Authorization": f"Basic {token}"},
+                    ping_interval=None,
+                    open_timeout=60,
+                )
+                self.sockets[charge_point_id] = websocket
+                await self.call(
+                    charge_point_id,
+                    "BootNotification",
+                    {"chargePointVendor": "Bench", "chargePointModel": "Sim"},
+                )
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(charge_point_id) for charge_point_id in self.ids))
+        return time.perf_counter() - started
+
+    async def call(self, charge_point_id: str, action: str, payload: dict) -> float:
+        self.sequence += 1
+        websocket = self.sockets[charge_point_id]
+        started = time.perf_counter()
+        await websocket.send(json.dumps([2, str(self.sequence), action, payload]))
+        answer = json.loads(await websocket.recv())
+        elapsed = time.perf_counter() - started
+        if answer[0] != 3:
+            self.errors += 1
+        return elapsed
+
+    def message(self, n: int) -> tuple[str, dict]:
+        if n % 2 == 0:
+            return "Heartbeat", {}
+        return "MeterValues", {
+            "connectorId": 1,
+            "meterValue": [
+                {
+                    "timestamp": _now(),
+                    "sampledValue": [
+                        {"value": str(1000 + n), "unit": "Wh"},
+                        {"value": "7.2", "measurand": "Power.Active.Import", "unit": "kW"},
+                    ],
+                }
+            ],
+        }
+
+    async def scheduled(self, rate: float, seconds: float) -> list[float]:
+        """Each charger sends every len(fleet)/rate seconds, phases spread evenly."""
+        period = len(self.ids) / rate
+        latencies: list[float] = []
+        deadline = time.perf_counter() + seconds
+
+        async def one(index, charge_point_id):
+            next_at = time.perf_counter() + period * index / len(self.ids)
+            n = 0
+            while True:
+                await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+                if time.perf_counter() >= deadline:
+                    return
+                latencies.append(await self.call(charge_point_id, *self.message(n)))
+                n += 1
+                next_at += period
+
+        await asyncio.gather(*(one(i, cp) for i, cp in enumerate(self.ids)))
+        return latencies
+
+    async def closed_loop(self, seconds: float) -> tuple[int, float]:
+        deadline = time.perf_counter() + seconds
+        answered = 0
+
+        async def one(charge_point_id):
+            nonlocal answered
+            n = 0
+            while time.perf_counter() < deadline:
+                await self.call(charge_point_id, *self.message(n))
+                answered += 1
+                n += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(cp) for cp in self.ids))
+        return answered, time.perf_counter() - started
+
+    async def close(self):
+        await asyncio.gather(*(ws.close() for ws in self.sockets.values()), return_exceptions=True)
+
+
+def _wait_port(port: int, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("server did not start") from None
+            time.sleep(0.2)
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] if ordered else 0.0
+
+
+async def _measure(name: str, url: str, ids: list[str], args) -> dict:
+    fleet = Fleet(url, ids)
+    connect_seconds = await fleet.connect_all()
+    latencies = await fleet.scheduled(args.rate, args.seconds)
+    answered, elapsed = await fleet.closed_loop(args.seconds)
+    await fleet.close()
+    figures = {
+        "server": name,
+        "chargers": len(fleet.sockets),
+        "connect_and_boot_s": round(connect_seconds, 1),
+        "scheduled_msgs": len(latencies),
+        "scheduled_rate": round(len(latencies) / args.seconds, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
+        "p99_ms": round(_percentile(latencies, 0.99) * 1000, 1),
+        "max_msgs_per_s": round(answered / elapsed, 1),
+        "call_errors": fleet.errors,
+    }
+    print(json.dumps(figures), flush=True)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--chargers", type=int, default=2000)
+    parser.add_argument("--rate", type=float, default=200)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--bare-server", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.bare_server:
+        bare_server(args.bare_server)
+        return
+
+    import django
+
+    django.setup()
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+    from django.db import connection
+
+    from charging.models import Charger
+
+    old_name = connection.settings_dict["NAME"]
+    database = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    servers = []
+    try:
+        # PBKDF2 as in production, with 1,000 iterations written into the hash (see docstring).
+        password_hash = PBKDF2PasswordHasher().encode(PASSWORD, "benchsalt", iterations=1000)
+        ids = [f"BENCH{n:05d}" for n in range(args.chargers)]
+        Charger.objects.bulk_create(
+            Charger(charge_point_id=cp, password_hash=password_hash) for cp in ids
+        )
+        settings_dict = connection.settings_dict
+        env = os.environ | {
+            # Production-like: persistent database connections, no debug.
+            "DJANGO_SETTINGS_MODULE": "config.settings.base",
+            "DEBUG": "false",
+            "DATABASE_URL": (
+                f"postgres://{settings_dict['USER']}:{settings_dict['PASSWORD'] or ''}@"
+                f"{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 5432}/{database}"
+            ),
+        }
+        connection.close()
+        results = []
+
+        daphne_port = _free_port()
+        daphne = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "--websocket_timeout",
+                "-1",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(daphne_port),
+                "config.asgi:application",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(os.environ.get("BENCH_LOG", os.devnull), "w"),  # noqa: SIM115
+        )
+        servers.append(daphne)
+        _wait_port(daphne_port, daphne)
+        results.append(
+            asyncio.run(
+                _measure("daphne+channels", f"ws://127.0.0.1:{daphne_port}/ocpp", ids, args)
+            )
+        )
+        daphne.terminate()
+        daphne.wait(timeout=30)
+
+        bare_port = _free_port()
+        bare = subprocess.Popen(
+            [sys.executable, __file__, "--bare-server", str(bare_port)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        servers.append(bare)
+        _wait_port(bare_port, bare)
+        random.shuffle(ids)
+        results.append(
+            asyncio.run(
+                _measure("bare websockets+ocpp", f"ws://127.0.0.1:{bare_port}/ocpp", ids, args)
+            )
+        )
+        ours, theirs = results
+        print(
+            f"\n{os.cpu_count()} cores, {args.chargers} chargers, target {args.rate:g} msg/s for "
+            f"{args.seconds:g} s\n"
+            f"daphne: p50 {ours['p50_ms']} ms, p99 {ours['p99_ms']} ms at "
+            f"{ours['scheduled_rate']} msg/s; max {ours['max_msgs_per_s']} msg/s\n"
+            f"bare:   p50 {theirs['p50_ms']} ms, p99 {theirs['p99_ms']} ms at "
+            f"{theirs['scheduled_rate']} msg/s; max {theirs['max_msgs_per_s']} msg/s\n"
+            f"ratio max daphne / bare: {ours['max_msgs_per_s'] / theirs['max_msgs_per_s']:.2f}"
+        )
+    finally:
+        for server in servers:
+            if server.poll() is None:
+                server.terminate()
+                server.wait(timeout=30)
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()
