@@ -6,14 +6,16 @@ reads are written in bulk in one transaction, under row locks on the chunk's acc
 of the same month cannot both create a bill.
 """
 
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -40,7 +42,7 @@ log = logging.getLogger(__name__)
 PENNY = Decimal("0.01")
 KWH = Decimal("0.0001")
 ZERO = Decimal(0)
-CHUNK_ACCOUNTS = 500
+CHUNK_ACCOUNTS = 2000
 
 
 def money(value: Decimal) -> Decimal:
@@ -193,10 +195,25 @@ class LineDraft:
 
 
 @dataclass
+class ReadDraft:
+    meter_id: int
+    meter_serial: str
+    opening_at: datetime | None
+    opening_kwh: Decimal | None
+    opening_quality: str
+    closing_at: datetime | None
+    closing_kwh: Decimal | None
+    closing_quality: str
+    consumption_kwh: Decimal
+    register_resets: int
+    note: str
+
+
+@dataclass
 class BillDraft:
     account_id: int
     lines: list[LineDraft] = field(default_factory=list)
-    reads: list[BillMeterRead] = field(default_factory=list)
+    reads: list["ReadDraft"] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     needs_review: bool = False
     consumption_kwh: Decimal = ZERO
@@ -219,29 +236,37 @@ class _Tariffs:
     """The chunk's assignments and tariffs, to answer "which tariff on this day"."""
 
     def __init__(self, account_ids: list[int], first: date, last: date):
-        assignments = (
+        rows = (
             TariffAssignment.objects.filter(account_id__in=account_ids, starts_on__lte=last)
             .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=first))
-            .select_related("tariff")
-            .prefetch_related("tariff__rates")
             .order_by("starts_on")
+            .values_list("account_id", "tariff_id", "starts_on", "ends_on")
         )
-        self.by_account: dict[int, list[TariffAssignment]] = defaultdict(list)
-        for assignment in assignments:
-            self.by_account[assignment.account_id].append(assignment)
-        self.rates = {
-            a.tariff_id: list(a.tariff.rates.all())
-            for items in self.by_account.values()
-            for a in items
+        rows = list(rows)
+        tariffs = Tariff.objects.filter(pk__in={row[1] for row in rows}).prefetch_related("rates")
+        self.tariffs = {tariff.pk: tariff for tariff in tariffs}
+        self.rates = {pk: list(tariff.rates.all()) for pk, tariff in self.tariffs.items()}
+        self.default_rate = {
+            pk: next((rate for rate in rates if rate.starts_at is None), None)
+            for pk, rates in self.rates.items()
         }
+        self.by_account: dict[int, list[tuple[date, date | None, Tariff]]] = defaultdict(list)
+        for account_id, tariff_id, starts_on, ends_on in rows:
+            self.by_account[account_id].append((starts_on, ends_on, self.tariffs[tariff_id]))
 
     def tariff_on(self, account_id: int, day: date) -> Tariff | None:
-        for assignment in self.by_account.get(account_id, ()):
-            if assignment.starts_on <= day and (
-                assignment.ends_on is None or day <= assignment.ends_on
-            ):
-                return assignment.tariff
+        for starts_on, ends_on, tariff in self.by_account.get(account_id, ()):
+            if starts_on <= day and (ends_on is None or day <= ends_on):
+                return tariff
         return None
+
+    def tariffs_by_day(self, account_id: int, days: list[date]) -> dict[date, Tariff | None]:
+        assignments = self.by_account.get(account_id, ())
+        if len(assignments) == 1:
+            starts_on, ends_on, tariff = assignments[0]
+            if starts_on <= days[0] and (ends_on is None or ends_on >= days[-1]):
+                return dict.fromkeys(days, tariff)
+        return {day: self.tariff_on(account_id, day) for day in days}
 
     def rates_on(self, account_id: int, day: date) -> list[TariffRate] | None:
         tariff = self.tariff_on(account_id, day)
@@ -251,7 +276,7 @@ class _Tariffs:
         return {
             account_id
             for account_id, items in self.by_account.items()
-            if any(len(self.rates[a.tariff_id]) > 1 for a in items)
+            if any(len(self.rates[tariff.pk]) > 1 for _, _, tariff in items)
         }
 
 
@@ -268,7 +293,7 @@ def _compose(
     sessions: list[Session],
 ) -> BillDraft:
     draft = BillDraft(account_id=account_id)
-    day_tariff = {day: tariffs.tariff_on(account_id, day) for day in days}
+    day_tariff = tariffs.tariffs_by_day(account_id, days)
     untariffed = [day for day, tariff in day_tariff.items() if tariff is None]
     if len(untariffed) == len(days):
         draft.flag("No tariff is assigned to the account for this month.")
@@ -292,7 +317,7 @@ def _compose(
             notes.append(f"Register reset {usage.resets} time(s) in the period.")
         draft.notes.extend(f"{usage.serial}: {text}" for text in notes)
         draft.reads.append(
-            BillMeterRead(
+            ReadDraft(
                 meter_id=usage.meter_pk,
                 meter_serial=usage.serial,
                 opening_at=usage.opening.at,
@@ -312,7 +337,7 @@ def _compose(
             if tariff is None:
                 continue
             if band is None:
-                band = next(r.pk for r in tariffs.rates[tariff.pk] if r.starts_at is None)
+                band = tariffs.default_rate[tariff.pk].pk
             energy[(tariff.pk, band)] += kwh
 
     tariff_by_pk = {t.pk: t for t in day_tariff.values() if t is not None}
@@ -448,9 +473,89 @@ def _fill(bill: Bill, draft: BillDraft, days: list[date]) -> None:
     bill.consumption_kwh = draft.consumption_kwh
     bill.needs_review = draft.needs_review
     bill.notes = "\n".join(dict.fromkeys(draft.notes))
+    daily = draft.daily
     bill.daily_usage = [
-        [day.isoformat(), str(draft.daily.get(day, ZERO).quantize(KWH))] for day in days
+        [day.isoformat(), f"{daily[day].quantize(KWH)}" if day in daily else "0.0000"]
+        for day in days
     ]
+
+
+_LINE_COLUMNS = [
+    "bill_id",
+    "position",
+    "kind",
+    "description",
+    "quantity",
+    "unit",
+    "unit_price",
+    "amount",
+    "tariff_id",
+    "band",
+    "charging_transaction_id",
+]
+_READ_COLUMNS = [
+    "bill_id",
+    "meter_id",
+    "meter_serial",
+    "opening_at",
+    "opening_kwh",
+    "opening_quality",
+    "closing_at",
+    "closing_kwh",
+    "closing_quality",
+    "consumption_kwh",
+    "register_resets",
+    "note",
+]
+
+
+def _insert(model, columns: list[str], rows: list[tuple]) -> None:
+    """COPY on PostgreSQL (a month's lines are hundreds of thousands of rows), bulk_create
+    elsewhere."""
+    if not rows:
+        return
+    if settings.DATABASE_IS_POSTGRES:
+        with connection.cursor() as cursor:
+            statement = f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN"
+            with cursor.cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return
+    model.objects.bulk_create(
+        [model(**dict(zip(columns, row, strict=True))) for row in rows], batch_size=500
+    )
+
+
+def _create_bills(bills: list[Bill]) -> None:
+    """Ids from the table's sequence, then COPY on PostgreSQL; bulk_create elsewhere."""
+    if not bills:
+        return
+    if not settings.DATABASE_IS_POSTGRES:
+        Bill.objects.bulk_create(bills, batch_size=1000)
+        return
+    table = Bill._meta.db_table
+    fields = Bill._meta.concrete_fields
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [table, len(bills)],
+        )
+        for bill, (pk,) in zip(bills, cursor.fetchall(), strict=True):
+            bill.pk = pk
+            bill.created_at = bill.updated_at = now
+            bill._state.adding = False
+        columns = ", ".join(field.column for field in fields)
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for bill in bills:
+                copy.write_row(
+                    [
+                        json.dumps(getattr(bill, field.attname))
+                        if isinstance(field, models.JSONField)
+                        else getattr(bill, field.attname)
+                        for field in fields
+                    ]
+                )
 
 
 def _write_children(pairs: list[tuple[Bill, BillDraft]]) -> None:
@@ -458,25 +563,39 @@ def _write_children(pairs: list[tuple[Bill, BillDraft]]) -> None:
     for bill, draft in pairs:
         for position, line in enumerate(draft.lines, start=1):
             lines.append(
-                BillLine(
-                    bill=bill,
-                    position=position,
-                    kind=line.kind,
-                    description=line.description[:200],
-                    quantity=line.quantity,
-                    unit=line.unit,
-                    unit_price=line.unit_price,
-                    amount=line.amount,
-                    tariff=line.tariff,
-                    band=line.band,
-                    charging_transaction_id=line.charging_transaction_id,
+                (
+                    bill.pk,
+                    position,
+                    line.kind,
+                    line.description[:200],
+                    line.quantity,
+                    line.unit,
+                    line.unit_price,
+                    line.amount,
+                    line.tariff.pk if line.tariff else None,
+                    line.band,
+                    line.charging_transaction_id,
                 )
             )
         for read in draft.reads:
-            read.bill = bill
-            reads.append(read)
-    BillLine.objects.bulk_create(lines, batch_size=2000)
-    BillMeterRead.objects.bulk_create(reads, batch_size=2000)
+            reads.append(
+                (
+                    bill.pk,
+                    read.meter_id,
+                    read.meter_serial,
+                    read.opening_at,
+                    read.opening_kwh,
+                    read.opening_quality,
+                    read.closing_at,
+                    read.closing_kwh,
+                    read.closing_quality,
+                    read.consumption_kwh,
+                    read.register_resets,
+                    read.note,
+                )
+            )
+    _insert(BillLine, _LINE_COLUMNS, lines)
+    _insert(BillMeterRead, _READ_COLUMNS, reads)
 
 
 @transaction.atomic
@@ -581,7 +700,7 @@ def _generate_chunk(
             batch_size=1000,
         )
     if new_pairs:
-        Bill.objects.bulk_create([bill for bill, _ in new_pairs], batch_size=1000)
+        _create_bills([bill for bill, _ in new_pairs])
     _write_children(new_pairs + regenerated)
     for bill, _ in new_pairs:
         summary.created += 1
