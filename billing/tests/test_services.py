@@ -352,3 +352,27 @@ def test_it_refuses_a_tariff_without_exactly_one_default_band():
                 )
             ],
         )
+
+
+def test_it_estimates_both_ends_when_one_interval_spans_the_month(account, meter):
+    TariffAssignmentFactory(account=account)
+    ingest(meter, [(local(date(2026, 8, 31)), 1000), (local(date(2026, 10, 2)), 1320)])
+
+    bill, _ = services.bill_generate_for_month(account=account, month="2026-09")
+
+    read = bill.reads.get()
+    assert (read.opening_quality, read.opening_kwh) == ("E", Decimal("1010.0000"))
+    assert (read.closing_quality, read.closing_kwh) == ("E", Decimal("1310.0000"))
+    assert read.consumption_kwh == Decimal("300.0000") and not bill.needs_review
+
+
+def test_it_flags_a_meter_that_stopped_reading_before_the_month(account, meter):
+    TariffAssignmentFactory(account=account)
+    daily_readings(meter, date(2026, 8, 1), date(2026, 8, 20), per_day=10)
+
+    bill, _ = services.bill_generate_for_month(account=account, month="2026-09")
+
+    read = bill.reads.get()
+    assert bill.needs_review and read.consumption_kwh == 0
+    assert read.closing_at == local(date(2026, 8, 20)) and "last reading so far" in read.note
+    assert not bill.lines.filter(kind=LineKind.ENERGY).exists()
