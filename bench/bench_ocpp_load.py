@@ -1,10 +1,10 @@
 """OCPP 1.6J load: N simulated chargers against one daphne process, next to a bare server.
 
 Both servers do the same work per message: the ``ocpp`` library's framing, routing and schema
-validation, and the same ``charging.services`` writes (the frame log for every frame in and out,
-heartbeats, meter samples with live connector state) in PostgreSQL. What differs is the transport:
-HomeGrid runs daphne + Channels (+ the Redis channel layer for command routing); the bare server is
-a plain ``websockets`` server with an ``ocpp`` ChargePoint per connection.
+validation, and the same ``charging.services`` writes (the batched frame log for every frame in
+and out, heartbeats, meter samples with live connector state) in PostgreSQL. What differs is the
+transport: HomeGrid runs daphne + Channels (+ the Redis channel layer for command routing); the
+bare server is a plain ``websockets`` server with an ``ocpp`` ChargePoint per connection.
 
 For each server, in the same run:
 
@@ -71,6 +71,7 @@ def bare_server(port: int) -> None:
     from websockets.asyncio.server import serve
 
     from charging import services
+    from charging.frame_log import frame_log
     from charging.models import Charger
 
     class Logged:
@@ -79,12 +80,11 @@ def bare_server(port: int) -> None:
             self.charger = charger
 
         async def _log(self, direction, frame):
-            await sync_to_async(services.ocpp_message_record)(
+            frame_log().add(
                 charger_id=self.charger.pk,
                 charge_point_id=self.charger.charge_point_id,
                 direction=direction,
                 frame=frame,
-                touch=False,
             )
 
         async def recv(self):

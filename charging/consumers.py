@@ -9,7 +9,6 @@ import asyncio
 import base64
 import binascii
 import logging
-import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -17,6 +16,7 @@ from django.conf import settings
 from ocpp.exceptions import OCPPError, UnknownCallErrorCodeError
 
 from . import services
+from .frame_log import frame_log
 from .models import ChargerCommand, CommandStatus, Direction
 from .ocpp_handlers import CentralSystem, answer_payload, command_call_payload
 
@@ -27,7 +27,6 @@ CLOSE_REPLACED = 4000  # application code: a newer connection of the same charge
 CLOSE_PROTOCOL = 1002
 CLOSE_UNSUPPORTED_DATA = 1003
 CLOSE_TOO_BIG = 1009
-TOUCH_EVERY_SECONDS = 5.0
 
 
 def _basic_auth(scope) -> tuple[str, str] | None:
@@ -70,7 +69,6 @@ class OcppConsumer(AsyncWebsocketConsumer):
         self.charger = charger
         self.inbox: asyncio.Queue[str] = asyncio.Queue()
         self.command_tasks: set[asyncio.Task] = set()
-        self.last_touch = 0.0
         await self.accept(subprotocol=SUBPROTOCOL)
         client = self.scope.get("client") or ("", 0)
         previous = await database_sync_to_async(services.charger_connection_open)(
@@ -87,6 +85,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         self.reader.cancel()
         for task in list(self.command_tasks):
             task.cancel()
+        await frame_log().flush()
         await database_sync_to_async(services.charger_connection_close)(
             charger_id=self.charger.pk, channel_name=self.channel_name
         )
@@ -114,16 +113,11 @@ class OcppConsumer(AsyncWebsocketConsumer):
         await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
 
     async def _log(self, direction: str, frame: str) -> None:
-        now = time.monotonic()
-        touch = direction == Direction.IN and now - self.last_touch >= TOUCH_EVERY_SECONDS
-        if touch:
-            self.last_touch = now
-        await database_sync_to_async(services.ocpp_message_record)(
+        frame_log().add(
             charger_id=self.charger.pk,
             charge_point_id=self.charge_point_id,
             direction=direction,
             frame=frame,
-            touch=touch,
         )
 
     # --- channel layer events -----------------------------------------------------------------

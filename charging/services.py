@@ -180,23 +180,24 @@ def _frame_fields(frame: str) -> dict:
     return fields
 
 
-def ocpp_message_record(
-    *, charger_id: int | None, charge_point_id: str, direction: str, frame: str, touch: bool
-) -> None:
-    """Log one frame; ``touch`` also records the charger's last message time (the consumer asks
-    for it at most every few seconds, which is all offline detection needs)."""
-    now = timezone.now()
+def ocpp_messages_record(*, rows: list[dict]) -> None:
+    """Store a batch of frames (dicts of charger_id, charge_point_id, direction, frame,
+    created_at) and move each sending charger's last message time forward."""
     if settings.CHARGING_LOG_MESSAGES:
-        OcppMessage.objects.create(
-            charger_id=charger_id,
-            charge_point_id=charge_point_id,
-            direction=direction,
-            frame=frame,
-            created_at=now,
-            **_frame_fields(frame),
+        OcppMessage.objects.bulk_create(
+            OcppMessage(**row, **_frame_fields(row["frame"])) for row in rows
         )
-    if touch and charger_id:
-        Charger.objects.filter(pk=charger_id).update(last_message_at=now)
+    last_in: dict[int, datetime] = {}
+    for row in rows:
+        if row["direction"] == "in" and row["charger_id"]:
+            last_in[row["charger_id"]] = max(
+                row["created_at"], last_in.get(row["charger_id"], row["created_at"])
+            )
+    if last_in:
+        newest = max(last_in.values())
+        Charger.objects.filter(pk__in=last_in).filter(
+            Q(last_message_at__lt=newest) | Q(last_message_at__isnull=True)
+        ).update(last_message_at=newest)
 
 
 def ocpp_messages_purge(*, now: datetime | None = None) -> int:

@@ -1,3 +1,4 @@
+import asyncio
 import base64
 import contextlib
 import itertools
@@ -93,3 +94,14 @@ async def open_station():
 
 
 db = database_sync_to_async
+
+
+async def eventually(read, done, timeout: float = 10):
+    """Read (in a thread, from the database) until ``done(result)`` or the timeout: for what
+    the server writes after it answered, like the batched frame log."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await db(read)()
+        if done(result) or asyncio.get_running_loop().time() > deadline:
+            return result
+        await asyncio.sleep(0.05)

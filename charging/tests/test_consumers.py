@@ -19,7 +19,7 @@ from charging.models import (
     Transaction,
 )
 
-from .conftest import db
+from .conftest import db, eventually
 from .factories import ChargerFactory, IdTagFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -509,14 +509,15 @@ async def test_it_logs_every_frame_in_and_out(open_station):
     charger = await _charger()
     station = await open_station(charger)
     await station.send_raw("not json")
-    frames = await db(
-        lambda: list(
+
+    def frames():
+        return list(
             OcppMessage.objects.filter(charger=charger)
-            .order_by("pk")
+            .order_by("created_at", "pk")
             .values_list("direction", "action", "message_type")
         )
-    )()
-    assert frames == [
+
+    assert await eventually(frames, lambda rows: len(rows) == 4) == [
         ("in", "BootNotification", 2),
         ("out", "", 3),
         ("in", "", None),

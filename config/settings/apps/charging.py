@@ -23,6 +23,8 @@ CHARGING_RATE_LIMIT_PER_SECOND = env.float("CHARGING_RATE_LIMIT_PER_SECOND", def
 CHARGING_MAX_FRAME_BYTES = env.int("CHARGING_MAX_FRAME_BYTES", default=65536)
 # Store every frame in OcppMessage (turn off only to measure the cost of the log).
 CHARGING_LOG_MESSAGES = env.bool("CHARGING_LOG_MESSAGES", default=True)
+# Frames are written in batches this many seconds after the first of a batch.
+CHARGING_LOG_FLUSH_SECONDS = env.float("CHARGING_LOG_FLUSH_SECONDS", default=0.2)
 
 CHARGING_BEAT_SCHEDULE: dict = {
     "charging-mark-offline": {"task": "charging.tasks.chargers_mark_offline", "schedule": 60.0},

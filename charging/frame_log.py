@@ -1,0 +1,57 @@
+"""The OCPP frame log, written in batches.
+
+Every frame in and out is kept (``OcppMessage``), but one INSERT per frame would put two extra
+database round trips on every message's path. Frames are queued in memory and written together
+``CHARGING_LOG_FLUSH_SECONDS`` after the first of a batch (and when a socket closes), with the
+chargers' last-message times in one UPDATE. A process that dies loses at most that window of log.
+"""
+
+import asyncio
+import weakref
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.utils import timezone
+
+from . import services
+
+
+class FrameLog:
+    def __init__(self):
+        self.pending: list[dict] = []
+        self.flusher: asyncio.Task | None = None
+
+    def add(self, *, charger_id: int, charge_point_id: str, direction: str, frame: str) -> None:
+        self.pending.append(
+            {
+                "charger_id": charger_id,
+                "charge_point_id": charge_point_id,
+                "direction": direction,
+                "frame": frame,
+                "created_at": timezone.now(),
+            }
+        )
+        if self.flusher is None or self.flusher.done():
+            self.flusher = asyncio.get_running_loop().create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(settings.CHARGING_LOG_FLUSH_SECONDS)
+        await self.flush()
+
+    async def flush(self) -> None:
+        while self.pending:
+            rows, self.pending = self.pending, []
+            await database_sync_to_async(services.ocpp_messages_record)(rows=rows)
+
+
+_logs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, FrameLog]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def frame_log() -> FrameLog:
+    """This event loop's log (daphne has one loop; each test has its own)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _logs:
+        _logs[loop] = FrameLog()
+    return _logs[loop]
