@@ -1,10 +1,12 @@
 """Monitoring: abnormality rules evaluated as set-based queries over the fleet.
 
-Each rule is one condition on the battery's current state against its model's thresholds
-(``ModelThresholds``, else ``settings.BATTERIES_THRESHOLD_DEFAULTS``). A pass costs a fixed number
-of queries whatever the fleet size: one UPDATE marking stale batteries offline, one SELECT
-computing every rule for every battery in the database, one SELECT of their unresolved alerts, one
-INSERT of the new alerts, one UPDATE resolving the cleared ones, one UPDATE of the changed flags.
+Each rule is one condition on the battery's current state against its model's limits
+(``ModelThresholds``, blanks and unknown models from ``settings.BATTERIES_THRESHOLD_DEFAULTS``).
+A pass costs a fixed number of queries whatever the fleet size: one UPDATE marking stale batteries
+offline, one SELECT of every seen battery's state, one of their unresolved alerts, one of the
+model limits; the rules are then judged in memory (a few microseconds a battery, where per-row
+SQL subqueries for the limits cost seconds); then one INSERT of the new alerts, one UPDATE
+resolving the cleared ones, and one UPDATE of the flags that can have changed.
 
 Value rules look only at online batteries: an offline unit's last values are old news, so its
 alerts stay as they were until it reports again. Temperature uses the charging thresholds while
@@ -12,6 +14,7 @@ power is negative (charging) and the discharging ones otherwise.
 """
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -19,20 +22,15 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import (
-    BooleanField,
     Case,
     Exists,
-    ExpressionWrapper,
     F,
-    FloatField,
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
     When,
 )
-from django.db.models.functions import Abs, Coalesce
 from django.utils import timezone
 
 from ..models import (
@@ -50,80 +48,93 @@ from ..sql import field_in
 LAST_PASS_KEY = "batteries:monitoring:last-pass"  # noqa: S105 (a cache key)
 
 
-def _with_thresholds(queryset: QuerySet) -> QuerySet:
-    annotations = {}
-    for name, default in settings.BATTERIES_THRESHOLD_DEFAULTS.items():
-        per_model = ModelThresholds.objects.filter(
-            vendor=OuterRef("vendor"), model=OuterRef("model")
-        ).values(name)[:1]
-        annotations[f"limit_{name}"] = Coalesce(
-            Subquery(per_model), Value(float(default)), output_field=FloatField()
-        )
-    return queryset.annotate(**annotations, abs_power_kw=Abs("power_kw"))
+def _limits() -> tuple[dict, dict]:
+    """The default limits, and each (vendor, model)'s limits with its blanks filled in."""
+    defaults = {name: float(value) for name, value in settings.BATTERIES_THRESHOLD_DEFAULTS.items()}
+    per_model = {}
+    for row in ModelThresholds.objects.values("vendor", "model", *defaults):
+        key = (row.pop("vendor"), row.pop("model"))
+        per_model[key] = {name: defaults[name] if v is None else v for name, v in row.items()}
+    return defaults, per_model
 
 
-_CHARGING = Q(power_kw__lt=0)
+@dataclass(frozen=True)
+class _State:
+    """A battery's current state as the rules see it (numbers as floats, limits resolved)."""
+
+    soc_percent: float
+    power_kw: float
+    voltage_v: float
+    temperature_c: float
+    min_soc_reserve: float
+    last_seen: datetime
+    limits: dict
+
+    @property
+    def charging(self) -> bool:
+        return self.power_kw < 0
+
+    def temperature_limit(self, level: str) -> float:
+        mode = "charge" if self.charging else "discharge"
+        return self.limits[f"{mode}_temperature_{level}_c"]
 
 
 @dataclass(frozen=True)
 class _Rule:
     rule: str
     severity: str
-    condition: Q
-    describe: str  # formatted with the battery's annotated values
+    breaks: Callable[[_State], bool]
+    describe: Callable[[_State], str]
 
 
 _VALUE_RULES = [
     _Rule(
         AlertRule.TEMPERATURE_CRITICAL,
         AlertSeverity.CRITICAL,
-        (_CHARGING & Q(temperature_c__gte=F("limit_charge_temperature_critical_c")))
-        | (~_CHARGING & Q(temperature_c__gte=F("limit_discharge_temperature_critical_c"))),
-        "Temperature {temperature_c} C is at or above the critical limit.",
+        lambda s: s.temperature_c >= s.temperature_limit("critical"),
+        lambda s: (
+            f"Temperature {s.temperature_c:g} C while {'charging' if s.charging else 'discharging'}"
+            f" is at or above the critical {s.temperature_limit('critical'):g} C."
+        ),
     ),
     _Rule(
         AlertRule.TEMPERATURE_WARNING,
         AlertSeverity.WARNING,
-        (
-            _CHARGING
-            & Q(temperature_c__gte=F("limit_charge_temperature_warning_c"))
-            & Q(temperature_c__lt=F("limit_charge_temperature_critical_c"))
-        )
-        | (
-            ~_CHARGING
-            & Q(temperature_c__gte=F("limit_discharge_temperature_warning_c"))
-            & Q(temperature_c__lt=F("limit_discharge_temperature_critical_c"))
+        lambda s: (
+            s.temperature_limit("warning") <= s.temperature_c < s.temperature_limit("critical")
         ),
-        "Temperature {temperature_c} C is at or above the warning limit.",
+        lambda s: (
+            f"Temperature {s.temperature_c:g} C while {'charging' if s.charging else 'discharging'}"
+            f" is at or above the warning {s.temperature_limit('warning'):g} C."
+        ),
     ),
     _Rule(
         AlertRule.SOC_BELOW_RESERVE,
         AlertSeverity.WARNING,
-        Q(soc_percent__lt=F("min_soc_reserve")),
-        "State of charge {soc_percent} % is below the reserve of {min_soc_reserve} %.",
+        lambda s: s.soc_percent < s.min_soc_reserve,
+        lambda s: (
+            f"State of charge {s.soc_percent:g} % is below the reserve of {s.min_soc_reserve:g} %."
+        ),
     ),
     _Rule(
         AlertRule.VOLTAGE_OUT_OF_RANGE,
         AlertSeverity.WARNING,
-        Q(voltage_v__lt=F("limit_voltage_min_v")) | Q(voltage_v__gt=F("limit_voltage_max_v")),
-        "Voltage {voltage_v} V is outside {limit_voltage_min_v}-{limit_voltage_max_v} V.",
+        lambda s: not s.limits["voltage_min_v"] <= s.voltage_v <= s.limits["voltage_max_v"],
+        lambda s: (
+            f"Voltage {s.voltage_v:g} V is outside {s.limits['voltage_min_v']:g}-"
+            f"{s.limits['voltage_max_v']:g} V."
+        ),
     ),
     _Rule(
         AlertRule.POWER_ABOVE_RATING,
         AlertSeverity.WARNING,
-        Q(abs_power_kw__gt=F("limit_rated_power_kw")),
-        "Power {power_kw} kW is above the rating of {limit_rated_power_kw} kW.",
+        lambda s: abs(s.power_kw) > s.limits["rated_power_kw"],
+        lambda s: (
+            f"Power {s.power_kw:g} kW is above the rating of {s.limits['rated_power_kw']:g} kW."
+        ),
     ),
 ]
-
-
-_OFFLINE_RULE = _Rule(
-    AlertRule.OFFLINE,
-    AlertSeverity.WARNING,
-    Q(),  # evaluated against the pass's cutoff in _evaluate
-    "No telemetry since {last_seen:%Y-%m-%d %H:%M} UTC.",
-)
-_ALL_RULES = [_OFFLINE_RULE, *_VALUE_RULES]
+_OFFLINE_DESCRIPTION = "No telemetry since {:%Y-%m-%d %H:%M} UTC."
 
 
 @dataclass
@@ -133,34 +144,6 @@ class MonitoringResult:
     went_offline: int = 0
     flags_changed: int = 0
     seconds: float = 0.0
-
-
-def _evaluate(scope: QuerySet, cutoff: datetime) -> list[dict]:
-    """One query: each seen battery's state, limits, and whether it breaks each rule."""
-    online = ~Q(status=BatteryStatus.OFFLINE)
-    breaks = {
-        f"breaks_{rule.rule}": ExpressionWrapper(online & rule.condition, BooleanField())
-        for rule in _VALUE_RULES
-    }
-    breaks[f"breaks_{AlertRule.OFFLINE}"] = ExpressionWrapper(
-        Q(last_seen__lt=cutoff), BooleanField()
-    )
-    return list(
-        _with_thresholds(scope.filter(last_seen__isnull=False))
-        .annotate(**breaks)
-        .values(
-            "id",
-            "status",
-            "last_seen",
-            "soc_percent",
-            "power_kw",
-            "voltage_v",
-            "temperature_c",
-            "min_soc_reserve",
-            *(f"limit_{name}" for name in settings.BATTERIES_THRESHOLD_DEFAULTS),
-            *breaks,
-        )
-    )
 
 
 @transaction.atomic
@@ -185,38 +168,75 @@ def monitoring_run(
         scope.filter(last_seen__lt=cutoff).exclude(status=BatteryStatus.OFFLINE)
     ).update(status=BatteryStatus.OFFLINE)
 
-    rows = _evaluate(scope, cutoff)
+    rows = list(
+        scope.filter(last_seen__isnull=False).values_list(
+            "id",
+            "status",
+            "last_seen",
+            "vendor",
+            "model",
+            "soc_percent",
+            "power_kw",
+            "voltage_v",
+            "temperature_c",
+            "min_soc_reserve",
+        )
+    )
     open_alerts = {
         (battery_id, rule): pk
         for pk, battery_id, rule in BatteryAlert.objects.filter(
-            field_in("battery_id", [row["id"] for row in rows], "uuid")
+            field_in("battery_id", [row[0] for row in rows], "uuid")
         )
         .exclude(status=AlertStatus.RESOLVED)
         .values_list("pk", "battery_id", "rule")
     }
-    new_alerts, cleared = [], []
-    result.opened = {rule.rule: 0 for rule in _ALL_RULES}
-    result.resolved = {rule.rule: 0 for rule in _ALL_RULES}
-    for row in rows:
-        offline = row["status"] == BatteryStatus.OFFLINE
-        for rule in _ALL_RULES:
-            if offline and rule.rule != AlertRule.OFFLINE:
-                continue  # an offline unit's last values are old news: leave its alerts be
-            existing = open_alerts.get((row["id"], rule.rule))
-            if row[f"breaks_{rule.rule}"] and existing is None:
-                new_alerts.append(
-                    BatteryAlert(
-                        battery_id=row["id"],
-                        rule=rule.rule,
-                        severity=rule.severity,
-                        message=rule.describe.format(**row)[:300],
-                        opened_at=now,
-                    )
+    defaults, per_model = _limits()
+    new_alerts, cleared, touched = [], [], set()
+    result.opened = dict.fromkeys(AlertRule.values, 0)
+    result.resolved = dict.fromkeys(AlertRule.values, 0)
+
+    def judge(battery_id, rule: str, severity: str, breaks: bool, describe) -> None:
+        existing = open_alerts.get((battery_id, rule))
+        if breaks and existing is None:
+            new_alerts.append(
+                BatteryAlert(
+                    battery_id=battery_id,
+                    rule=rule,
+                    severity=severity,
+                    message=describe()[:300],
+                    opened_at=now,
                 )
-                result.opened[rule.rule] += 1
-            elif not row[f"breaks_{rule.rule}"] and existing is not None:
-                cleared.append(existing)
-                result.resolved[rule.rule] += 1
+            )
+            result.opened[rule] += 1
+            touched.add(battery_id)
+        elif not breaks and existing is not None:
+            cleared.append(existing)
+            result.resolved[rule] += 1
+            touched.add(battery_id)
+
+    for battery_id, status, last_seen, vendor, model, *numbers in rows:
+        judge(
+            battery_id,
+            AlertRule.OFFLINE,
+            AlertSeverity.WARNING,
+            last_seen < cutoff,
+            lambda last_seen=last_seen: _OFFLINE_DESCRIPTION.format(last_seen),
+        )
+        if status == BatteryStatus.OFFLINE or None in numbers:
+            continue  # an offline unit's last values are old news: leave its alerts be
+        state = _State(
+            *(float(n) for n in numbers),
+            last_seen=last_seen,
+            limits=per_model.get((vendor, model), defaults),
+        )
+        for rule in _VALUE_RULES:
+            judge(
+                battery_id,
+                rule.rule,
+                rule.severity,
+                rule.breaks(state),
+                lambda rule=rule, state=state: rule.describe(state),
+            )
     # A concurrent pass may have opened the same alert: the partial unique index keeps one.
     BatteryAlert.objects.bulk_create(new_alerts, batch_size=2000, ignore_conflicts=True)
     if cleared:
@@ -224,7 +244,10 @@ def monitoring_run(
             status=AlertStatus.RESOLVED
         ).update(status=AlertStatus.RESOLVED, resolved_at=now)
 
-    result.flags_changed = _refresh_flags(scope)
+    # Flags follow the stored truth, computed in SQL, for the batteries whose alerts changed or
+    # whose flag may disagree with what they report; the others' flags cannot have changed.
+    stale_flags = scope.filter(field_in("pk", touched, "uuid") | ~Q(flag=F("reported_flag")))
+    result.flags_changed = _refresh_flags(stale_flags)
     result.seconds = time.perf_counter() - started
     if battery_ids is None:
         cache.set(
