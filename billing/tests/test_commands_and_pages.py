@@ -117,3 +117,17 @@ def test_it_reports_the_last_bill_run_on_status(client, staff, account):
     client.force_login(staff)
     response = client.get(reverse("status"), HTTP_ACCEPT="application/json")
     assert "billing" in response.content.decode() and "2026-09" in response.content.decode()
+
+
+def test_it_adds_tariff_assignments_in_the_admin_through_the_overlap_rule(client, staff):
+    from billing.models import TariffAssignment
+
+    customer_account = CustomerAccountFactory()
+    tariff = TariffFactory()
+    client.force_login(staff)
+    url = reverse("admin:billing_tariffassignment_add")
+    form = {"account": customer_account.pk, "tariff": tariff.pk, "starts_on": "2026-01-01"}
+    assert client.post(url, {**form, "ends_on": "2026-06-30"}).status_code == 302
+    clash = client.post(url, {**form, "starts_on": "2026-03-01"})
+    assert clash.status_code == 200 and "already on" in clash.content.decode()
+    assert TariffAssignment.objects.count() == 1
