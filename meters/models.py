@@ -111,6 +111,14 @@ class Reading(models.Model):
         # The unique (meter, at) b-tree answers "first/last reading in a range" and "readings
         # after t" for one meter as an index range scan at any table size; no other index is
         # needed on the ingest path.
+        # Meter exchanges are rare: a partial index finds them in a range without reading it.
+        indexes = [
+            models.Index(
+                fields=["meter", "at"],
+                condition=models.Q(register_reset=True),
+                name="reading_register_resets",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(fields=["meter", "at"], name="reading_unique_meter_at"),
             models.CheckConstraint(

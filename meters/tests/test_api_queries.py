@@ -243,3 +243,17 @@ def test_it_exports_green_button_xml_with_one_block_per_local_day(api, staff, cu
         _get(api, customer, meter, "green-button", start="2026-10-25", end="2026-10-26").status_code
         == 404
     )
+
+
+def test_it_summarises_daily_energy_with_averages_of_complete_days():
+    meter = MeterFactory()
+    _load(meter, _day_start(meter, date(2026, 1, 5)), 3 * 48 + 1)
+    _load(meter, _day_start(meter, date(2026, 1, 8)), 10, first=Decimal(172))
+    summary = selectors.energy_summary(meter=meter, days=3, today=date(2026, 1, 8))
+    assert [(d["day"], d["import_kwh"], d["is_partial"]) for d in summary["days"]] == [
+        (date(2026, 1, 6), Decimal(24), False),
+        (date(2026, 1, 7), Decimal(24), False),
+        (date(2026, 1, 8), Decimal("4.5"), True),
+    ]
+    assert summary["average_daily_kwh_last_year"] == Decimal(24)
+    assert summary["moving_average_30d_kwh"] == Decimal(24)
