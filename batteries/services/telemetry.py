@@ -56,10 +56,8 @@ class ReadingValues:
         return all(getattr(self, f.name) == getattr(reading, f.name) for f in fields(self))
 
 
-def _parse_time(value, default: datetime | None) -> datetime:
+def _parse_time(value, default: datetime) -> datetime:
     if value in (None, ""):
-        if default is None:
-            raise ValueError("A timestamp is required.")
         return default
     if isinstance(value, datetime):
         parsed = value
@@ -79,14 +77,15 @@ def reading_values_parse(
     data: Mapping, *, default_at: datetime | None = None, now: datetime | None = None
 ) -> ReadingValues:
     """Turn a client's reading (JSON-like values) into checked values, or raise a ValidationError
-    naming every field that breaks a rule. ``default_at`` stands in for a missing timestamp."""
+    naming every field that breaks a rule. A missing timestamp is ``default_at`` (MQTT: when the
+    message was received), else now."""
     if not isinstance(data, Mapping):
         raise ValidationError({"non_field_errors": ["A reading is a JSON object."]})
     now = now or timezone.now()
     errors: dict[str, list[str]] = {}
     values: dict = {}
     try:
-        values["at"] = _parse_time(data.get("timestamp"), default_at)
+        values["at"] = _parse_time(data.get("timestamp"), default_at or now)
         if values["at"] > now + CLOCK_SKEW:
             errors["timestamp"] = ["The timestamp is in the future."]
     except ValueError as exc:

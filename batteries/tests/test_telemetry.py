@@ -66,6 +66,17 @@ def test_it_refuses_a_reading_that_breaks_a_rule(client, battery, field, value, 
     assert battery.last_seen is None
 
 
+def test_it_stamps_a_reading_without_timestamp_with_the_time_received(client, battery):
+    payload = reading()
+    del payload["timestamp"]
+    before = timezone.now()
+
+    response = client.post(f"/api/v1/batteries/{battery.pk}/telemetry", payload)
+
+    assert response.status_code == 201
+    assert before <= BatteryReading.objects.get().at <= timezone.now()
+
+
 def test_it_refuses_a_reading_from_the_future(client, battery):
     response = _post(client, battery, timestamp=(timezone.now() + timedelta(hours=1)).isoformat())
 
