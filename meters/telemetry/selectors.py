@@ -12,8 +12,8 @@ def status_section() -> dict:
     devices = Device.objects.aggregate(
         total=Count("pk"),
         unassigned=Count("pk", filter=Q(meter__isnull=True)),
-        online=Count("pk", filter=Q(online=True)),
-        offline=Count("pk", filter=Q(online=False)),
+        reporting_online=Count("pk", filter=Q(online=True)),
+        reporting_offline=Count("pk", filter=Q(online=False)),
     )
     return {
         "status": state["status"],

@@ -11,11 +11,12 @@ import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -150,17 +151,19 @@ def _devices_for(
     report: BatchReport,
     dead: list[DeadLetter],
 ) -> dict[str, Device]:
-    """Known devices by topic. A new device whose payload names a live meter's number is attached
-    to it; otherwise it is recorded unassigned (or left out when unknown devices are ignored)."""
+    """Known devices by topic. A new or unassigned device whose payload names the number of a
+    live meter without a device is attached to it; other new devices are recorded unassigned (or
+    left out when unknown devices are ignored)."""
     if not topics:
         return {}
     devices = {d.topic: d for d in Device.objects.filter(topic__in=topics).select_related("meter")}
     missing = topics - set(devices)
-    if not missing:
+    unassigned = {name for name, device in devices.items() if device.meter_id is None}
+    if not missing and not unassigned:
         return devices
     numbers: dict[str, str] = {}
     for index, topic in sensors:
-        if topic.device in missing and topic.device not in numbers:
+        if topic.device in missing | unassigned and topic.device not in numbers:
             try:
                 mapped = payloads.sensor_map(payloads.json_parse(messages[index].payload))
             except payloads.PayloadError:
@@ -174,28 +177,33 @@ def _devices_for(
         )
     }
     new = []
-    for name in sorted(missing):
+    for name in sorted(missing | unassigned):
         meter = free_meters.pop(numbers.get(name, ""), None)
+        if name in unassigned:
+            if meter is not None:
+                # Conditional, so two ingest processes never attach one device twice.
+                Device.objects.filter(pk=devices[name].pk, meter__isnull=True).update(meter=meter)
+                log.info(
+                    "telemetry: device %s attached to meter %s by its meter number", name, meter
+                )
+            continue
         if meter is None and settings.TELEMETRY_UNKNOWN_DEVICE == "ignore":
             continue
         new.append(Device(topic=name, meter=meter))
+        if meter is not None:
+            log.info("telemetry: device %s attached to meter %s by its meter number", name, meter)
     # Another ingest process may create the same device at the same moment.
     Device.objects.bulk_create(new, ignore_conflicts=True)
-    for attached in (d for d in new if d.meter is not None):
-        log.info(
-            "telemetry: device %s attached to meter %s by its meter number",
-            attached,
-            attached.meter,
-        )
     devices.update(
-        {d.topic: d for d in Device.objects.filter(topic__in=missing).select_related("meter")}
+        {
+            d.topic: d
+            for d in Device.objects.filter(topic__in=missing | unassigned).select_related("meter")
+        }
     )
     return devices
 
 
-def _device_tz(device: Device):
-    from zoneinfo import ZoneInfo
-
+def _device_tz(device: Device) -> ZoneInfo:
     if device.timezone:
         return ZoneInfo(device.timezone)
     if device.meter is not None:
@@ -289,7 +297,7 @@ def _store_sensors(
         for p in pending
     ]
     if items:
-        results = meter_services.reading_ingest_bulk(items=items, source=ReadingSource.MQTT)
+        results = _ingest(items)
         for p, result in zip(pending, results, strict=True):
             if result.status == meter_services.REJECTED:
                 code = result.code or "invalid"
@@ -299,9 +307,56 @@ def _store_sensors(
                 report.outcomes[p.index] = DUPLICATE
             else:
                 report.outcomes[p.index] = STORED
-    Device.objects.bulk_update(
-        list(touched.values()), ["last_seen", "last_sensor_at", "last_payload", "last_meter_number"]
-    )
+    _devices_touch(list(touched.values()))
+
+
+_TOUCHED = ["last_seen", "last_sensor_at", "last_payload", "last_meter_number"]
+
+
+def _devices_touch(devices: list[Device]) -> None:
+    """Write the devices' last-seen state: on PostgreSQL one UPDATE from arrays (the ORM's
+    bulk_update builds a CASE per row and field, slower than the readings' COPY)."""
+    if not devices:
+        return
+    if not settings.DATABASE_IS_POSTGRES:
+        Device.objects.bulk_update(devices, _TOUCHED)
+        return
+    table = Device._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS d SET "  # noqa: S608 - constant table name
+            "last_seen = GREATEST(d.last_seen, v.seen), "
+            "last_sensor_at = GREATEST(d.last_sensor_at, v.sensor_at), "
+            "last_payload = v.payload, last_meter_number = v.meter_number "
+            "FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::text[], "
+            "%s::text[]) AS v(id, seen, sensor_at, payload, meter_number) WHERE d.id = v.id",
+            [
+                [d.pk for d in devices],
+                [d.last_seen for d in devices],
+                [d.last_sensor_at for d in devices],
+                [d.last_payload for d in devices],
+                [d.last_meter_number for d in devices],
+            ],
+        )
+
+
+def _ingest(items: list[meter_services.ReadingIn]) -> list[meter_services.ItemResult]:
+    """Through the meters' bulk ingest: one call on PostgreSQL. On SQLite (the embedded demo) one
+    call per meter, because reading_ingest_bulk's portable path cannot yet look up several
+    meters' neighbouring readings there (a UNION of LIMITed subqueries SQLite refuses)."""
+    if settings.DATABASE_IS_POSTGRES:
+        return meter_services.reading_ingest_bulk(items=items, source=ReadingSource.MQTT)
+    per_meter: dict[str, list[int]] = defaultdict(list)
+    for position, item in enumerate(items):
+        per_meter[item.meter_id].append(position)
+    results: list = [None] * len(items)
+    for positions in per_meter.values():
+        answers = meter_services.reading_ingest_bulk(
+            items=[items[p] for p in positions], source=ReadingSource.MQTT
+        )
+        for position, answer in zip(positions, answers, strict=True):
+            results[position] = answer
+    return results
 
 
 def _flag_register_resets(pending: list[_Pending]) -> None:
@@ -477,24 +532,45 @@ def messages_store_one_by_one(*, messages: list[Message]) -> BatchReport:
 # --- Devices ----------------------------------------------------------------------------------
 
 
+def device_attach_check(*, device: Device, meter: Meter | None) -> None:
+    """Raise ApplicationError unless ``device`` may feed ``meter``: a live meter without another
+    device."""
+    if meter is None:
+        return
+    if meter.kind != MeterKind.LIVE:
+        raise ApplicationError(
+            f"Meter {meter} is an interval meter; only live meters take telemetry.",
+            field="meter",
+        )
+    other = Device.objects.filter(meter=meter).exclude(pk=device.pk).first()
+    if other is not None:
+        raise ApplicationError(
+            f"Meter {meter} already has device {other}; detach it first.", field="meter"
+        )
+
+
 @transaction.atomic
 def device_attach(*, device: Device, meter: Meter | None) -> Device:
     """Attach a device to a live meter (or detach it with None)."""
-    if meter is not None:
-        if meter.kind != MeterKind.LIVE:
-            raise ApplicationError(
-                f"Meter {meter} is an interval meter; only live meters take telemetry.",
-                field="meter",
-            )
-        other = Device.objects.filter(meter=meter).exclude(pk=device.pk).first()
-        if other is not None:
-            raise ApplicationError(
-                f"Meter {meter} already has device {other}; detach it first.", field="meter"
-            )
+    device_attach_check(device=device, meter=meter)
     device.meter = meter
     device.full_clean()
     device.save(update_fields=["meter"])
+    log.info("telemetry: device %s attached to meter %s", device, meter)
     return device
+
+
+@transaction.atomic
+def dead_letters_retry(*, letters: list[DeadLetter]) -> BatchReport:
+    """Feed dead letters through ingest again (e.g. once their device is attached or its mapping
+    fixed). Each letter is removed; one that fails again comes back as a new dead letter.
+    Raises ServiceUnavailable while reception is paused."""
+    messages = [
+        Message(topic=letter.topic, payload=bytes(letter.payload), received_at=letter.received_at)
+        for letter in sorted(letters, key=lambda letter: letter.received_at)
+    ]
+    DeadLetter.objects.filter(pk__in=[letter.pk for letter in letters]).delete()
+    return messages_store(messages=messages)
 
 
 # --- Supervision alerts -----------------------------------------------------------------------

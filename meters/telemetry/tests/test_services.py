@@ -215,6 +215,19 @@ def test_it_attaches_a_new_device_to_the_live_meter_its_payload_names():
     assert Reading.objects.get().meter == meter
 
 
+def test_it_attaches_a_device_first_seen_by_its_lwt_once_a_sensor_names_the_meter():
+    meter = LiveMeterFactory(meter_id="0901454")
+    now = timezone.now()
+    services.messages_store(
+        messages=[Message(topic="tele/house7/LWT", payload=b"Online", received_at=now)]
+    )
+    assert Device.objects.get(topic="house7").meter is None
+    payload = f'{{"Time":"{local(now, 1)}","SML":{{"E_in":7,"Meter_number":"0901454"}}}}'
+    report = services.messages_store(messages=[sensor("house7", payload, now)])
+    assert report.outcomes == ["stored"]
+    assert Device.objects.get(topic="house7").meter == meter
+
+
 def test_it_records_lwt_transitions_once_per_change():
     device = DeviceFactory()
     now = timezone.now()
