@@ -140,10 +140,8 @@ def _edges(meter: Meter, start: datetime, end: datetime) -> _Edges:
 
 
 def _as_datetime(value) -> datetime:
-    """PostgreSQL answers aware datetimes; SQLite answers text in UTC."""
-    if isinstance(value, datetime):
-        return value
-    parsed = parse_datetime(value)
+    """PostgreSQL answers aware datetimes; SQLite naive ones (or text) in UTC."""
+    parsed = value if isinstance(value, datetime) else parse_datetime(value)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 

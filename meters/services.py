@@ -359,7 +359,8 @@ def _stored_series_postgres(windows: dict[int, tuple[datetime, datetime]]) -> di
 
 
 def _stored_series_portable(windows: dict[int, tuple[datetime, datetime]]) -> dict[int, _Series]:
-    """The same as the PostgreSQL query through the ORM (SQLite, the embedded demo)."""
+    """The same as the PostgreSQL query through the ORM, two small queries per meter (SQLite,
+    the embedded demo)."""
     series = {meter_pk: _Series() for meter_pk in windows}
     pks = list(windows)
     for offset in range(0, len(pks), 200):
@@ -371,22 +372,12 @@ def _stored_series_portable(windows: dict[int, tuple[datetime, datetime]]) -> di
         rows = Reading.objects.filter(in_window).order_by("meter_id", "at")
         for meter_pk, *point in rows.values_list("meter_id", *_POINT_FIELDS):
             series[meter_pk].points.append(_point_of(point))
-    before_ids, after_ids = [], []
     for pk, (start, end) in windows.items():
-        before_ids.append(
-            Reading.objects.filter(meter_id=pk, at__lte=start).order_by("-at").values("pk")[:1]
-        )
-        after_ids.append(
-            Reading.objects.filter(meter_id=pk, at__gt=end).order_by("at").values("pk")[:1]
-        )
-    for ids, attribute in ((before_ids, "before"), (after_ids, "after")):
-        for offset in range(0, len(ids), 200):
-            union = ids[offset]
-            if len(ids[offset : offset + 200]) > 1:
-                union = union.union(*ids[offset + 1 : offset + 200], all=True)
-            rows = Reading.objects.filter(pk__in=union).values_list("meter_id", *_POINT_FIELDS)
-            for meter_pk, *point in rows:
-                setattr(series[meter_pk], attribute, _point_of(point))
+        readings = Reading.objects.filter(meter_id=pk).values_list(*_POINT_FIELDS)
+        before = readings.filter(at__lte=start).order_by("-at").first()
+        after = readings.filter(at__gt=end).order_by("at").first()
+        series[pk].before = _point_of(before) if before else None
+        series[pk].after = _point_of(after) if after else None
     return series
 
 
