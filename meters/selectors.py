@@ -371,33 +371,45 @@ def reading_stats(*, meter: Meter, start: datetime, end: datetime) -> dict:
 
 
 def energy_summary(*, meter: Meter, days: int = 30, today: date | None = None) -> dict:
-    """Daily kWh for the last ``days`` local days (with is_partial), the average day over the
-    last year and the 30-day moving average, from the roll-ups (complete days only for
-    averages)."""
+    """Daily kWh for the last ``days`` local days (with is_partial and each day's 30-day moving
+    average), the average day over the last year and the current 30-day moving average, from
+    the roll-ups. Averages use complete days only; the current ones end yesterday."""
     tz = meter.tz
     today = today or local_day(timezone.now(), tz)
     first_day = today - timedelta(days=days - 1)
-    daily = list(
-        meter.daily_usage.filter(day__gte=first_day, day__lte=today).values(
-            "day", "import_kwh", "export_kwh", "is_partial"
-        )
+    window = list(
+        meter.daily_usage.filter(
+            day__gte=first_day - timedelta(days=MOVING_AVERAGE_DAYS - 1), day__lte=today
+        ).values("day", "import_kwh", "export_kwh", "is_partial")
     )
+    complete = {row["day"]: row["import_kwh"] for row in window if not row["is_partial"]}
+    daily = []
+    for row in window:
+        if row["day"] < first_day:
+            continue
+        earliest = row["day"] - timedelta(days=MOVING_AVERAGE_DAYS - 1)
+        values = [kwh for day, kwh in complete.items() if earliest <= day <= row["day"]]
+        average = sum(values) / len(values) if values else None
+        daily.append({**row, "moving_average_30d_kwh": _rounded(average)})
     averages = meter.daily_usage.filter(
         is_partial=False, day__lt=today, day__gte=today - timedelta(days=365)
     ).aggregate(
         year=Avg("import_kwh"),
-        month=Avg("import_kwh", filter=Q(day__gte=today - timedelta(days=30))),
+        month=Avg("import_kwh", filter=Q(day__gte=today - timedelta(days=MOVING_AVERAGE_DAYS))),
     )
-
-    def rounded(value):
-        return None if value is None else Decimal(value).quantize(Decimal("0.0001"))
-
     return {
         "meter_id": meter.meter_id,
         "days": daily,
-        "average_daily_kwh_last_year": rounded(averages["year"]),
-        "moving_average_30d_kwh": rounded(averages["month"]),
+        "average_daily_kwh_last_year": _rounded(averages["year"]),
+        "moving_average_30d_kwh": _rounded(averages["month"]),
     }
+
+
+MOVING_AVERAGE_DAYS = 30
+
+
+def _rounded(value) -> Decimal | None:
+    return None if value is None else Decimal(value).quantize(KWH_QUANTUM)
 
 
 # --- Analysts ----------------------------------------------------------------------------------

@@ -233,6 +233,12 @@ class SummaryDay(serializers.Serializer):
     import_kwh = serializers.DecimalField(max_digits=14, decimal_places=4)
     export_kwh = serializers.DecimalField(max_digits=14, decimal_places=4, allow_null=True)
     is_partial = serializers.BooleanField()
+    moving_average_30d_kwh = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=4,
+        allow_null=True,
+        help_text="Average of the complete days among the 30 ending with this one.",
+    )
 
 
 class SummaryOutput(serializers.Serializer):

@@ -255,5 +255,6 @@ def test_it_summarises_daily_energy_with_averages_of_complete_days():
         (date(2026, 1, 7), Decimal(24), False),
         (date(2026, 1, 8), Decimal("4.5"), True),
     ]
+    assert [d["moving_average_30d_kwh"] for d in summary["days"]] == [Decimal(24)] * 3
     assert summary["average_daily_kwh_last_year"] == Decimal(24)
     assert summary["moving_average_30d_kwh"] == Decimal(24)
