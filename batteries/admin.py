@@ -212,8 +212,23 @@ class BatteryInstructionAdmin(admin.ModelAdmin):
         return False
 
 
+class InstructionRuleForm(forms.ModelForm):
+    class Meta:
+        model = InstructionRule
+        fields = list(services.RULE_FIELDS)
+
+    def _post_clean(self):
+        super()._post_clean()
+        if not self.errors:
+            try:
+                services.rule_clean(self.instance)
+            except ValidationError as exc:
+                self._update_errors(exc)
+
+
 @admin.register(InstructionRule)
 class InstructionRuleAdmin(admin.ModelAdmin):
+    form = InstructionRuleForm
     list_display = ["name", "enabled", "priority", "action", "power_kw", "reserve_soc"]
     list_filter = ["enabled", "action"]
     search_fields = ["name", "identifier_prefix", "battery__identifier"]
@@ -237,6 +252,12 @@ class InstructionRuleAdmin(admin.ModelAdmin):
         ),
         ("Action", {"fields": ["action", "power_kw", "reserve_soc"]}),
     ]
+
+    def save_model(self, request, obj, form, change):
+        services.rule_save(rule=obj)
+
+    def delete_model(self, request, obj):
+        services.rule_delete(rule=obj)
 
 
 @admin.register(ModelThresholds)

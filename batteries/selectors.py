@@ -168,9 +168,17 @@ def rules_for_battery(*, battery: Battery) -> list[InstructionRule]:
     )
     return [
         rule
-        for rule in candidates.order_by("-priority", "created_at")
+        for rule in candidates.select_related("battery", "account").order_by(
+            "-priority", "created_at"
+        )
         if rule_applies_to(rule, battery)
     ]
+
+
+def rule_list() -> QuerySet:
+    return InstructionRule.objects.select_related("battery", "account").order_by(
+        "-priority", "created_at"
+    )
 
 
 def fleet_status() -> dict:

@@ -10,6 +10,7 @@ from ..models import (
     BatteryStatus,
     InstructionAction,
     InstructionRule,
+    TariffWindow,
 )
 
 
@@ -184,11 +185,59 @@ class InstructionOutput(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
+class RuleInput(serializers.Serializer):
+    """Scope: exactly one of battery, account, identifier_prefix. A blank condition always holds;
+    windows are local time and may wrap past midnight. charge/discharge need power_kw,
+    set_reserve needs reserve_soc."""
+
+    name = serializers.CharField(max_length=100)
+    enabled = serializers.BooleanField(required=False, default=True)
+    priority = serializers.IntegerField(required=False, default=0, help_text="Higher wins.")
+    battery = serializers.CharField(
+        required=False, allow_null=True, help_text="The battery's UUID or identifier."
+    )
+    account = serializers.SlugRelatedField(
+        slug_field="account_number",
+        queryset=CustomerAccount.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Account number: the rule applies to each of its batteries.",
+    )
+    identifier_prefix = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, default="", help_text="e.g. N1-"
+    )
+    soc_above = serializers.DecimalField(
+        max_digits=5, decimal_places=2, required=False, allow_null=True
+    )
+    soc_below = serializers.DecimalField(
+        max_digits=5, decimal_places=2, required=False, allow_null=True
+    )
+    window_start = serializers.TimeField(required=False, allow_null=True)
+    window_end = serializers.TimeField(required=False, allow_null=True)
+    tariff_window = serializers.ChoiceField(
+        choices=TariffWindow.choices, required=False, allow_blank=True, default=""
+    )
+    temperature_below = serializers.DecimalField(
+        max_digits=5, decimal_places=2, required=False, allow_null=True
+    )
+    only_without_alerts = serializers.BooleanField(required=False, default=False)
+    action = serializers.ChoiceField(choices=InstructionAction.choices)
+    power_kw = serializers.DecimalField(
+        max_digits=7, decimal_places=3, required=False, allow_null=True
+    )
+    reserve_soc = serializers.DecimalField(
+        max_digits=5, decimal_places=2, required=False, allow_null=True
+    )
+
+
 class RuleOutput(serializers.ModelSerializer):
+    battery = serializers.SlugRelatedField(slug_field="identifier", read_only=True)
+    account = serializers.SlugRelatedField(slug_field="account_number", read_only=True)
+
     class Meta:
         model = InstructionRule
         fields = [
-            "id", "name", "priority", "soc_above", "soc_below", "window_start", "window_end",
-            "tariff_window", "temperature_below", "only_without_alerts", "action", "power_kw",
-            "reserve_soc",
+            "id", "name", "enabled", "priority", "battery", "account", "identifier_prefix",
+            "soc_above", "soc_below", "window_start", "window_end", "tariff_window",
+            "temperature_below", "only_without_alerts", "action", "power_kw", "reserve_soc",
         ]  # fmt: skip

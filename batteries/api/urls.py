@@ -21,4 +21,6 @@ urlpatterns = [
         name="battery-instructions",
     ),
     path("batteries/<str:key>/rules", views.RuleListApi.as_view(), name="battery-rules"),
+    path("battery-rules", views.RuleCollectionApi.as_view(), name="battery-rule-list"),
+    path("battery-rules/<int:rule_id>", views.RuleDetailApi.as_view(), name="battery-rule-detail"),
 ]

@@ -32,6 +32,7 @@ from .serializers import (
     IngestOutput,
     InstructionInput,
     InstructionOutput,
+    RuleInput,
     RuleOutput,
     TelemetryInput,
 )
@@ -289,3 +290,60 @@ class RuleListApi(GenericAPIView):
         """The enabled instruction rules that apply to the battery, strongest first."""
         battery = selectors.battery_get(user=request.user, key=key)
         return Response(RuleOutput(selectors.rules_for_battery(battery=battery), many=True).data)
+
+
+def _rule_fields(request, data: dict) -> dict:
+    if data.get("battery"):
+        data["battery"] = selectors.battery_get(user=request.user, key=data["battery"])
+    return data
+
+
+class RuleCollectionApi(GenericAPIView):
+    permission_classes = [IsStaff]
+    serializer_class = RuleOutput
+    queryset = InstructionRule.objects.none()
+
+    @extend_schema(responses=RuleOutput(many=True))
+    def get(self, request):
+        """Every instruction rule (staff), strongest first."""
+        page = self.paginate_queryset(selectors.rule_list())
+        return self.get_paginated_response(RuleOutput(page, many=True).data)
+
+    @extend_schema(request=RuleInput, responses={201: RuleOutput})
+    def post(self, request):
+        """Create a rule (staff); the next rule pass (every minute) applies it."""
+        data = RuleInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        rule = services.rule_create(**_rule_fields(request, dict(data.validated_data)))
+        return Response(RuleOutput(rule).data, status=status.HTTP_201_CREATED)
+
+
+class RuleDetailApi(GenericAPIView):
+    permission_classes = [IsStaff]
+    serializer_class = RuleOutput
+    queryset = InstructionRule.objects.none()
+
+    def _rule(self, rule_id: int) -> InstructionRule:
+        try:
+            return InstructionRule.objects.get(pk=rule_id)
+        except InstructionRule.DoesNotExist as exc:
+            raise NotFound(f"No rule {rule_id}.") from exc
+
+    @extend_schema(responses=RuleOutput)
+    def get(self, request, rule_id: int):
+        return Response(RuleOutput(self._rule(rule_id)).data)
+
+    @extend_schema(request=RuleInput, responses=RuleOutput)
+    def patch(self, request, rule_id: int):
+        """Change some of a rule's fields (staff)."""
+        rule = self._rule(rule_id)
+        data = RuleInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        rule = services.rule_update(rule=rule, **_rule_fields(request, dict(data.validated_data)))
+        return Response(RuleOutput(rule).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, rule_id: int):
+        """Delete a rule (staff); its instructions stay for audit and lapse at their expiry."""
+        services.rule_delete(rule=self._rule(rule_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)

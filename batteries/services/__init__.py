@@ -20,6 +20,7 @@ from .registry import (
     battery_delete,
     identifier_format,
 )
+from .rules import RULE_FIELDS, rule_clean, rule_create, rule_delete, rule_save, rule_update
 from .telemetry import (
     IngestResult,
     ReadingValues,
@@ -30,6 +31,7 @@ from .telemetry import (
 
 __all__ = [
     "DELETE_ALL_CONFIRMATION",
+    "RULE_FIELDS",
     "Archive",
     "IngestResult",
     "MonitoringResult",
@@ -49,7 +51,12 @@ __all__ = [
     "reading_record",
     "reading_values_parse",
     "readings_ingest",
+    "rule_clean",
+    "rule_create",
+    "rule_delete",
     "rule_holds",
+    "rule_save",
+    "rule_update",
     "rule_winning",
     "rules_evaluate",
 ]

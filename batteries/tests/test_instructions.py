@@ -356,3 +356,61 @@ def test_it_lists_the_rules_that_apply_to_a_battery(api, customer):
     rules = api.as_user(customer).get(f"/api/v1/batteries/{battery.pk}/rules").json()
 
     assert [r["name"] for r in rules] == ["account", "mine"]
+
+
+def test_it_manages_rules_through_the_api_for_staff_only(api, staff, customer, battery):
+    refused = api.as_user(customer).post("/api/v1/battery-rules", {"name": "x", "action": "hold"})
+    client = api.as_user(staff)
+    created = client.post(
+        "/api/v1/battery-rules",
+        {
+            "name": "Cheap night charge", "priority": 5, "battery": battery.identifier,
+            "window_start": "00:30", "window_end": "04:30", "soc_below": "80",
+            "action": "charge", "power_kw": "3",
+        },
+    )  # fmt: skip
+    rule_id = created.json()["id"]
+    changed = client.patch(f"/api/v1/battery-rules/{rule_id}", {"priority": 7})
+    listed = client.get("/api/v1/battery-rules")
+    deleted = client.delete(f"/api/v1/battery-rules/{rule_id}")
+
+    assert refused.status_code == 403
+    assert created.status_code == 201, created.json()
+    assert created.json()["battery"] == battery.identifier
+    assert changed.json()["priority"] == 7
+    assert [r["name"] for r in listed.json()["results"]] == ["Cheap night charge"]
+    assert deleted.status_code == 204
+    assert not InstructionRule.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"action": "hold"}, "battery"),
+        ({"action": "hold", "identifier_prefix": "N1-", "battery": "N1-0001-10"}, "battery"),
+        ({"action": "charge", "identifier_prefix": "N1-"}, "power_kw"),
+        ({"action": "hold", "identifier_prefix": "N1-", "window_start": "01:00"}, "window_end"),
+        ({"action": "idle", "identifier_prefix": "N", "soc_above": 8, "soc_below": 2}, "soc_below"),
+    ],
+)  # fmt: skip
+def test_it_refuses_a_malformed_rule(api, staff, battery, body, field):
+    response = api.as_user(staff).post("/api/v1/battery-rules", {"name": "bad", **body})
+
+    assert response.status_code == 400
+    assert field in response.json()["fields"]
+    assert not InstructionRule.objects.exists()
+
+
+def test_it_checks_rules_saved_in_the_admin(client, staff, battery):
+    from accounts.tests.factories import PASSWORD
+
+    client.login(email=staff.email, password=PASSWORD)
+
+    response = client.post(
+        "/admin/batteries/instructionrule/add/",
+        {"name": "no power", "priority": 0, "identifier_prefix": "N1-", "action": "charge"},
+    )
+
+    assert response.status_code == 200
+    assert "Charge needs a power in kW." in response.content.decode()
+    assert not InstructionRule.objects.exists()
