@@ -1,5 +1,7 @@
 """Fixtures every app's tests share. Tests run against the real PostgreSQL, Redis and Mosquitto."""
 
+import os
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -57,7 +59,14 @@ CHROMIUM = "/usr/bin/chromium"
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
-    """Debian's Chromium, never a downloaded browser; quiet on a machine with no internet."""
+    """Debian's Chromium, never a downloaded browser; quiet on a machine with no internet.
+
+    Playwright's sync API keeps an event loop running in the main thread from the first browser
+    test to the end of the session, so Django would refuse every later blocking ORM call there
+    (tests' own queries, database teardown) as "async-unsafe". They are ordinary blocking calls and
+    safe, so the guard is lifted for the rest of this test process.
+    """
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     return browser_type_launch_args | {
         "executable_path": CHROMIUM,
         "args": [

@@ -63,8 +63,15 @@ def register_health_check(
     _backends[name] = backend
 
 
+def _run(check: Callable[[], str | None]) -> str | None:
+    try:
+        return check()
+    except Exception as exc:  # a check that cannot even run is a failed check, not a 500
+        return f"{type(exc).__name__}: {exc}"
+
+
 def run_checks() -> dict[str, str | None]:
-    return {name: check() for name, check in CHECKS.items()}
+    return {name: _run(check) for name, check in CHECKS.items()}
 
 
 def backends() -> dict[str, str]:

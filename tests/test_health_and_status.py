@@ -11,11 +11,8 @@ def test_healthz_reports_every_dependency_healthy(client):
 
     assert response.status_code == 200
     checks = response.json()["checks"]
-    assert {name: check["ok"] for name, check in checks.items()} == {
-        "database": True,
-        "cache": True,
-        "broker": True,
-    }
+    assert {"database", "cache", "broker"} <= checks.keys()
+    assert all(check["ok"] for check in checks.values())
     assert checks["database"]["backend"] == "postgresql"
     assert checks["broker"]["backend"] == "redis"
 

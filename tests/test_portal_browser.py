@@ -1,17 +1,11 @@
 """The portal as a person uses it, in a real Chromium (Debian's, driven by Playwright)."""
 
-import os
-
 import pytest
 
 from accounts.models import User
 from accounts.tests.factories import PASSWORD, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make between
-# browser steps are ordinary blocking ones and safe here.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 def test_a_new_customer_registers_and_sees_their_account(page, live_server, console_errors):
