@@ -10,12 +10,12 @@ import base64
 import binascii
 import logging
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from ocpp.exceptions import OCPPError, UnknownCallErrorCodeError
 
 from . import services
+from .db import db_call
 from .frame_log import frame_log
 from .models import ChargerCommand, CommandStatus, Direction
 from .ocpp_handlers import CentralSystem, answer_payload, command_call_payload
@@ -59,7 +59,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         if credentials and credentials[0] != self.charge_point_id:
             await self.close()
             return
-        charger = await database_sync_to_async(services.charger_authenticate)(
+        charger = await db_call(services.charger_authenticate)(
             charge_point_id=self.charge_point_id,
             password=credentials[1] if credentials else None,
         )
@@ -71,7 +71,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         self.command_tasks: set[asyncio.Task] = set()
         await self.accept(subprotocol=SUBPROTOCOL)
         client = self.scope.get("client") or ("", 0)
-        previous = await database_sync_to_async(services.charger_connection_open)(
+        previous = await db_call(services.charger_connection_open)(
             charger=charger, channel_name=self.channel_name, remote_address=str(client[0] or "")
         )
         if previous:
@@ -86,7 +86,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         for task in list(self.command_tasks):
             task.cancel()
         await frame_log().flush()
-        await database_sync_to_async(services.charger_connection_close)(
+        await db_call(services.charger_connection_close)(
             charger_id=self.charger.pk, channel_name=self.channel_name
         )
 
@@ -96,7 +96,10 @@ class OcppConsumer(AsyncWebsocketConsumer):
         if text_data is None:
             await self.close(code=CLOSE_UNSUPPORTED_DATA)  # OCPP-J is text frames only
             return
-        if len(text_data) > settings.CHARGING_MAX_FRAME_BYTES:
+        limit = settings.CHARGING_MAX_FRAME_BYTES
+        if len(text_data) > limit or (
+            len(text_data) * 4 > limit and len(text_data.encode()) > limit
+        ):
             await self._log(Direction.IN, text_data[:1000] + "...(cut: frame too big)")
             await self.close(code=CLOSE_TOO_BIG)
             return
@@ -134,7 +137,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         task.add_done_callback(self.command_tasks.discard)
 
     async def _perform(self, command_id: int) -> None:
-        command = await database_sync_to_async(
+        command = await db_call(
             ChargerCommand.objects.filter(pk=command_id, status=CommandStatus.PENDING).first
         )()
         if command is None:
@@ -165,10 +168,10 @@ class OcppConsumer(AsyncWebsocketConsumer):
                 "description": str(error),
             }
         except asyncio.CancelledError:
-            await database_sync_to_async(services.command_complete)(
+            await db_call(services.command_complete)(
                 command_id=command_id,
                 status=CommandStatus.OFFLINE,
                 description="The connection closed before the charger answered.",
             )
             raise
-        await database_sync_to_async(services.command_complete)(command_id=command_id, **outcome)
+        await db_call(services.command_complete)(command_id=command_id, **outcome)

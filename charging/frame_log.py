@@ -9,11 +9,11 @@ chargers' last-message times in one UPDATE. A process that dies loses at most th
 import asyncio
 import weakref
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
 from . import services
+from .db import db_call
 
 
 class FrameLog:
@@ -41,7 +41,7 @@ class FrameLog:
     async def flush(self) -> None:
         while self.pending:
             rows, self.pending = self.pending, []
-            await database_sync_to_async(services.ocpp_messages_record)(rows=rows)
+            await db_call(services.ocpp_messages_record)(rows=rows)
 
 
 _logs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, FrameLog]" = (

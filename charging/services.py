@@ -15,7 +15,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from ocpp.charge_point import camel_to_snake_case
@@ -257,9 +257,21 @@ def boot_notification_record(*, charger: Charger, payload: dict) -> Charger:
     return charger
 
 
-def heartbeat_record(*, charger_id: int) -> None:
+def heartbeat_record(*, charger_id: int, channel_name: str = "") -> None:
+    """A heartbeat; it also brings back a charger the offline check gave up on while its socket
+    (``channel_name``) stayed open - unless another socket has taken the charger over since."""
     now = timezone.now()
-    Charger.objects.filter(pk=charger_id).update(last_heartbeat_at=now, last_message_at=now)
+    fields = {"last_heartbeat_at": now, "last_message_at": now}
+    if channel_name:
+        given_up = Q(connected=False, channel_name="")
+        fields |= {
+            "connected": Case(When(given_up, then=Value(True)), default=F("connected")),
+            "channel_name": Case(
+                When(given_up, then=Value(channel_name)), default=F("channel_name")
+            ),
+            "connected_at": Case(When(given_up, then=Value(now)), default=F("connected_at")),
+        }
+    Charger.objects.filter(pk=charger_id).update(**fields)
 
 
 def id_tag_info(*, id_tag: str, starting: bool = False, now: datetime | None = None) -> dict:
@@ -628,8 +640,8 @@ def command_create(
     if not isinstance(payload, dict):
         raise ApplicationError("The payload must be a JSON object.", field="payload")
     payload = dict(payload)
-    if operation == "ReserveNow" and "reservationId" not in payload:
-        payload["reservationId"] = 0  # replaced by the allocated id below
+    if operation == "ReserveNow":
+        payload["reservationId"] = 0  # the server allocates reservation ids; set below
     _validate_operation_payload(operation, payload)
     if requested_by is not None:
         _check_customer_may(

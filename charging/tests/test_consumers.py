@@ -8,6 +8,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
+from charging import services
 from charging.models import (
     Anomaly,
     Charger,
@@ -95,6 +96,19 @@ async def test_it_closes_the_stale_socket_when_the_charger_reconnects(open_stati
     charger = await _refresh(charger)
     assert charger.connected, "the stale socket closing must not take the new one's state"
     assert (await fresh.conf("Heartbeat"))["currentTime"]
+
+
+async def test_it_brings_back_a_charger_marked_offline_when_it_heartbeats_again(open_station):
+    charger = await _charger()
+    station = await open_station(charger)
+    await db(Charger.objects.filter(pk=charger.pk).update)(
+        last_message_at=timezone.now() - timedelta(hours=1)
+    )
+    assert await db(services.chargers_mark_offline)() == 1
+    assert not (await _refresh(charger)).connected
+    await station.conf("Heartbeat")
+    charger = await _refresh(charger)
+    assert charger.connected and charger.channel_name
 
 
 # --- boot, heartbeat, status --------------------------------------------------------------------
