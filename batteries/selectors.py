@@ -198,7 +198,9 @@ def fleet_status() -> dict:
         "instructions_in_force": BatteryInstruction.objects.filter(
             status__in=ACTIVE_INSTRUCTION_STATUSES
         ).count(),
-        "newest_reading": BatteryReading.objects.aggregate(at=Max("at"))["at"],
-        "oldest_current_state": Battery.objects.aggregate(at=Min("last_seen"))["at"],
+        # From the registry, not the history: a max over all readings would scan the history.
+        **Battery.objects.aggregate(
+            newest_telemetry=Max("last_seen"), oldest_telemetry=Min("last_seen")
+        ),
         "last_monitoring_pass": cache.get(LAST_PASS_KEY),
     }
