@@ -664,8 +664,9 @@ def reading_ingest_bulk(
     windows = {}
     for pk, candidates in per_meter.items():
         tz = candidates[0].meter.tz
-        first_day = min(interval_day(c.at, tz) for c in candidates)
-        last_day = max(interval_day(c.at, tz) for c in candidates)
+        # interval_day never decreases with time: the extremes give the day range.
+        first_day = interval_day(min(c.at for c in candidates), tz)
+        last_day = interval_day(max(c.at for c in candidates), tz)
         windows[pk] = (day_bounds(first_day, tz)[0], day_bounds(last_day, tz)[1])
     series = _stored_series(windows)
 
@@ -765,15 +766,18 @@ def _push_readings(news: list[dict]) -> None:
 
 
 def result_as_dict(result: ItemResult) -> dict:
-    return {
+    """An item's result for an answer; code, field and reason only when there is one (a
+    10,000-item answer stays small)."""
+    answer = {
         "index": result.index,
         "meter_id": result.meter_id,
         "at": result.at.isoformat() if result.at else None,
         "status": result.status,
-        "code": result.code,
-        "field": result.field,
-        "reason": result.reason,
     }
+    for name in ("code", "field", "reason"):
+        if value := getattr(result, name):
+            answer[name] = value
+    return answer
 
 
 @transaction.atomic

@@ -112,9 +112,11 @@ class ItemResultOutput(serializers.Serializer):
     meter_id = serializers.CharField()
     at = serializers.DateTimeField(allow_null=True)
     status = serializers.ChoiceField(choices=["accepted", "duplicate", "rejected", "skipped"])
-    code = serializers.CharField(help_text="unknown_meter, conflict or invalid when rejected.")
-    field = serializers.CharField()
-    reason = serializers.CharField()
+    code = serializers.CharField(
+        required=False, help_text="When rejected: unknown_meter, conflict or invalid."
+    )
+    field = serializers.CharField(required=False, help_text="The input field a rule is about.")
+    reason = serializers.CharField(required=False, help_text="Why it was rejected or skipped.")
 
 
 class BulkOutput(serializers.Serializer):
