@@ -4,8 +4,6 @@ Customers see and send telemetry for their own accounts' batteries; staff see ev
 alone create, delete and instruct batteries.
 """
 
-import uuid
-
 from django.core.exceptions import ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -154,18 +152,11 @@ class BulkTelemetryApi(GenericAPIView):
             raise ValidationError({"readings": ["Give a non-empty list of readings."]})
         if len(items) > self.MAX_READINGS:
             raise ValidationError({"readings": [f"At most {self.MAX_READINGS} per request."]})
-        keys = {str(item.get("battery", "")) for item in items if isinstance(item, dict)}
-        visible = selectors.battery_list(user=request.user)
-        by_key = {}
-        for battery in visible.filter(identifier__in={k.upper() for k in keys}):
-            by_key[battery.identifier] = battery
-        uuids = [k for k in keys if _is_uuid(k)]
-        for battery in visible.filter(pk__in=uuids):
-            by_key[str(battery.pk)] = battery
+        keys = [str(item.get("battery", "")) if isinstance(item, dict) else "" for item in items]
+        batteries = selectors.batteries_by_key(user=request.user, keys=keys)
         readings, errors = [], {}
-        for index, item in enumerate(items):
-            key = str(item.get("battery", "")) if isinstance(item, dict) else ""
-            battery = by_key.get(key.upper()) or by_key.get(key.lower())
+        for index, (item, key) in enumerate(zip(items, keys, strict=True)):
+            battery = batteries.get(key)
             if battery is None:
                 errors[f"readings[{index}].battery"] = [f"No battery {key}."]
                 continue
@@ -178,14 +169,6 @@ class BulkTelemetryApi(GenericAPIView):
             raise ValidationError(errors)
         result = services.readings_ingest(readings=readings, source="api")
         return Response({"stored": result.stored, "duplicates": result.duplicates})
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 class HistoryApi(GenericAPIView):
