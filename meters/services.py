@@ -738,10 +738,25 @@ def _after_write(accepted: list[_Candidate], series: dict[int, _Series]) -> None
     _rollups_save(rollups, {})
     for meter, day in refresh_after:
         daily_usage_refresh(meter=meter, days={day})
-    # The meters are row-locked by this transaction, so their last_seen is current.
-    Meter.objects.bulk_update(seen, ["last_seen"], batch_size=1000)
+    _last_seen_save(seen)
     if news:
         transaction.on_commit(lambda: _push_readings(news))
+
+
+def _last_seen_save(meters: list[Meter]) -> None:
+    """Store the new last_seen of ``meters``: they are row-locked by this transaction, so the
+    values computed here are current."""
+    if not meters:
+        return
+    if not settings.DATABASE_IS_POSTGRES:
+        Meter.objects.bulk_update(meters, ["last_seen"], batch_size=500)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Meter._meta.db_table} AS m SET last_seen = v.at "  # noqa: S608 - constant
+            "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, at) WHERE m.id = v.id",
+            [[meter.pk for meter in meters], [meter.last_seen for meter in meters]],
+        )
 
 
 # Live updates are for what is happening now: a backfill of old readings pushes nothing.
