@@ -19,6 +19,9 @@ from playwright.sync_api import expect
 
 from accounts.models import CustomerAccount
 from accounts.tests.factories import PASSWORD, CustomerAccountFactory
+from batteries.tests.factories import BatteryFactory
+from billing.tests.factories import TariffAssignmentFactory, TariffFactory
+from charging.tests.factories import ChargerFactory
 from meters import services
 from meters.dashboard.tests.factories import half_hour_floor, meter_with_readings
 from meters.telemetry import supervision
@@ -80,6 +83,10 @@ def chart_ready(page):
 def test_it_draws_the_dashboard_with_seeded_data(
     page, live_server, customer, meter, console_errors
 ):
+    account = customer.customer_accounts.get()
+    off_loop(TariffAssignmentFactory, account=account, tariff=TariffFactory())
+    battery = off_loop(BatteryFactory, account=account)
+    charger = off_loop(ChargerFactory, account=account)
     page.set_viewport_size(DESKTOP)
     log_in(page, live_server.url, customer)
     page.goto(f"{live_server.url}/dashboard/")
@@ -94,6 +101,15 @@ def test_it_draws_the_dashboard_with_seeded_data(
     total = page.locator('#summary article[data-period="total"] .figure').inner_text()
     readings = list(meter.readings.order_by("at").values_list("import_kwh", flat=True))
     assert total == f"{readings[-1] - readings[0]:,.0f} kWh"
+    cost = (readings[-1] - readings[0]) * Decimal("0.28") * Decimal("1.05")
+    expect(page.locator('#summary article[data-period="total"] .cost')).to_have_text(
+        f"£{cost:,.2f}"
+    )
+    expect(page.locator('#devices [data-kind="battery"]')).to_contain_text(battery.identifier)
+    expect(page.locator('#devices [data-kind="charger"]')).to_contain_text(charger.charge_point_id)
+    expect(page.get_by_role("link", name="Start or stop charging")).to_have_attribute(
+        "href", f"/charging/{charger.pk}/"
+    )
     shoot(page, "dashboard-desktop")
     page.set_viewport_size(PHONE)
     page.goto(f"{live_server.url}/dashboard/{meter.meter_id}/")

@@ -12,6 +12,9 @@ from django.utils import timezone
 
 from accounts.models import CustomerAccount
 from accounts.tests.factories import CustomerAccountFactory, UserFactory
+from batteries.tests.factories import BatteryFactory
+from billing.tests.factories import TariffAssignmentFactory, TariffFactory
+from charging.tests.factories import ChargerFactory
 from meters import services
 from meters.dashboard.tests.factories import half_hour_floor, meter_with_readings, seed_readings
 from meters.models import MeterKind, Reception
@@ -439,3 +442,52 @@ def test_it_counts_a_reading_recorded_now_in_todays_card(client, customer, now):
     after = client.get(f"/dashboard/{meter.meter_id}/summary.json").json()["cards"][0]
 
     assert after["energy_kwh"] > before["energy_kwh"]
+
+
+# --- Cards from the other apps --------------------------------------------------------------------
+
+
+def test_it_prices_the_cards_at_the_accounts_current_tariff(client, customer, meter):
+    TariffAssignmentFactory(account=customer.customer_accounts.get(), tariff=TariffFactory())
+    client.force_login(customer)
+
+    cards = client.get(f"/dashboard/{meter.meter_id}/summary.json").json()["cards"]
+    daily = client.get(f"/dashboard/{meter.meter_id}/daily.json?days=2").json()["days"]
+
+    total = cards[-1]
+    expected = (Decimal(str(total["energy_kwh"])) * Decimal("0.28") * Decimal("1.05")).quantize(
+        Decimal("0.01")
+    )
+    assert Decimal(total["cost"]) == expected
+    assert all(row["cost"] is not None for row in daily)
+
+
+def test_it_leaves_the_cost_out_without_a_tariff(client, customer, meter):
+    client.force_login(customer)
+
+    cards = client.get(f"/dashboard/{meter.meter_id}/summary.json").json()["cards"]
+
+    assert all(card["cost"] is None for card in cards)
+
+
+def test_it_shows_the_accounts_battery_and_charger_cards_and_no_one_elses(client, customer, meter):
+    account = customer.customer_accounts.get()
+    mine = BatteryFactory(account=account)
+    BatteryFactory(account=CustomerAccountFactory())
+    charger = ChargerFactory(account=account)
+    ChargerFactory(account=CustomerAccountFactory())
+    client.force_login(customer)
+
+    body = client.get(f"/dashboard/{meter.meter_id}/cards.json").json()
+
+    assert [battery["identifier"] for battery in body["batteries"]] == [mine.identifier]
+    assert [c["charge_point_id"] for c in body["chargers"]] == [charger.charge_point_id]
+    assert body["chargers"][0]["connected"] is False
+
+
+def test_it_gives_no_device_cards_to_an_account_without_devices(client, customer, meter):
+    client.force_login(customer)
+
+    body = client.get(f"/dashboard/{meter.meter_id}/cards.json").json()
+
+    assert body == {"batteries": [], "chargers": []}

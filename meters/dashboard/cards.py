@@ -3,6 +3,7 @@ charging apps' user-scoped selectors. A card is left out (None) when its app is 
 the account has no such device, so the dashboard works without them."""
 
 from django.apps import apps
+from django.urls import NoReverseMatch, reverse
 
 from accounts.models import CustomerAccount, User
 
@@ -20,6 +21,14 @@ def _number(value) -> float | None:
 
 def _when(value) -> str | None:
     return None if value is None else value.isoformat()
+
+
+def _url(name: str, *args) -> str | None:
+    """The owning app's page for the device, where the customer acts on it (start/stop)."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return None
 
 
 def battery_cards(*, user: User, account: CustomerAccount) -> list[dict] | None:
@@ -40,6 +49,7 @@ def battery_cards(*, user: User, account: CustomerAccount) -> list[dict] | None:
             "power_kw": _number(battery.power_kw),
             "status": battery.get_status_display(),
             "last_seen": _when(battery.last_seen),
+            "url": _url("batteries:detail", battery.identifier),
             "alerts": [
                 {"severity": alert.severity, "message": alert.message}
                 for alert in battery_selectors.battery_alerts(
@@ -67,6 +77,7 @@ def charger_cards(*, user: User, account: CustomerAccount) -> list[dict] | None:
                 "id": charger.pk,
                 "charge_point_id": charger.charge_point_id,
                 "connected": charger.connected,
+                "url": _url("charging:charger-detail", charger.pk),
                 "connectors": [
                     {
                         "connector_id": c.connector_id,

@@ -25,7 +25,6 @@ SUMMARY_PERIODS = (
 )
 CHART_MAX_POINTS = 2000
 MAX_CHART_RANGE = timedelta(days=400)
-MOVING_AVERAGE_DAYS = 30
 _WATT_SECONDS_PER_KWH = 3_600_000
 
 
@@ -99,7 +98,7 @@ def selection_stats(*, meter: Meter, start: datetime, end: datetime) -> dict:
         "min_power_w": stats["min_power_w"],
         "max_power_w": stats["max_power_w"],
         "avg_power_w": None if stats["avg_power_w"] is None else round(stats["avg_power_w"], 1),
-        "cost": extras.energy_cost(account=meter.account, kwh=energy),
+        "cost": extras.pricer(account=meter.account)(energy),
     }
 
 
@@ -107,6 +106,7 @@ def period_summary(*, meter: Meter, now: datetime | None = None) -> list[dict]:
     """The summary cards: energy (and cost) today, this week, this month, last month and in
     total. A period with fewer than two readings has no energy (None)."""
     now = now or timezone.now()
+    price = extras.pricer(account=meter.account)
     cards = []
     for period, label in SUMMARY_PERIODS:
         try:
@@ -115,7 +115,7 @@ def period_summary(*, meter: Meter, now: datetime | None = None) -> list[dict]:
             kwh, complete = None, False
         else:
             kwh, complete = result["consumption_kwh"], result["is_complete"]
-        cards.append(_card(meter, period, label, kwh, complete))
+        cards.append(_card(period, label, kwh, complete, price))
     first = meter.readings.order_by("at").values_list("at", flat=True).first()
     kwh = None
     if first is not None:
@@ -125,56 +125,44 @@ def period_summary(*, meter: Meter, now: datetime | None = None) -> list[dict]:
             )["consumption_kwh"]
         except NotFound:
             kwh = None
-    cards.append(_card(meter, "total", "Total", kwh, False))
+    cards.append(_card("total", "Total", kwh, False, price))
     return cards
 
 
-def _card(meter: Meter, period: str, label: str, kwh: Decimal | None, complete: bool) -> dict:
+def _card(
+    period: str, label: str, kwh: Decimal | None, complete: bool, price: extras.Pricer
+) -> dict:
     return {
         "period": period,
         "label": label,
         "energy_kwh": _number(kwh),
         "is_complete": complete,
-        "cost": extras.energy_cost(account=meter.account, kwh=kwh),
+        "cost": price(kwh),
     }
 
 
 def daily_usage(*, meter: Meter, days: int, today: date | None = None) -> dict:
-    """Energy per local day for the last ``days`` days with the 30-day moving average of the
-    complete days up to each day, and the average complete day over the last year ("typical")."""
+    """Energy per local day for the last ``days`` days with each day's 30-day moving average and
+    its difference from the average complete day over the last year ("typical"), from the meters
+    app's energy summary."""
     summary = meter_selectors.energy_summary(meter=meter, days=days, today=today)
-    first_day = summary["days"][0]["day"] if summary["days"] else None
-    history: list[tuple[date, Decimal]] = []
-    if first_day is not None:
-        history = list(
-            meter.daily_usage.filter(
-                is_partial=False,
-                day__gte=first_day - timedelta(days=MOVING_AVERAGE_DAYS),
-                day__lte=summary["days"][-1]["day"],
-            ).values_list("day", "import_kwh")
-        )
     typical = summary["average_daily_kwh_last_year"]
+    price = extras.pricer(account=meter.account)
     rows = []
     for row in summary["days"]:
-        window = [
-            kwh
-            for day, kwh in history
-            if row["day"] - timedelta(days=MOVING_AVERAGE_DAYS) < day <= row["day"]
-        ]
-        moving = sum(window) / len(window) if window else None
         kwh = row["import_kwh"]
         difference = None
         if typical and not row["is_partial"]:
-            difference = float((kwh - typical) / typical * 100)
+            difference = round(float((kwh - typical) / typical * 100), 1)
         rows.append(
             {
                 "day": row["day"].isoformat(),
                 "t": _local_noon(row["day"], meter),
                 "energy_kwh": float(kwh),
                 "is_partial": row["is_partial"],
-                "moving_average_kwh": None if moving is None else round(float(moving), 4),
-                "difference_percent": None if difference is None else round(difference, 1),
-                "cost": extras.energy_cost(account=meter.account, kwh=kwh),
+                "moving_average_kwh": _number(row["moving_average_30d_kwh"]),
+                "difference_percent": difference,
+                "cost": price(kwh),
             }
         )
     return {

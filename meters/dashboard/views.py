@@ -5,7 +5,6 @@ so a customer can only ever see their own accounts' meters (others are 404)."""
 import csv
 import re
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -228,16 +227,10 @@ def mobile(request, meter_id: str | None = None):
         "rows": list(reversed(daily["days"])),
         "actual_kwh": actual,
         "typical_kwh": None if typical is None else typical * len(daily["days"]),
-        "actual_cost": extras.energy_cost(
-            account=meter.account, kwh=None if not daily["days"] else _decimal(actual)
-        ),
+        "actual_cost": extras.pricer(account=meter.account)(actual if daily["days"] else None),
         "today": local_day(timezone.now(), meter.tz),
     }
     return render(request, "dashboard/mobile.html", context, status=400 if error else 200)
-
-
-def _decimal(value: float) -> Decimal:
-    return Decimal(str(round(value, 4)))
 
 
 # --- Analysts -----------------------------------------------------------------------------------

@@ -100,8 +100,10 @@ function makePlot() {
 
 function redraw() {
   chartWrap.dataset.points = String(state.data[0].length);
-  if (!state.plot) makePlot();
-  else state.plot.setData(state.data);
+  if (!state.plot) {
+    makePlot();
+    performance.mark("dashboard:chart-drawn"); // read by bench/bench_dashboard_first_paint.py
+  } else state.plot.setData(state.data);
 }
 
 function windowFor(preset) {
@@ -455,6 +457,7 @@ async function loadDevices() {
       el("p", { class: "figure", text: battery.soc_percent === null ? "–" : `${fmt(battery.soc_percent, 0)} %` }),
       el("p", { text: `${battery.status} · ${battery.power_kw === null ? "–" : `${fmt(battery.power_kw, 2)} kW`}` }),
       ...battery.alerts.map((alert) => el("p", { class: `alert alert-${alert.severity}`, role: "note", text: alert.message })),
+      battery.url ? el("a", { href: battery.url, text: "Details" }) : null,
     ));
   }
   for (const charger of body.chargers ?? []) {
@@ -463,8 +466,10 @@ async function loadDevices() {
       el("h3", { text: `Charger ${charger.charge_point_id}` }),
       el("p", { text: charger.connected ? "Connected" : "Offline" }),
       ...charger.connectors.map((c) => el("p", {
-        text: `Connector ${c.connector_id}: ${c.status}${c.live_power_w !== null ? ` · ${fmtW(c.live_power_w)}` : ""}`,
+        text: `Connector ${c.connector_id}: ${c.status}${c.live_power_w !== null ? ` · ${fmtW(c.live_power_w)}` : ""}`
+          + `${c.live_energy_kwh !== null ? ` · ${fmtKWh(c.live_energy_kwh)} this session` : ""}`,
       })),
+      charger.url ? el("a", { href: charger.url, text: "Start or stop charging" }) : null,
     ));
   }
   devices.replaceChildren(...nodes);
