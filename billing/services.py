@@ -300,11 +300,15 @@ def _compose(
     elif untariffed:
         draft.flag(f"No tariff on {len(untariffed)} day(s) from {untariffed[0]}: not charged.")
 
-    # Energy per (tariff, band), in the order tariffs took effect.
+    # Days of each tariff, in the order tariffs took effect; energy per (tariff, band).
+    days_by_tariff: dict[int, list[date]] = {}
+    tariff_by_pk: dict[int, Tariff] = {}
+    for day, tariff in day_tariff.items():
+        if tariff is not None:
+            days_by_tariff.setdefault(tariff.pk, []).append(day)
+            tariff_by_pk[tariff.pk] = tariff
+    tariff_pk_on = {day: pk for pk, pk_days in days_by_tariff.items() for day in pk_days}
     energy: dict[tuple[int, int | None], Decimal] = defaultdict(lambda: ZERO)
-    rate_of: dict[int, TariffRate] = {}
-    for rates in tariffs.rates.values():
-        rate_of.update({rate.pk: rate for rate in rates})
     if not meter_usages:
         draft.flag("The account has no meters: standing charge only.")
     for usage in meter_usages:
@@ -331,20 +335,18 @@ def _compose(
                 note=" ".join(notes)[:300],
             )
         )
+        daily = draft.daily
         for (day, band), kwh in usage.energy.items():
-            draft.daily[day] = draft.daily.get(day, ZERO) + kwh
-            tariff = day_tariff.get(day)
-            if tariff is None:
+            daily[day] = daily.get(day, ZERO) + kwh
+            tariff_pk = tariff_pk_on.get(day)
+            if tariff_pk is None:
                 continue
             if band is None:
-                band = tariffs.default_rate[tariff.pk].pk
-            energy[(tariff.pk, band)] += kwh
+                band = tariffs.default_rate[tariff_pk].pk
+            energy[(tariff_pk, band)] += kwh
 
-    tariff_by_pk = {t.pk: t for t in day_tariff.values() if t is not None}
-    order = list(dict.fromkeys(t.pk for t in day_tariff.values() if t is not None))
-    for tariff_pk in order:
+    for tariff_pk, tariff_days in days_by_tariff.items():
         tariff = tariff_by_pk[tariff_pk]
-        tariff_days = [day for day, t in day_tariff.items() if t is not None and t.pk == tariff_pk]
         span = f"{tariff_days[0]:%d %b}-{tariff_days[-1]:%d %b}"
         for rate in sorted(tariffs.rates[tariff_pk], key=lambda r: (r.starts_at is None, r.band)):
             kwh = energy.get((tariff_pk, rate.pk))
@@ -365,9 +367,9 @@ def _compose(
                     band=rate.band,
                 )
             )
-    for tariff_pk in order:
+    for tariff_pk, tariff_days in days_by_tariff.items():
         tariff = tariff_by_pk[tariff_pk]
-        count = sum(1 for t in day_tariff.values() if t is not None and t.pk == tariff_pk)
+        count = len(tariff_days)
         draft.lines.append(
             LineDraft(
                 kind=LineKind.STANDING,
@@ -466,7 +468,7 @@ class RunSummary:
         self.bills.extend(other.bills)
 
 
-def _fill(bill: Bill, draft: BillDraft, days: list[date]) -> None:
+def _fill(bill: Bill, draft: BillDraft, days: list[tuple[date, str]]) -> None:
     bill.subtotal = draft.subtotal
     bill.vat = draft.vat
     bill.total = bill.subtotal + bill.vat
@@ -475,8 +477,7 @@ def _fill(bill: Bill, draft: BillDraft, days: list[date]) -> None:
     bill.notes = "\n".join(dict.fromkeys(draft.notes))
     daily = draft.daily
     bill.daily_usage = [
-        [day.isoformat(), f"{daily[day].quantize(KWH)}" if day in daily else "0.0000"]
-        for day in days
+        [iso, str(daily[day].quantize(KWH)) if day in daily else "0.0000"] for day, iso in days
     ]
 
 
@@ -603,13 +604,15 @@ def _generate_chunk(
     *, account_ids: list[int], first: date, issue: bool, correcting: Bill | None = None
 ) -> RunSummary:
     summary = RunSummary(accounts=len(account_ids))
-    accounts = {
-        account.pk: account
-        for account in CustomerAccount.objects.select_for_update()
+    accounts = dict(
+        CustomerAccount.objects.select_for_update()
         .filter(pk__in=account_ids)
         .order_by("pk")
-    }
-    existing = Bill.objects.filter(account_id__in=accounts, month=first)
+        .values_list("pk", "account_number")
+    )
+    existing = Bill.objects.filter(account_id__in=accounts, month=first).defer(
+        "daily_usage", "notes"
+    )
     drafts: dict[int, Bill] = {}
     issued: dict[int, Bill] = {}
     latest_void: dict[int, Bill] = {}
@@ -631,6 +634,7 @@ def _generate_chunk(
         return summary
 
     days = usage_reads.month_days(first)
+    day_isos = [(day, day.isoformat()) for day in days]
     tariffs = _Tariffs(to_build, days[0], days[-1])
     meter_usages = usage_reads.meter_usage_for_accounts(
         account_ids=to_build,
@@ -648,7 +652,6 @@ def _generate_chunk(
     new_pairs: list[tuple[Bill, BillDraft]] = []
     regenerated: list[tuple[Bill, BillDraft]] = []
     for pk in to_build:
-        account = accounts[pk]
         draft = _compose(
             account_id=pk,
             days=days,
@@ -660,8 +663,8 @@ def _generate_chunk(
         if bill is None:
             corrects = correcting if correcting is not None else latest_void.get(pk)
             bill = Bill(
-                number=f"{account.account_number}-{first:%Y%m}-{counts[pk] + 1}",
-                account=account,
+                number=f"{accounts[pk]}-{first:%Y%m}-{counts[pk] + 1}",
+                account_id=pk,
                 month=first,
                 period_start=days[0],
                 period_end=days[-1],
@@ -672,7 +675,7 @@ def _generate_chunk(
             if correcting is not None:
                 bill.corrects = correcting
             regenerated.append((bill, draft))
-        _fill(bill, draft, days)
+        _fill(bill, draft, day_isos)
         if draft.needs_review:
             summary.flagged += 1
         # A new bill is issued as it is written unless it must first void an issued one.
