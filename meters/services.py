@@ -722,7 +722,11 @@ def _after_write(accepted: list[_Candidate], series: dict[int, _Series]) -> None
         meter = candidates[0].meter
         meter_series = series[pk]
         meter_series.points.extend(candidates)
-        days = {interval_day(c.at, meter.tz) for c in candidates}
+        # Every day of the window: a new reading also changes the interval of the stored reading
+        # after it, which may lie in a day of the window without new readings.
+        first_day = interval_day(min(c.at for c in candidates), meter.tz)
+        last_day = interval_day(max(c.at for c in candidates), meter.tz)
+        days = {first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)}
         # Adding readings never leaves a day without intervals, so nothing to delete here.
         rows, _emptied = _rollup(meter, days, meter_series)
         rollups.extend(rows)

@@ -3,7 +3,6 @@
 import csv
 from datetime import UTC
 
-from django.db import transaction
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -420,6 +419,5 @@ class ReceptionApi(APIView):
     def put(self, request):
         data = s.ReceptionInput(data=request.data)
         data.is_valid(raise_exception=True)
-        with transaction.atomic():
-            state = services.reception_set(user=request.user, **data.validated_data)
+        state = services.reception_set(user=request.user, **data.validated_data)
         return Response(s.ReceptionOutput(state).data)

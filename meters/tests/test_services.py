@@ -186,3 +186,24 @@ def test_it_marks_a_day_with_missing_half_hours_as_partial():
     services.reading_ingest_bulk(items=items, source="api")
     usage = DailyUsage.objects.get(meter=meter, day=date(2026, 1, 5))
     assert usage.is_partial and usage.readings == 47 and usage.import_kwh == Decimal(24)
+
+
+def test_it_updates_the_roll_up_of_a_day_between_new_readings():
+    meter = MeterFactory(kind=MeterKind.LIVE)
+    day = datetime(2026, 1, 5, tzinfo=UTC)
+    services.reading_record(meter=meter, at=day, import_kwh=100, source="api")
+    services.reading_record(meter=meter, at=day + timedelta(hours=36), import_kwh=110, source="api")
+    assert DailyUsage.objects.get(meter=meter, day=date(2026, 1, 6)).import_kwh == Decimal(10)
+    services.reading_ingest_bulk(
+        items=[
+            ReadingIn(meter_id=meter.meter_id, at=day + timedelta(hours=12), import_kwh=105),
+            ReadingIn(meter_id=meter.meter_id, at=day + timedelta(hours=60), import_kwh=130),
+        ],
+        source="api",
+    )
+    usage = dict(DailyUsage.objects.filter(meter=meter).values_list("day", "import_kwh"))
+    assert usage == {
+        date(2026, 1, 5): Decimal(5),
+        date(2026, 1, 6): Decimal(5),
+        date(2026, 1, 7): Decimal(20),
+    }
