@@ -12,6 +12,7 @@ A manual instruction in force is not overridden by rules: rules resume once it e
 """
 
 import logging
+import uuid
 from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -38,6 +39,7 @@ from ..models import (
     InstructionSource,
     InstructionStatus,
 )
+from ..sql import field_in
 from ..tariffs import tariff_window_at
 
 log = logging.getLogger(__name__)
@@ -89,7 +91,7 @@ def instruction_parameters_clean(
 
 def _supersede(battery_ids, *, now: datetime, detail: str) -> int:
     return BatteryInstruction.objects.filter(
-        battery_id__in=battery_ids, status__in=ACTIVE_INSTRUCTION_STATUSES
+        field_in("battery_id", battery_ids, "uuid"), status__in=ACTIVE_INSTRUCTION_STATUSES
     ).update(status=InstructionStatus.SUPERSEDED, finished_at=now, detail=detail[:300])
 
 
@@ -201,6 +203,37 @@ def rule_winning(
     return None
 
 
+class _RuleIndex:
+    """The enabled rules by scope, so finding a battery's candidates does not scan every rule."""
+
+    def __init__(self, rules: list[InstructionRule]):
+        self.by_battery: dict = defaultdict(list)
+        self.by_account: dict = defaultdict(list)
+        self.by_prefix: list[InstructionRule] = []
+        for rule in rules:
+            if rule.battery_id is not None:
+                self.by_battery[rule.battery_id].append(rule)
+            elif rule.account_id is not None:
+                self.by_account[rule.account_id].append(rule)
+            else:
+                self.by_prefix.append(rule)
+
+    def scope(self) -> Q:
+        """The batteries any rule applies to."""
+        scope = field_in("pk", self.by_battery, "uuid") | field_in(
+            "account_id", self.by_account, "bigint"
+        )
+        for rule in self.by_prefix:
+            scope |= Q(identifier__startswith=rule.identifier_prefix)
+        return scope
+
+    def candidates(self, battery: Battery) -> list[InstructionRule]:
+        """The rules that apply to the battery, strongest first (priority, then age)."""
+        rules = self.by_battery.get(battery.pk, []) + self.by_account.get(battery.account_id, [])
+        rules += [r for r in self.by_prefix if battery.identifier.startswith(r.identifier_prefix)]
+        return sorted(rules, key=lambda rule: (-rule.priority, rule.created_at, rule.pk))
+
+
 def _same_order(instruction: BatteryInstruction, rule: InstructionRule) -> bool:
     return (
         instruction.rule_id == rule.pk
@@ -219,20 +252,13 @@ def rules_evaluate(*, now: datetime | None = None) -> dict[str, int]:
     happens in memory."""
     now = now or timezone.now()
     expired = instructions_expire(now=now)
-    rules = list(InstructionRule.objects.filter(enabled=True).order_by("-priority", "created_at"))
+    rules = list(InstructionRule.objects.filter(enabled=True))
     counts = {"expired": expired, "issued": 0, "refreshed": 0}
     if not rules:
         return counts
-    scope = Q()
-    for rule in rules:
-        if rule.battery_id is not None:
-            scope |= Q(pk=rule.battery_id)
-        elif rule.account_id is not None:
-            scope |= Q(account_id=rule.account_id)
-        else:
-            scope |= Q(identifier__startswith=rule.identifier_prefix)
+    index = _RuleIndex(rules)
     batteries = list(
-        Battery.objects.filter(scope, last_seen__isnull=False)
+        Battery.objects.filter(index.scope(), last_seen__isnull=False)
         .exclude(status=BatteryStatus.OFFLINE)
         .only(
             "pk",
@@ -246,14 +272,14 @@ def rules_evaluate(*, now: datetime | None = None) -> dict[str, int]:
     )
     ids = [battery.pk for battery in batteries]
     alerted = set(
-        BatteryAlert.objects.filter(battery_id__in=ids)
+        BatteryAlert.objects.filter(field_in("battery_id", ids, "uuid"))
         .exclude(status=AlertStatus.RESOLVED)
         .values_list("battery_id", flat=True)
     )
     in_force = {
         instruction.battery_id: instruction
         for instruction in BatteryInstruction.objects.select_for_update().filter(
-            battery_id__in=ids, status__in=ACTIVE_INSTRUCTION_STATUSES
+            field_in("battery_id", ids, "uuid"), status__in=ACTIVE_INSTRUCTION_STATUSES
         )
     }
     expires_at = now + timedelta(minutes=settings.BATTERIES_RULE_INSTRUCTION_TTL_MINUTES)
@@ -283,7 +309,7 @@ def rules_evaluate(*, now: datetime | None = None) -> dict[str, int]:
             )
         )
     _supersede(replaced, now=now, detail="Replaced: another rule now wins.")
-    BatteryInstruction.objects.filter(pk__in=refresh).update(
+    BatteryInstruction.objects.filter(field_in("pk", refresh, "uuid")).update(
         expires_at=expires_at, refreshed_at=now
     )
     BatteryInstruction.objects.bulk_create(new, batch_size=2000)
@@ -312,7 +338,9 @@ def instructions_deliver(*, instruction_ids: list) -> dict[str, int]:
     now = timezone.now()
     instructions = list(
         BatteryInstruction.objects.filter(
-            pk__in=instruction_ids, status__in=ACTIVE_INSTRUCTION_STATUSES, expires_at__gt=now
+            field_in("pk", [uuid.UUID(str(i)) for i in instruction_ids], "uuid"),
+            status__in=ACTIVE_INSTRUCTION_STATUSES,
+            expires_at__gt=now,
         ).select_related("battery")
     )
     if not instructions:
@@ -328,13 +356,13 @@ def instructions_deliver(*, instruction_ids: list) -> dict[str, int]:
         delivered[error].append(instruction.pk)
     with transaction.atomic():
         sent = BatteryInstruction.objects.filter(
-            pk__in=delivered.pop(None, []), status=InstructionStatus.PENDING
+            field_in("pk", delivered.pop(None, []), "uuid"), status=InstructionStatus.PENDING
         ).update(status=InstructionStatus.SENT, sent_at=now)
         failed = 0
         for error, ids in delivered.items():
             log.warning("battery instructions not delivered (%s): %s", error, len(ids))
             failed += BatteryInstruction.objects.filter(
-                pk__in=ids, status__in=ACTIVE_INSTRUCTION_STATUSES
+                field_in("pk", ids, "uuid"), status__in=ACTIVE_INSTRUCTION_STATUSES
             ).update(
                 status=InstructionStatus.FAILED,
                 finished_at=now,
