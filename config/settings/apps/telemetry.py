@@ -22,9 +22,11 @@ MQTT_TLS_INSECURE = env.bool("MQTT_TLS_INSECURE", default=False)
 # The persistent session belongs to this id: it must stay the same across restarts of one ingest
 # process and differ between processes that run side by side (one per host by default).
 MQTT_CLIENT_ID = env.str("MQTT_CLIENT_ID", default=f"homegrid-ingest-{socket.gethostname()}")
-# "3.1.1" (clean_session=False) or "5" (clean_start=False with a session expiry). The embedded
-# demo broker speaks 3.1.1; MQTT 5 lets the ingest raise the broker's in-flight window.
-MQTT_PROTOCOL = env.str("MQTT_PROTOCOL", default="3.1.1")
+# "5" (clean_start=False with a session expiry), "3.1.1" (clean_session=False), or "auto": 5 when
+# the broker speaks it, else 3.1.1 (the embedded demo broker). MQTT 5 lets the ingest set the
+# in-flight window (TELEMETRY_RECEIVE_MAXIMUM); Mosquitto gives a 3.1.1 client only 20
+# unacknowledged messages (max_inflight_messages), which caps every batch at 20.
+MQTT_PROTOCOL = env.str("MQTT_PROTOCOL", default="auto")
 # MQTT 5 only: how long the broker keeps the session (and queues messages) while disconnected.
 MQTT_SESSION_EXPIRY_SECONDS = env.int("MQTT_SESSION_EXPIRY_SECONDS", default=7 * 24 * 3600)
 MQTT_KEEPALIVE_SECONDS = env.int("MQTT_KEEPALIVE_SECONDS", default=30)

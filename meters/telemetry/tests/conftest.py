@@ -78,7 +78,7 @@ def broker() -> Broker:
     return Broker(url.hostname or "127.0.0.1", url.port or 1883)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -92,7 +92,7 @@ def bulk_broker(tmp_path):
     binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     if not os.path.exists(binary):
         pytest.fail("Mosquitto is not installed (apt-get install mosquitto)")
-    port = _free_port()
+    port = free_port()
     config = tmp_path / "mosquitto.conf"
     config.write_text(
         f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"

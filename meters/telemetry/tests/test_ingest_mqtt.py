@@ -2,6 +2,8 @@
 
 import json
 import signal
+import subprocess
+import sys
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -14,9 +16,10 @@ from django.utils import timezone
 from meters import services as meter_services
 from meters.models import Reading
 from meters.telemetry import services, supervision
+from meters.telemetry.management.commands.mqtt_broker import port_answers
 from meters.telemetry.models import DeadLetter, Device, DeviceTransition
 
-from .conftest import publish_all, wait_until
+from .conftest import ROOT, Broker, free_port, publish_all, wait_until
 from .factories import DeviceFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -80,7 +83,10 @@ def test_it_stores_every_payload_variant_and_dead_letters_the_bad_ones(broker, t
 
 def test_it_records_lwt_transitions(broker, topics, ingests):
     device = DeviceFactory()
-    ingests.start(broker, client_id())
+    ident = client_id()
+    ingests.start(broker, ident)
+    # "auto" picks MQTT 5 on Mosquitto (the embedded broker test covers the 3.1.1 fallback).
+    assert cache.get(supervision.HEARTBEAT_KEY.format(client_id=ident))["protocol"] == "5"
     publish_all(
         broker,
         [
@@ -97,6 +103,31 @@ def test_it_records_lwt_transitions(broker, topics, ingests):
         False,
         True,
     ]
+
+
+def test_it_ingests_through_the_embedded_demo_broker(topics, ingests, tmp_path):
+    port = free_port()
+    env = ingests.env(Broker("127.0.0.1", port))
+    with open(tmp_path / "broker.log", "w") as log:
+        embedded = subprocess.Popen(
+            [sys.executable, "manage.py", "mqtt_broker"], cwd=ROOT, env=env, stdout=log, stderr=log
+        )
+    try:
+        broker = Broker("127.0.0.1", port)
+        wait_until(lambda: port_answers("127.0.0.1", port), 30, "the embedded broker")
+        device = DeviceFactory()
+        ident = client_id()
+        ingests.start(broker, ident)
+        beat = cache.get(supervision.HEARTBEAT_KEY.format(client_id=ident))
+        assert beat["protocol"] == "3.1.1"
+        at = tasmota_time(timezone.now() - timedelta(seconds=5))
+        publish_all(
+            broker, [(topics.sensor(device.topic), f'{{"Time":"{at}","SML":{{"E_in":9.5}}}}')]
+        )
+        wait_until(count_readings(1), what="the reading")
+    finally:
+        embedded.terminate()
+        embedded.wait(15)
 
 
 def test_it_holds_messages_unacknowledged_while_reception_is_paused(broker, topics, ingests):
@@ -144,18 +175,19 @@ def _stream(topics, devices, per_device: int) -> list[tuple[str, str]]:
 
 
 # The issue asks for 20,000 messages; that size runs in the benchmark (bench/bench_mqtt_ingest.py).
-# Here 5,000 keep the suite fast while still killing the process with batches in flight.
-KILL_TEST_MESSAGES = 5_000
+# Here 4,000 keep the suite fast while still killing the process with batches in flight. It runs
+# on MQTT 3.1.1 (clean_session=False); the pause test kills and restarts an MQTT 5 session.
+KILL_TEST_MESSAGES = 4_000
 
 
 def test_it_stores_every_message_exactly_once_across_a_sigkill(bulk_broker, topics, ingests):
     devices = [DeviceFactory() for _ in range(50)]
     messages = _stream(topics, devices, KILL_TEST_MESSAGES // len(devices))
     ident = client_id()
-    first = ingests.start(bulk_broker, ident, "--batch-size", "200")
+    first = ingests.start(bulk_broker, ident, "--batch-size", "200", MQTT_PROTOCOL="3.1.1")
     publisher = bulk_broker.publisher()
     infos = [publisher.publish(t, p, qos=1) for t, p in messages]
-    wait_until(lambda: Reading.objects.count() >= 1000, 60, "the first 1,000 readings")
+    wait_until(lambda: Reading.objects.count() >= 800, 60, "the first 800 readings")
     first.send_signal(signal.SIGKILL)
     first.wait()
     killed_at = Reading.objects.count()
@@ -164,7 +196,7 @@ def test_it_stores_every_message_exactly_once_across_a_sigkill(bulk_broker, topi
         info.wait_for_publish(timeout=60)
     publisher.disconnect()
     publisher.loop_stop()
-    ingests.start(bulk_broker, ident, "--batch-size", "200")
+    ingests.start(bulk_broker, ident, "--batch-size", "200", MQTT_PROTOCOL="3.1.1")
     wait_until(count_readings(len(messages)), 120, f"{len(messages)} readings")
     per_meter = Reading.objects.values_list("meter_id", flat=True)
     assert {pk: list(per_meter).count(pk) for pk in {d.meter_id for d in devices}} == {
@@ -175,7 +207,7 @@ def test_it_stores_every_message_exactly_once_across_a_sigkill(bulk_broker, topi
 
 def test_two_processes_on_a_shared_subscription_split_the_stream(bulk_broker, topics, ingests):
     devices = [DeviceFactory() for _ in range(20)]
-    messages = _stream(topics, devices, 100)
+    messages = _stream(topics, devices, 50)
     group = f"g{uuid.uuid4().hex[:6]}"
     ids = [client_id(), client_id()]
     for ident in ids:

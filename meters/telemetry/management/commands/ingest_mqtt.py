@@ -75,23 +75,21 @@ class Ingest:
         self.minute: deque[tuple[float, dict]] = deque()
         self.last_message_at = None
         self.last_batch_ms = None
-        self.client = self._client()
+        self.protocol = ""
+        self.client: mqtt.Client | None = None
 
     # --- MQTT ---------------------------------------------------------------------------------
 
-    def _client(self) -> mqtt.Client:
+    @staticmethod
+    def _address() -> tuple[str, int]:
         url = urlparse(settings.MQTT_URL)
-        v5 = settings.MQTT_PROTOCOL == "5"
-        kwargs = {
-            "callback_api_version": mqtt.CallbackAPIVersion.VERSION2,
-            "client_id": self.client_id,
-            "protocol": mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
-            "manual_ack": True,
-            "reconnect_on_failure": True,
-        }
-        if not v5:
-            kwargs["clean_session"] = False
-        client = mqtt.Client(**kwargs)
+        secure = settings.MQTT_TLS or url.scheme in ("mqtts", "ssl")
+        return url.hostname or "127.0.0.1", url.port or (8883 if secure else 1883)
+
+    @staticmethod
+    def _secure(client: mqtt.Client) -> None:
+        """Credentials and TLS, from MQTT_USERNAME/PASSWORD/TLS_* or the URL."""
+        url = urlparse(settings.MQTT_URL)
         username = settings.MQTT_USERNAME or unquote(url.username or "")
         password = settings.MQTT_PASSWORD or unquote(url.password or "")
         if username:
@@ -104,13 +102,65 @@ class Ingest:
                 cert_reqs=ssl.CERT_NONE if settings.MQTT_TLS_INSECURE else ssl.CERT_REQUIRED,
             )
             client.tls_insecure_set(settings.MQTT_TLS_INSECURE)
+
+    def _probe(self) -> str | None:
+        """ "5" when the broker accepts an MQTT 5 connection, "3.1.1" when it refuses the
+        protocol version (e.g. the embedded amqtt), None when it cannot be reached."""
+        client = mqtt.Client(
+            callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
+            client_id=f"{self.client_id}-probe",
+            protocol=mqtt.MQTTv5,
+        )
+        self._secure(client)
+        answer = {}
+        client.on_connect = lambda c, u, f, reason_code, p: answer.setdefault("code", reason_code)
+        try:
+            client.connect(*self._address(), keepalive=10)
+        except (OSError, ssl.SSLError):
+            return None
+        deadline = time.monotonic() + 5
+        while "code" not in answer and time.monotonic() < deadline:
+            if client.loop(timeout=0.2) != mqtt.MQTT_ERR_SUCCESS:
+                break
+        client.disconnect()
+        code = answer.get("code")
+        if code is not None and not code.is_failure:
+            return "5"
+        return "3.1.1"
+
+    def protocol_resolve(self) -> str:
+        """MQTT_PROTOCOL, or with "auto" MQTT 5 when the broker speaks it (its Receive Maximum
+        lets whole batches be in flight; Mosquitto gives an MQTT 3.1.1 client 20)."""
+        if settings.MQTT_PROTOCOL != "auto":
+            return settings.MQTT_PROTOCOL
+        delay = settings.MQTT_RECONNECT_MIN_SECONDS
+        while not self.stopping.is_set():
+            protocol = self._probe()
+            if protocol:
+                return protocol
+            log.warning("ingest %s: broker not reachable; retrying in %s s", self.client_id, delay)
+            self.heartbeat_maybe()
+            self.stopping.wait(delay)
+            delay = min(delay * 2, settings.MQTT_RECONNECT_MAX_SECONDS)
+        return "3.1.1"
+
+    def _client(self) -> mqtt.Client:
+        v5 = self.protocol == "5"
+        kwargs = {
+            "callback_api_version": mqtt.CallbackAPIVersion.VERSION2,
+            "client_id": self.client_id,
+            "protocol": mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+            "manual_ack": True,
+            "reconnect_on_failure": True,
+        }
+        if not v5:
+            kwargs["clean_session"] = False
+        client = mqtt.Client(**kwargs)
+        self._secure(client)
         client.reconnect_delay_set(
             min_delay=settings.MQTT_RECONNECT_MIN_SECONDS,
             max_delay=settings.MQTT_RECONNECT_MAX_SECONDS,
         )
-        # Hold as many unacknowledged messages as the broker sends (MQTT 3.1.1 brokers have their
-        # own window, e.g. Mosquitto's max_inflight_messages).
-        client.max_inflight_messages_set(settings.TELEMETRY_RECEIVE_MAXIMUM)
         client.on_connect = self.on_connect
         client.on_disconnect = self.on_disconnect
         client.on_message = self.on_message
@@ -118,16 +168,18 @@ class Ingest:
         return client
 
     def connect(self) -> None:
-        url = urlparse(settings.MQTT_URL)
-        secure = settings.MQTT_TLS or url.scheme in ("mqtts", "ssl")
-        host, port = url.hostname or "127.0.0.1", url.port or (8883 if secure else 1883)
+        self.protocol = self.protocol_resolve()
+        self.client = self._client()
+        host, port = self._address()
         extra = {}
-        if settings.MQTT_PROTOCOL == "5":
+        if self.protocol == "5":
             properties = Properties(PacketTypes.CONNECT)
             properties.SessionExpiryInterval = settings.MQTT_SESSION_EXPIRY_SECONDS
             properties.ReceiveMaximum = min(settings.TELEMETRY_RECEIVE_MAXIMUM, 65535)
             extra = {"clean_start": False, "properties": properties}
-        log.info("ingest %s connecting to %s:%s", self.client_id, host, port)
+        log.info(
+            "ingest %s connecting to %s:%s with MQTT %s", self.client_id, host, port, self.protocol
+        )
         self.client.connect_async(host, port, keepalive=settings.MQTT_KEEPALIVE_SECONDS, **extra)
         self.client.loop_start()
 
@@ -259,6 +311,7 @@ class Ingest:
                     "host": socket.gethostname(),
                     "pid": os.getpid(),
                     "connected": self.connected,
+                    "protocol": self.protocol,
                     "subscribed": self.subscribed,
                     "topics": self.topics,
                     "paused": self.paused,
@@ -293,8 +346,9 @@ class Ingest:
         finally:
             self.connected = False
             self.heartbeat_maybe(force=True)
-            self.client.disconnect()
-            self.client.loop_stop()
+            if self.client is not None:
+                self.client.disconnect()
+                self.client.loop_stop()
 
 
 class Command(BaseCommand):

@@ -54,7 +54,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         url = urlparse(settings.MQTT_URL)
         host, port = url.hostname or "127.0.0.1", url.port or 1883
-        logging.getLogger("amqtt").setLevel(logging.WARNING)
+        for noisy in ("amqtt", "transitions"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
         asyncio.run(self._run(host, port))
 
     async def _run(self, host: str, port: int) -> None:
