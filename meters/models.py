@@ -7,6 +7,7 @@ a day's roll-up therefore holds the intervals that end after its local midnight 
 the next one.
 """
 
+import hashlib
 import zoneinfo
 from functools import cached_property
 
@@ -225,3 +226,27 @@ class Archive(models.Model):
 
     def __str__(self) -> str:
         return self.path
+
+
+class MeterKey(models.Model):
+    """An API key of one meter (the device that reads it): it may submit and read that meter's
+    readings and nothing else. Only the SHA-256 of the key is stored; the key is shown once."""
+
+    KEY_PREFIX = "mk_"
+
+    meter = models.ForeignKey(Meter, on_delete=models.CASCADE, related_name="keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=11)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.meter_id} {self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def digest_of(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()

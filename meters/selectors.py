@@ -25,6 +25,7 @@ from accounts.models import User
 from accounts.permissions import scope_to_user
 from config.exceptions import ApplicationError, NotFound
 
+from .authentication import MeterDevice
 from .models import KWH_PLACES, DailyUsage, Meter, MeterKind, Reading, Reception
 from .timeutils import (
     HALF_HOUR,
@@ -37,9 +38,13 @@ from .timeutils import (
 )
 
 
-def meters_for_user(*, user: User) -> QuerySet[Meter]:
-    """Staff: every meter; customers: their accounts' meters; anyone else: none."""
-    return scope_to_user(Meter.objects.select_related("account"), user)
+def meters_for_user(*, user: "User | MeterDevice") -> QuerySet[Meter]:
+    """Staff: every meter; customers: their accounts' meters; a meter key: its meter; anyone
+    else: none."""
+    meters = Meter.objects.select_related("account")
+    if isinstance(user, MeterDevice):
+        return meters.filter(pk=user.meter_id)
+    return scope_to_user(meters, user)
 
 
 def meter_for_user(*, user: User, meter_id: str) -> Meter:

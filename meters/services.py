@@ -8,6 +8,7 @@ these, so a rule holds whichever door the data came in by.
 import json
 import logging
 import math
+import secrets
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,14 +23,15 @@ from django.utils.dateparse import parse_datetime
 
 from accounts import live
 from accounts.models import CustomerAccount, User
-from accounts.permissions import scope_to_user
 from accounts.postcodes import normalise_postcode, outward_code
 from config.exceptions import ApplicationError, Conflict, NotFound, ServiceUnavailable
 
+from . import selectors
 from .models import (
     KWH_PLACES,
     DailyUsage,
     Meter,
+    MeterKey,
     MeterKind,
     Reading,
     ReadingQuality,
@@ -136,6 +138,35 @@ def meter_create(
     meter.full_clean()
     meter.save()
     return meter
+
+
+@dataclass(frozen=True)
+class IssuedMeterKey:
+    meter_key: MeterKey
+    key: str
+
+
+@transaction.atomic
+def meter_key_create(*, meter: Meter, name: str) -> IssuedMeterKey:
+    """A new key for the device that reads ``meter``; the key itself is returned only here."""
+    name = name.strip()
+    if not name:
+        raise ApplicationError(
+            "Give the key a name, such as the device that uses it.", field="name"
+        )
+    key = MeterKey.KEY_PREFIX + secrets.token_urlsafe(30)
+    meter_key = MeterKey.objects.create(
+        meter=meter, name=name, prefix=key[:11], digest=MeterKey.digest_of(key)
+    )
+    return IssuedMeterKey(meter_key=meter_key, key=key)
+
+
+@transaction.atomic
+def meter_key_revoke(*, meter_key: MeterKey) -> MeterKey:
+    if meter_key.revoked_at is None:
+        meter_key.revoked_at = timezone.now()
+        meter_key.save(update_fields=["revoked_at"])
+    return meter_key
 
 
 # --- Readings ---------------------------------------------------------------------------------
@@ -595,7 +626,7 @@ def daily_usage_refresh(*, meter: Meter, days: set[date]) -> None:
 def _meters_for(meter_ids: set[str], user: User | None) -> dict[str, Meter]:
     queryset = Meter.objects.filter(meter_id__in=meter_ids)
     if user is not None:
-        queryset = scope_to_user(queryset, user)
+        queryset = selectors.meters_for_user(user=user).filter(meter_id__in=meter_ids)
     locked = Meter.objects.filter(pk__in=queryset.values("pk")).order_by("pk").select_for_update()
     return {meter.meter_id: meter for meter in locked}
 

@@ -301,3 +301,19 @@ class RestoreOutput(serializers.Serializer):
     conflicting = serializers.IntegerField()
     rejected = serializers.IntegerField()
     problems = serializers.ListField(child=serializers.CharField())
+
+
+class MeterKeyOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    prefix = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    revoked_at = serializers.DateTimeField(allow_null=True)
+
+
+class IssuedMeterKeyOutput(MeterKeyOutput):
+    key = serializers.CharField(help_text="Shown once: store it in the device.")
+
+
+class MeterKeyInput(serializers.Serializer):
+    name = serializers.CharField(max_length=100)

@@ -37,6 +37,12 @@ urlpatterns = [
         views.GreenButtonApi.as_view(),
         name="meter-green-button",
     ),
+    path("meters/<str:meter_id>/keys", views.MeterKeysApi.as_view(), name="meter-keys"),
+    path(
+        "meters/<str:meter_id>/keys/<int:key_id>/revoke",
+        views.MeterKeyRevokeApi.as_view(),
+        name="meter-key-revoke",
+    ),
     path("analytics/consumption", views.AggregatesApi.as_view(), name="analytics-consumption"),
     path("readings/bulk", views.BulkReadingsApi.as_view(), name="readings-bulk"),
     path("system/archives", views.ArchiveListApi.as_view(), name="system-archives"),

@@ -10,11 +10,14 @@ from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts.permissions import IsAnalyst, IsStaff
 from config.api import Pagination
+from config.exceptions import NotFound
 from meters import archives, greenbutton, selectors, services
+from meters.authentication import MeterKeyAuthentication
 from meters.models import Archive, Reception, ReceptionChange
 
 from . import serializers as s
@@ -29,7 +32,14 @@ _OPTIONAL_READING_FIELDS = (
 )
 
 
-class MeterListApi(APIView):
+class MeterApi(APIView):
+    """Meter doors also accept a meter's own key (``Token mk_…``), scoped to that meter."""
+
+    authentication_classes = [MeterKeyAuthentication, *api_settings.DEFAULT_AUTHENTICATION_CLASSES]
+    permission_classes = [IsAuthenticated]
+
+
+class MeterListApi(MeterApi):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses=s.MeterOutput(many=True), summary="Meters the caller may see")
@@ -57,7 +67,7 @@ class MeterListApi(APIView):
         return Response(s.MeterOutput(meter).data, status=status.HTTP_201_CREATED)
 
 
-class MeterDetailApi(APIView):
+class MeterDetailApi(MeterApi):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses=s.MeterOutput, summary="One meter")
@@ -66,7 +76,7 @@ class MeterDetailApi(APIView):
         return Response(s.MeterOutput(meter).data)
 
 
-class MeterReadingsApi(APIView):
+class MeterReadingsApi(MeterApi):
     """Raw readings of a meter, and submitting one reading."""
 
     permission_classes = [IsAuthenticated]
@@ -148,7 +158,7 @@ def _bulk_items(data) -> list[services.ReadingIn]:
     return items
 
 
-class BulkReadingsApi(APIView):
+class BulkReadingsApi(MeterApi):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
@@ -189,7 +199,7 @@ def _query(serializer_class, request) -> dict:
     return dict(query.validated_data)
 
 
-class ConsumptionApi(APIView):
+class ConsumptionApi(MeterApi):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
@@ -213,7 +223,7 @@ class ConsumptionApi(APIView):
         return Response(s.ConsumptionOutput(result).data)
 
 
-class SeriesApi(APIView):
+class SeriesApi(MeterApi):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
@@ -232,7 +242,7 @@ class SeriesApi(APIView):
         return paginator.get_paginated_response(s.SeriesRow(page, many=True).data)
 
 
-class LatestReadingApi(APIView):
+class LatestReadingApi(MeterApi):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses=s.ReadingOutput, summary="Latest reading of a meter")
@@ -243,7 +253,7 @@ class LatestReadingApi(APIView):
         return Response(s.ReadingOutput(reading).data)
 
 
-class StatsApi(APIView):
+class StatsApi(MeterApi):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
@@ -257,7 +267,7 @@ class StatsApi(APIView):
         return Response(s.StatsOutput(result).data)
 
 
-class EnergySummaryApi(APIView):
+class EnergySummaryApi(MeterApi):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
@@ -271,7 +281,7 @@ class EnergySummaryApi(APIView):
         return Response(s.SummaryOutput(result).data)
 
 
-class ExportCsvApi(APIView):
+class ExportCsvApi(MeterApi):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
@@ -323,7 +333,7 @@ def _csv_lines(meter, rows):
         )
 
 
-class GreenButtonApi(APIView):
+class GreenButtonApi(MeterApi):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
@@ -355,6 +365,42 @@ class AggregatesApi(APIView):
     def get(self, request):
         rows = selectors.consumption_aggregates(**_query(s.AggregatesQuery, request))
         return Response(s.AggregateRow(rows, many=True).data)
+
+
+class MeterKeysApi(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(responses=s.MeterKeyOutput(many=True), summary="A meter's device keys (staff)")
+    def get(self, request, meter_id: str):
+        meter = selectors.meter_for_user(user=request.user, meter_id=meter_id)
+        return Response(s.MeterKeyOutput(meter.keys.all(), many=True).data)
+
+    @extend_schema(
+        request=s.MeterKeyInput,
+        responses={201: s.IssuedMeterKeyOutput},
+        summary="Create a device key for a meter (staff)",
+        description="The key (`mk_…`) is shown only in this answer. With `Authorization: Token "
+        "<key>` the device may submit and read this meter's readings and nothing else.",
+    )
+    def post(self, request, meter_id: str):
+        meter = selectors.meter_for_user(user=request.user, meter_id=meter_id)
+        data = s.MeterKeyInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        issued = services.meter_key_create(meter=meter, **data.validated_data)
+        body = {**s.MeterKeyOutput(issued.meter_key).data, "key": issued.key}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class MeterKeyRevokeApi(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(request=None, responses=s.MeterKeyOutput, summary="Revoke a device key (staff)")
+    def post(self, request, meter_id: str, key_id: int):
+        meter = selectors.meter_for_user(user=request.user, meter_id=meter_id)
+        meter_key = meter.keys.filter(pk=key_id).first()
+        if meter_key is None:
+            raise NotFound(f"No key {key_id} on meter {meter_id}.")
+        return Response(s.MeterKeyOutput(services.meter_key_revoke(meter_key=meter_key)).data)
 
 
 class ArchiveListApi(APIView):
