@@ -122,7 +122,8 @@ def instruction_issue_manual(
     if not 1 <= minutes <= 7 * 24 * 60:
         raise ValidationError({"expires_in_minutes": ["Expiry must be 1 minute to 7 days."]})
     now = timezone.now()
-    Battery.objects.select_for_update().filter(pk=battery.pk).first()
+    # Serialises with telemetry and monitoring of this battery (see telemetry's lock order).
+    Battery.objects.select_for_update(no_key=True).filter(pk=battery.pk).first()
     _supersede([battery.pk], now=now, detail="Replaced by a manual instruction.")
     instruction = BatteryInstruction.objects.create(
         battery=battery,

@@ -163,6 +163,9 @@ def monitoring_run(
     scope = Battery.objects.all()
     if battery_ids is not None:
         scope = scope.filter(field_in("pk", battery_ids, "uuid"))
+    # Take the batteries' row locks up front in id order, as telemetry ingest does, so a pass and
+    # an ingest batch queue for each other instead of deadlocking.
+    list(scope.select_for_update(no_key=True).order_by("pk").values_list("pk", flat=True))
     cutoff = now - timedelta(minutes=settings.BATTERIES_STALE_MINUTES)
     result.went_offline = (
         scope.filter(last_seen__lt=cutoff).exclude(status=BatteryStatus.OFFLINE)

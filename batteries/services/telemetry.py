@@ -201,11 +201,14 @@ _STATE_FIELDS = ("soc_percent", "power_kw", "voltage_v", "temperature_c", "statu
 
 def _update_current_state(newest: dict) -> None:
     """Move each battery's current state to its incoming newest reading unless the battery has
-    seen a newer one. The batteries are locked first in a fixed order, so two concurrent batches
-    never deadlock; PostgreSQL then does it in one UPDATE from arrays (Django's bulk_update
-    spends seconds building CASE expressions for a batch of thousands)."""
+    seen a newer one.
+
+    The batteries are locked first in id order, so two concurrent batches (or a batch and a
+    monitoring pass) queue instead of deadlocking; NO KEY UPDATE, so inserts of readings, alerts
+    and instructions that reference them are not held up. PostgreSQL then does it in one UPDATE
+    from arrays (Django's bulk_update spends seconds building CASE expressions for thousands)."""
     locked = list(
-        Battery.objects.select_for_update()
+        Battery.objects.select_for_update(no_key=True)
         .filter(field_in("pk", newest, "uuid"))
         .order_by("pk")
         .values_list("pk", "last_seen")
