@@ -8,7 +8,16 @@ from django.utils.functional import cached_property
 from config.exceptions import ApplicationError
 
 from . import archives, services
-from .models import Archive, ArchiveKind, DailyUsage, Meter, Reading, Reception, ReceptionChange
+from .models import (
+    Archive,
+    ArchiveKind,
+    DailyUsage,
+    Meter,
+    MeterKey,
+    Reading,
+    Reception,
+    ReceptionChange,
+)
 from .timeutils import local_day
 
 # Counting tens of millions of readings for every changelist page takes seconds; past this
@@ -145,3 +154,20 @@ class ReceptionAdmin(ReadOnlyMixin, admin.ModelAdmin):
 class ReceptionChangeAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["changed_at", "changed_by", "paused", "maintenance", "reason"]
     date_hierarchy = "changed_at"
+
+
+@admin.register(MeterKey)
+class MeterKeyAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Keys are created through the API (the key is shown once); here they are listed and
+    revoked."""
+
+    list_display = ["meter", "name", "prefix", "created_at", "revoked_at"]
+    search_fields = ["meter__meter_id", "name", "prefix"]
+    list_select_related = ["meter"]
+    actions = ["revoke"]
+
+    @admin.action(description="Revoke the selected keys")
+    def revoke(self, request, queryset):
+        for meter_key in queryset:
+            services.meter_key_revoke(meter_key=meter_key)
+        self.message_user(request, f"Revoked {queryset.count()} keys.")

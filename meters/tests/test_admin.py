@@ -52,3 +52,11 @@ def test_it_pauses_and_resumes_reception_from_the_admin(admin_client, staff):
     admin_client.post(url, {"action": "resume", "_selected_action": [pk]})
     assert not Reception.objects.get().paused
     assert ReceptionChange.objects.filter(changed_by=staff).count() == 2
+
+
+def test_it_revokes_meter_keys_from_the_admin(admin_client):
+    issued = services.meter_key_create(meter=MeterFactory(), name="reader")
+    url = reverse("admin:meters_meterkey_changelist")
+    admin_client.post(url, {"action": "revoke", "_selected_action": [issued.meter_key.pk]})
+    issued.meter_key.refresh_from_db()
+    assert issued.meter_key.revoked_at is not None
