@@ -491,3 +491,28 @@ def test_it_gives_no_device_cards_to_an_account_without_devices(client, customer
     body = client.get(f"/dashboard/{meter.meter_id}/cards.json").json()
 
     assert body == {"batteries": [], "chargers": []}
+
+
+def test_it_samples_ten_second_telemetry_by_time_keeping_energy_exact(client, customer, now):
+    meter = MeterFactory(account=customer.customer_accounts.get(), kind=MeterKind.LIVE)
+    end = now.replace(microsecond=0) - timedelta(seconds=5)
+    items = seed_readings(meter, end=end, count=720, step=timedelta(seconds=10), with_power=True)
+    client.force_login(customer)
+    start = (end - timedelta(hours=2)).timestamp()
+
+    body = client.get(
+        f"/dashboard/{meter.meter_id}/series.json?start={start}&end={end.timestamp() + 1}"
+        "&max_points=25"
+    ).json()
+
+    assert body["points"] <= 25
+    assert body["t"][-1] == end.timestamp()
+    gaps = {round(b - a) for a, b in zip(body["t"], body["t"][1:], strict=False)}
+    assert max(gaps) - min(gaps) <= 20  # evenly spread, not the first 25 readings
+    exact = float(Decimal(items[-1].import_kwh) - Decimal(items[0].import_kwh))
+    assert body["energy_kwh"][-1] == pytest.approx(exact, abs=1e-4)
+    # Each point stands for five minutes: its power is the average since the one before.
+    for index in range(1, body["points"]):
+        seconds = body["t"][index] - body["t"][index - 1]
+        kwh = body["energy_kwh"][index] - body["energy_kwh"][index - 1]
+        assert body["power_w"][index] == pytest.approx(kwh * 3_600_000 / seconds, abs=0.1)
