@@ -61,6 +61,15 @@ def month_of(value: str | date) -> date:
         raise ApplicationError(f"month: {value!r} is not YYYY-MM.", field="month") from exc
 
 
+def _ended_month(value: str | date) -> date:
+    first = month_of(value)
+    if first >= timezone.localdate().replace(day=1):
+        raise ApplicationError(
+            f"month: {first:%Y-%m} has not ended yet; bill a past month.", field="month"
+        )
+    return first
+
+
 def next_month(first: date) -> date:
     return (first.replace(day=28) + timedelta(days=4)).replace(day=1)
 
@@ -724,7 +733,7 @@ def bill_generate_for_month(
     """The account's bill for ``month``: created, or its draft regenerated; an issued bill is
     returned unchanged (it is immutable; correct it with ``bill_correct``). With ``issue`` a
     bill that needs no review is issued. Returns (bill, "created"|"regenerated"|"unchanged")."""
-    summary = _generate_chunk(account_ids=[account.pk], first=month_of(month), issue=issue)
+    summary = _generate_chunk(account_ids=[account.pk], first=_ended_month(month), issue=issue)
     bill, action = summary.bills[0]
     return bill, action
 
@@ -740,11 +749,7 @@ def bills_generate(
     """Bills of ``month`` for every account (or ``accounts``), in chunks; idempotent: issued
     bills stay as they are, drafts are regenerated, missing bills are created (and issued when
     ``issue`` and they need no review). ``progress(done, total)`` after each chunk."""
-    first = month_of(month)
-    if first >= timezone.localdate().replace(day=1):
-        raise ApplicationError(
-            f"month: {first:%Y-%m} has not ended yet; bill a past month.", field="month"
-        )
+    first = _ended_month(month)
     if accounts is None:
         ids = list(CustomerAccount.objects.order_by("pk").values_list("pk", flat=True))
     else:

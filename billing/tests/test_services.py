@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from billing import services
 from billing.models import Bill, BillLine, BillState, LineKind
@@ -313,9 +314,13 @@ def test_it_flags_an_account_without_a_tariff(account, meter):
     assert bill.total == Decimal("0.00")
 
 
-def test_it_refuses_a_month_that_has_not_ended():
-    with pytest.raises(ApplicationError):
-        services.bills_generate(month=date.today().strftime("%Y-%m"))
+def test_it_refuses_a_month_that_has_not_ended(account):
+    this_month = timezone.localdate().strftime("%Y-%m")
+    with pytest.raises(ApplicationError, match="has not ended"):
+        services.bills_generate(month=this_month)
+    with pytest.raises(ApplicationError, match="has not ended"):
+        services.bill_generate_for_month(account=account, month=this_month)
+    assert not Bill.objects.exists()
     with pytest.raises(ApplicationError):
         services.bills_generate(month="2026-13")
 
