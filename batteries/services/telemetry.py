@@ -168,10 +168,12 @@ def readings_ingest(
         else:
             _conflict(batteries[reading.battery_id], values, skip_conflicts, result)
 
+    # Inserted in key order: two batches sharing readings then wait for each other on the
+    # unique index in the same order, and never deadlock.
     BatteryReading.objects.bulk_create(
         [
             BatteryReading(battery_id=battery_id, source=source, **vars(values))
-            for (battery_id, _), values in incoming.items()
+            for (battery_id, _), values in sorted(incoming.items(), key=lambda item: item[0])
         ],
         batch_size=2000,
         ignore_conflicts=True,

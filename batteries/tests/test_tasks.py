@@ -1,3 +1,4 @@
+import random
 import threading
 from datetime import timedelta
 
@@ -61,16 +62,17 @@ def test_it_stores_a_reading_once_when_the_same_batch_arrives_concurrently():
     barrier = threading.Barrier(4)
     errors = []
 
-    def ingest():
+    def ingest(seed):
+        shuffled = random.Random(seed).sample(batch, len(batch))  # each thread in its own order
         try:
             barrier.wait(timeout=30)
-            services.readings_ingest(readings=batch, source="mqtt", skip_conflicts=True)
+            services.readings_ingest(readings=shuffled, source="mqtt", skip_conflicts=True)
         except Exception as exc:  # collected so the test can show it
             errors.append(exc)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=ingest) for _ in range(4)]
+    threads = [threading.Thread(target=ingest, args=(seed,)) for seed in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
