@@ -2,9 +2,10 @@
 
 Both servers do the same work per message: the ``ocpp`` library's framing, routing and schema
 validation, and the same ``charging.services`` writes (the batched frame log for every frame in
-and out, heartbeats, meter samples with live connector state) in PostgreSQL. What differs is the
-transport: HomeGrid runs daphne + Channels (+ the Redis channel layer for command routing); the
-bare server is a plain ``websockets`` server with an ``ocpp`` ChargePoint per connection.
+and out, heartbeats, meter samples with live connector state) in PostgreSQL, through the same
+``charging.db.db_call`` thread pool. What differs is the transport: HomeGrid runs daphne +
+Channels (+ the Redis channel layer for command routing); the bare server is a plain
+``websockets`` server with an ``ocpp`` ChargePoint per connection.
 
 For each server, in the same run:
 
@@ -64,13 +65,13 @@ def bare_server(port: int) -> None:
     import django
 
     django.setup()
-    from asgiref.sync import sync_to_async
     from ocpp.routing import on
     from ocpp.v16 import ChargePoint, call_result
     from ocpp.v16.enums import Action, RegistrationStatus
     from websockets.asyncio.server import serve
 
     from charging import services
+    from charging.db import db_call
     from charging.frame_log import frame_log
     from charging.models import Charger
 
@@ -103,26 +104,24 @@ def bare_server(port: int) -> None:
 
         @on(Action.boot_notification)
         async def boot(self, **payload):
-            await sync_to_async(services.boot_notification_record)(
-                charger=self.charger, payload=payload
-            )
+            await db_call(services.boot_notification_record)(charger=self.charger, payload=payload)
             return call_result.BootNotification(
                 current_time=_now(), interval=300, status=RegistrationStatus.accepted
             )
 
         @on(Action.heartbeat)
         async def heartbeat(self, **payload):
-            await sync_to_async(services.heartbeat_record)(charger_id=self.charger.pk)
+            await db_call(services.heartbeat_record)(charger_id=self.charger.pk)
             return call_result.Heartbeat(current_time=_now())
 
         @on(Action.meter_values)
         async def meter_values(self, **payload):
-            await sync_to_async(services.meter_values_record)(charger=self.charger, **payload)
+            await db_call(services.meter_values_record)(charger=self.charger, **payload)
             return call_result.MeterValues()
 
     async def handler(websocket):
         charge_point_id = websocket.request.path.rsplit("/", 1)[-1]
-        charger = await sync_to_async(Charger.objects.get)(charge_point_id=charge_point_id)
+        charger = await db_call(Charger.objects.get)(charge_point_id=charge_point_id)
         point = Bare(charger, Logged(websocket, charger))
         with contextlib.suppress(Exception):  # a closed socket ends the session
             await point.start()

@@ -10,6 +10,7 @@ import base64
 import binascii
 import logging
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from ocpp.exceptions import OCPPError, UnknownCallErrorCodeError
@@ -47,6 +48,15 @@ def _basic_auth(scope) -> tuple[str, str] | None:
 class OcppConsumer(AsyncWebsocketConsumer):
     charger = None
     central_system = None
+
+    async def dispatch(self, message):
+        """As Channels' own, without its connection check before every message: that is a hop
+        to the sync thread all consumers share, per frame. Database calls here go through
+        ``db_call``, which checks connections itself."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self):
         self.charge_point_id = self.scope["url_route"]["kwargs"]["charge_point_id"]

@@ -11,7 +11,7 @@ import threading
 import time
 
 from asgiref.sync import SyncToAsync
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 CHECK_EVERY_SECONDS = 1.0
 _checked = threading.local()
@@ -28,6 +28,12 @@ class ConsumerDatabaseSyncToAsync(SyncToAsync):
         except BaseException:
             close_old_connections()
             raise
+        finally:
+            if connection.settings_dict.get("CONN_MAX_AGE") == 0:
+                # Configured not to keep connections (as the tests are): do not keep one per
+                # pool thread either.
+                close_old_connections()
 
 
-db_call = ConsumerDatabaseSyncToAsync
+def db_call(func):
+    return ConsumerDatabaseSyncToAsync(func, thread_sensitive=False)

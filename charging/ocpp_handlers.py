@@ -18,6 +18,7 @@ consumer). Central-system CALLs run as tasks started by the consumer.
 """
 
 import json
+import logging
 import time
 from datetime import UTC, datetime
 
@@ -139,6 +140,13 @@ class TokenBucket:
         return True
 
 
+# Every frame is already in OcppMessage; the library's INFO line per frame on stderr only costs
+# time at load. Give this logger a level in LOGGING to see them anyway.
+FRAME_LOGGER = logging.getLogger("charging.frames")
+if FRAME_LOGGER.level == logging.NOTSET:
+    FRAME_LOGGER.setLevel(logging.WARNING)
+
+
 class CentralSystem(ChargePoint):
     """One charger's session. ``connection`` is the consumer (``recv()`` / ``send(text)``)."""
 
@@ -147,6 +155,7 @@ class CentralSystem(ChargePoint):
             charger.charge_point_id,
             connection,
             response_timeout=settings.CHARGING_COMMAND_TIMEOUT,
+            logger=FRAME_LOGGER,
         )
         self.charger = charger
         self.accepted = charger.is_accepted and charger.booted_at is not None
