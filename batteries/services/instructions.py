@@ -289,7 +289,12 @@ def rules_evaluate(*, now: datetime | None = None) -> dict[str, int]:
         current = in_force.get(battery.pk)
         if current is not None and current.source == InstructionSource.MANUAL:
             continue
-        rule = rule_winning(rules=rules, battery=battery, at=now, has_alerts=battery.pk in alerted)
+        rule = rule_winning(
+            rules=index.candidates(battery),
+            battery=battery,
+            at=now,
+            has_alerts=battery.pk in alerted,
+        )
         if rule is None:
             continue  # whatever is in force lapses at its expiry
         if current is not None and _same_order(current, rule):
