@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -448,17 +448,18 @@ def _store_states(
     devices: dict[str, Device],
     report: BatchReport,
 ) -> None:
-    seen: dict[str, datetime] = {}
+    """Tasmota's STATE heartbeat: the device is alive (last seen), nothing else is kept."""
+    seen: dict[int, datetime] = {}
     for index, topic in states:
         device = devices.get(topic.device)
         report.outcomes[index] = STORED if device else IGNORED
         if device is not None:
-            seen[device.topic] = max(
-                seen.get(device.topic, messages[index].received_at), messages[index].received_at
-            )
-    for name, at in seen.items():
-        Device.objects.filter(topic=name, last_seen__lt=at).update(last_seen=at)
-        Device.objects.filter(topic=name, last_seen__isnull=True).update(last_seen=at)
+            at = messages[index].received_at
+            seen[device.pk] = max(seen.get(device.pk, at), at)
+    for pk, at in seen.items():
+        Device.objects.filter(pk=pk).filter(Q(last_seen__isnull=True) | Q(last_seen__lt=at)).update(
+            last_seen=at
+        )
 
 
 def _store_battery_telemetry(

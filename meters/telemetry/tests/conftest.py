@@ -84,30 +84,46 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class OwnMosquitto(Broker):
+    """A Mosquitto of a test's own on a free port, configured as a production broker for bulk
+    telemetry must be: no cap on queued or in-flight messages (the defaults, 1,000 queued and 20
+    in flight per client, drop QoS 1 messages for a persistent session that falls behind)."""
+
+    def __init__(self, folder: Path):
+        super().__init__("127.0.0.1", free_port())
+        self.config = folder / "mosquitto.conf"
+        self.config.write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            "max_queued_messages 0\nmax_inflight_messages 0\nlog_dest none\n"
+        )
+        self.process = None
+
+    def _accepting(self) -> bool:
+        with socket.socket() as sock:
+            return sock.connect_ex((self.host, self.port)) == 0
+
+    def start(self) -> None:
+        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        if not os.path.exists(binary):
+            pytest.fail("Mosquitto is not installed (apt-get install mosquitto)")
+        self.process = subprocess.Popen([binary, "-c", str(self.config)])  # noqa: S603
+        wait_until(self._accepting, 10, "the test broker")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
 @pytest.fixture
 def bulk_broker(tmp_path):
-    """A Mosquitto of this test's own, configured as a production broker for bulk telemetry must
-    be: no cap on queued or in-flight messages (the defaults, 1,000 queued and 20 in flight per
-    client, drop QoS 1 messages for a persistent session that falls behind)."""
-    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    if not os.path.exists(binary):
-        pytest.fail("Mosquitto is not installed (apt-get install mosquitto)")
-    port = free_port()
-    config = tmp_path / "mosquitto.conf"
-    config.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-        "max_queued_messages 0\nmax_inflight_messages 0\nlog_dest none\n"
-    )
-    process = subprocess.Popen([binary, "-c", str(config)])  # noqa: S603 - our own config
-
-    def accepting():
-        with socket.socket() as sock:
-            return sock.connect_ex(("127.0.0.1", port)) == 0
-
-    wait_until(accepting, 10, "the test broker")
-    yield Broker("127.0.0.1", port)
-    process.terminate()
-    process.wait(10)
+    broker = OwnMosquitto(tmp_path)
+    broker.start()
+    yield broker
+    broker.stop()
 
 
 @dataclass

@@ -225,6 +225,26 @@ def test_two_processes_on_a_shared_subscription_split_the_stream(bulk_broker, to
     assert not DeadLetter.objects.exists()
 
 
+def test_it_reconnects_and_resubscribes_after_the_broker_restarts(bulk_broker, topics, ingests):
+    device = DeviceFactory()
+    ident = client_id()
+    ingests.start(bulk_broker, ident, MQTT_RECONNECT_MIN_SECONDS=1, MQTT_RECONNECT_MAX_SECONDS=2)
+    key = supervision.HEARTBEAT_KEY.format(client_id=ident)
+    assert cache.get(key)["connections"] == 1
+    bulk_broker.restart()  # a broker without persistence: the session is gone too
+
+    def back():
+        beat = cache.get(key) or {}
+        return beat.get("connections") == 2 and beat.get("subscribed")
+
+    wait_until(back, 60, "the ingest to reconnect and subscribe again")
+    at = tasmota_time(timezone.now() - timedelta(seconds=5))
+    publish_all(
+        bulk_broker, [(topics.sensor(device.topic), f'{{"Time":"{at}","SML":{{"E_in":3}}}}')]
+    )
+    wait_until(count_readings(1), what="the reading after the restart")
+
+
 @override_settings(TELEMETRY_DOWN_AFTER_SECONDS=3)
 def test_supervision_marks_a_killed_ingest_down(broker, topics, ingests):
     ident = client_id()

@@ -261,6 +261,22 @@ def test_it_holds_everything_while_reception_is_paused():
     assert report.outcomes == ["stored"]
 
 
+def test_it_takes_a_state_message_as_a_sign_of_life():
+    device = DeviceFactory()
+    at = timezone.now()
+    report = services.messages_store(
+        messages=[
+            Message(
+                topic=f"tele/{device}/STATE", payload=b'{"Uptime":"0T01:00:00"}', received_at=at
+            )
+        ]
+    )
+    assert report.outcomes == ["stored"]
+    device.refresh_from_db()
+    assert device.last_seen == at
+    assert device.last_sensor_at is None
+
+
 def test_it_ignores_topics_it_does_not_handle():
     report = services.messages_store(
         messages=[Message(topic="stat/x/POWER", payload=b"ON", received_at=timezone.now())]

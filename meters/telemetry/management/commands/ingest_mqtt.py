@@ -311,6 +311,7 @@ class Ingest:
                     "host": socket.gethostname(),
                     "pid": os.getpid(),
                     "connected": self.connected,
+                    "connections": self.generation,
                     "protocol": self.protocol,
                     "subscribed": self.subscribed,
                     "topics": self.topics,
