@@ -42,6 +42,12 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
 
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    """The browser keeps the UK's clock, as the customers' do (and as typed times are read)."""
+    return browser_context_args | {"timezone_id": "Europe/London", "locale": "en-GB"}
+
+
 def off_loop(function, *args, **kwargs):
     """Run a write in another thread: its after-commit live push calls async_to_sync, which
     refuses to run in this thread, where Playwright's event loop is running."""
@@ -142,6 +148,16 @@ def test_it_shows_the_statistics_of_a_dragged_range(
 
     page.keyboard.press("Escape")
     expect(page.locator("#selection")).to_be_hidden()
+
+    # The same without a mouse: type the range.
+    page.get_by_text("Statistics for a range you type in").focus()
+    page.keyboard.press("Enter")
+    end = timezone.localtime(half_hour_floor(timezone.now()))
+    page.get_by_label("From").fill((end - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label("To").fill(end.strftime("%Y-%m-%dT%H:%M"))
+    page.keyboard.press("Enter")
+    expect(page.locator("#selection")).to_be_visible()
+    expect(page.locator("#sel-count")).to_have_text("7")
     assert console_errors == []
 
 

@@ -171,10 +171,12 @@ function syncSeriesToggles(u, index) {
 
 const selectionPanel = document.getElementById("selection");
 
-async function onSelect(u) {
+function onSelect(u) {
   if (u.select.width < 2) return;
-  const start = u.posToVal(u.select.left, "x");
-  const end = u.posToVal(u.select.left + u.select.width, "x");
+  showStats(u.posToVal(u.select.left, "x"), u.posToVal(u.select.left + u.select.width, "x"));
+}
+
+async function showStats(start, end) {
   state.selection = [start, end];
   selectionPanel.hidden = false;
   selectionPanel.setAttribute("aria-busy", "true");
@@ -196,6 +198,36 @@ async function onSelect(u) {
     selectionPanel.setAttribute("aria-busy", "false");
   }
 }
+
+// The keyboard's way to a selection: type the range, see the same statistics and the range
+// highlighted on the chart when it is in view.
+const rangeForm = document.getElementById("range-form");
+function localInput(seconds) {
+  const date = new Date(seconds * 1000);
+  return new Date(date.getTime() - date.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+}
+document.getElementById("range-form-box").addEventListener("toggle", () => {
+  document.getElementById("range-from").value = localInput(state.start);
+  document.getElementById("range-to").value = localInput(state.end);
+});
+document.getElementById("range-to").addEventListener("input", (event) => event.target.setCustomValidity(""));
+rangeForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const start = new Date(document.getElementById("range-from").value).getTime() / 1000;
+  const end = new Date(document.getElementById("range-to").value).getTime() / 1000;
+  if (!(end > start)) {
+    document.getElementById("range-to").setCustomValidity("The end must be after the start.");
+    rangeForm.reportValidity();
+    return;
+  }
+  document.getElementById("range-to").setCustomValidity("");
+  const u = state.plot;
+  if (u && start >= state.start && end <= state.end) {
+    const left = u.valToPos(start, "x");
+    u.setSelect({ left, width: u.valToPos(end, "x") - left, top: 0, height: u.over.clientHeight }, false);
+  }
+  showStats(start, end);
+});
 
 function clearSelection() {
   state.selection = null;
