@@ -14,6 +14,7 @@ from django.utils import timezone
 from batteries import mqtt, services
 from batteries.models import BatteryInstruction, InstructionRule, InstructionStatus
 from batteries.tests.factories import BatteryFactory, InstructionRuleFactory, reading
+from billing.tests.factories import TariffAssignmentFactory, economy7_tariff
 
 pytestmark = pytest.mark.django_db
 LONDON = ZoneInfo("Europe/London")
@@ -112,10 +113,23 @@ def test_it_holds_a_rule_only_when_each_condition_holds(battery, condition, hold
 
 
 def test_it_treats_a_missing_tariff_as_not_in_the_window(battery):
-    """Billing has no time-of-use windows yet: a tariff condition never holds on a guess."""
+    """An account without a tariff: a tariff condition never holds on a guess."""
     InstructionRuleFactory(battery=battery, tariff_window="cheap", action="charge", power_kw=3)
 
     assert _rules_pass()["issued"] == 0
+
+
+@pytest.mark.parametrize(
+    ("local_time", "issued"), [(time(1, 0), 1), (time(7, 30), 0), (time(12, 0), 0)]
+)
+def test_it_charges_in_the_cheap_window_of_the_accounts_economy7_tariff(
+    battery, local_time, issued
+):
+    TariffAssignmentFactory(account=battery.account, tariff=economy7_tariff())
+    InstructionRuleFactory(battery=battery, tariff_window="cheap", action="charge", power_kw=3)
+    at = datetime.combine(timezone.localdate(), local_time, tzinfo=LONDON)
+
+    assert _rules_pass(now=at)["issued"] == issued
 
 
 def test_it_skips_an_alert_free_rule_while_an_alert_is_open(battery):
