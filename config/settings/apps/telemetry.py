@@ -64,8 +64,9 @@ TELEMETRY_LIVE_PUSH_SECONDS = env.float("TELEMETRY_LIVE_PUSH_SECONDS", default=1
 # --- Supervision ---------------------------------------------------------------------------------
 # The ingest writes its heartbeat (to the cache: Redis, or the file cache in the demo) this often.
 TELEMETRY_HEARTBEAT_SECONDS = env.int("TELEMETRY_HEARTBEAT_SECONDS", default=5)
-# No heartbeat for this long: the ingest is down.
-TELEMETRY_DOWN_AFTER_SECONDS = env.int("TELEMETRY_DOWN_AFTER_SECONDS", default=60)
+# No heartbeat for this long: the ingest is down. With the beat task every minute, a stopped
+# ingest is marked down (and alerted) within 45 + 60 s.
+TELEMETRY_DOWN_AFTER_SECONDS = env.int("TELEMETRY_DOWN_AFTER_SECONDS", default=45)
 # A device is silent after this many TelePeriods without a SENSOR message.
 TELEMETRY_SILENT_AFTER_PERIODS = env.int("TELEMETRY_SILENT_AFTER_PERIODS", default=3)
 # Ingest is degraded when more than this share of the last minute's messages were rejected.

@@ -1,3 +1,4 @@
+import json
 from datetime import timedelta
 from decimal import Decimal
 
@@ -282,6 +283,39 @@ def test_it_ignores_topics_it_does_not_handle():
         messages=[Message(topic="stat/x/POWER", payload=b"ON", received_at=timezone.now())]
     )
     assert report.outcomes == ["ignored"]
+
+
+def test_it_routes_battery_telemetry_to_the_batteries_app_in_the_same_batch():
+    from batteries.models import BatteryReading
+    from batteries.tests.factories import BatteryFactory, reading
+
+    battery = BatteryFactory()
+    device = DeviceFactory()
+    now = timezone.now()
+    report = services.messages_store(
+        messages=[
+            Message(
+                topic=f"batteries/{battery.identifier}/telemetry",
+                payload=json.dumps(reading(soc_percent=64.5)).encode(),
+                received_at=now,
+            ),
+            sensor(device, mt681(now, 2, 10), now),
+            Message(
+                topic=f"batteries/{battery.identifier}/telemetry", payload=b"{", received_at=now
+            ),
+            Message(
+                topic=f"batteries/{battery.identifier}/cmd/ack",
+                payload=b'{"instruction_id": "not-a-uuid", "result": "accepted"}',
+                received_at=now,
+            ),
+        ]
+    )
+    assert report.outcomes == ["stored", "stored", "rejected", "rejected"]
+    assert BatteryReading.objects.get(battery=battery).soc_percent == Decimal("64.5")
+    assert sorted(DeadLetter.objects.values_list("code", flat=True)) == [
+        "bad_battery_ack",
+        "bad_battery_payload",
+    ]
 
 
 def test_it_dead_letters_a_battery_message_for_an_unknown_battery():
