@@ -516,3 +516,56 @@ def test_it_samples_ten_second_telemetry_by_time_keeping_energy_exact(client, cu
         seconds = body["t"][index] - body["t"][index - 1]
         kwh = body["energy_kwh"][index] - body["energy_kwh"][index - 1]
         assert body["power_w"][index] == pytest.approx(kwh * 3_600_000 / seconds, abs=0.1)
+
+
+def test_it_lists_every_scheduled_job_with_its_runs(client, staff):
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    every_minute = IntervalSchedule.objects.create(every=60, period=IntervalSchedule.SECONDS)
+    PeriodicTask.objects.create(
+        name="telemetry-supervise",
+        task="meters.telemetry.tasks.supervise",
+        interval=every_minute,
+        last_run_at=timezone.now() - timedelta(seconds=30),
+        total_run_count=42,
+    )
+    client.force_login(staff)
+
+    jobs = {job["name"]: job for job in client.get("/ops/").context["ops"]["beat_jobs"]}
+
+    assert "meters-archive-daily" in jobs
+    assert jobs["meters-archive-daily"]["schedule"] == "cron 30 0 * * *"
+    assert jobs["meters-archive-daily"]["last_run_at"] is None
+    ran = jobs["telemetry-supervise"]
+    assert ran["total_run_count"] == 42
+    assert timedelta(0) <= ran["next_run_at"] - timezone.now() <= timedelta(seconds=31)
+
+
+def test_it_shows_open_battery_alerts_and_the_last_bill_run(client, staff, customer):
+    from batteries.models import AlertSeverity, AlertStatus, BatteryAlert
+
+    battery = BatteryFactory(account=customer.customer_accounts.get())
+    BatteryAlert.objects.create(
+        battery=battery,
+        rule="temperature_critical",
+        severity=AlertSeverity.CRITICAL,
+        message="Cell temperature 61 C",
+        opened_at=timezone.now(),
+    )
+    BatteryAlert.objects.create(
+        battery=battery,
+        rule="offline",
+        severity=AlertSeverity.WARNING,
+        status=AlertStatus.RESOLVED,
+        message="Back online",
+        opened_at=timezone.now() - timedelta(days=1),
+        resolved_at=timezone.now(),
+    )
+    client.force_login(staff)
+
+    response = client.get("/ops/")
+
+    alerts = response.context["ops"]["battery_alerts"]
+    assert [alert["message"] for alert in alerts] == ["Cell temperature 61 C"]
+    assert battery.identifier in response.text
+    assert "Last bill run: none yet." in response.text

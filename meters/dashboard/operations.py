@@ -4,7 +4,10 @@ last archive."""
 
 from datetime import timedelta
 
+from celery.schedules import crontab
+from celery.schedules import schedule as celery_schedule
 from django.apps import apps
+from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django_celery_beat.models import PeriodicTask
@@ -30,8 +33,9 @@ def overview() -> dict:
         "reception": meter_selectors.reception_state(),
         "reception_history": ReceptionChange.objects.select_related("changed_by")[:5],
         "devices_offline": devices_offline(),
-        "chargers": sections.get("charging"),
-        "batteries": sections.get("batteries"),
+        "chargers": facts(sections.get("charging")),
+        "batteries": facts(sections.get("batteries")),
+        "battery_alerts": open_battery_alerts(),
         "billing": sections.get("billing"),
         "beat_jobs": beat_jobs(),
         "last_archive": Archive.objects.order_by("-created_at").first(),
@@ -53,30 +57,104 @@ def devices_offline() -> dict:
 
 
 def beat_jobs() -> list[dict]:
-    """The scheduled jobs with their last and next run (django-celery-beat's own bookkeeping)."""
+    """Every scheduled job: those in settings.CELERY_BEAT_SCHEDULE and any added in the admin,
+    with django-celery-beat's bookkeeping (last run, runs) and the next run worked out from the
+    schedule. Beat records no failures; failed tasks show in the worker's log."""
+    stored = {
+        task.name: task
+        for task in PeriodicTask.objects.select_related("interval", "crontab", "clocked", "solar")
+    }
+    now = timezone.now()
     jobs = []
-    for task in PeriodicTask.objects.select_related("interval", "crontab").order_by("name"):
-        schedule = task.schedule
+    configured = getattr(settings, "CELERY_BEAT_SCHEDULE", {})
+    for name in sorted(set(configured) | set(stored)):
+        task = stored.get(name)
+        if task is not None:
+            schedule, enabled, last_run = task.schedule, task.enabled, task.last_run_at
+        else:
+            entry = configured[name]
+            schedule, enabled, last_run = _as_schedule(entry["schedule"]), True, None
         next_run = None
-        if task.enabled:
+        if enabled and last_run is not None:
             try:
-                due_in = schedule.remaining_estimate(task.last_run_at or task.date_changed)
+                next_run = now + max(schedule.remaining_estimate(last_run), timedelta(0))
             except (AttributeError, TypeError, ValueError):
-                due_in = None
-            if due_in is not None:
-                next_run = timezone.now() + max(due_in, timedelta(0))
+                next_run = None
         jobs.append(
             {
-                "name": task.name,
-                "task": task.task,
-                "enabled": task.enabled,
-                "schedule": str(task.interval or task.crontab or task.clocked or task.solar or ""),
-                "last_run_at": task.last_run_at,
+                "name": name,
+                "task": task.task if task else configured[name]["task"],
+                "enabled": enabled,
+                "schedule": _describe(schedule),
+                "last_run_at": last_run,
                 "next_run_at": next_run,
-                "total_run_count": task.total_run_count,
+                "total_run_count": task.total_run_count if task else 0,
+                "stored": task is not None,
             }
         )
     return jobs
+
+
+def _as_schedule(value):
+    if isinstance(value, int | float):
+        return celery_schedule(timedelta(seconds=value))
+    if isinstance(value, timedelta):
+        return celery_schedule(value)
+    return value
+
+
+def _describe(schedule) -> str:
+    if isinstance(schedule, celery_schedule) and not isinstance(schedule, crontab):
+        seconds = int(schedule.run_every.total_seconds())
+        return f"every {seconds} s" if seconds < 120 else f"every {seconds // 60} min"
+    # "<crontab: 30 0 * * * (m/h/dM/MY/d)>" -> "cron 30 0 * * *"
+    text = str(schedule)
+    if text.startswith("<crontab: "):
+        return "cron " + text.removeprefix("<crontab: ").split(" (")[0]
+    return text
+
+
+def open_battery_alerts() -> list[dict] | None:
+    """Unresolved battery alerts across the fleet, newest first (the batteries app has a
+    per-battery selector only, so the fleet-wide read is here)."""
+    if not apps.is_installed("batteries"):
+        return None
+    from batteries.models import AlertStatus, BatteryAlert
+
+    alerts = (
+        BatteryAlert.objects.exclude(status=AlertStatus.RESOLVED)
+        .select_related("battery")
+        .order_by("-opened_at")[:20]
+    )
+    return [
+        {
+            "battery": alert.battery.identifier,
+            "severity": alert.severity,
+            "status": alert.get_status_display(),
+            "message": alert.message,
+            "opened_at": alert.opened_at,
+        }
+        for alert in alerts
+    ]
+
+
+def facts(section: dict | None) -> list[tuple[str, str]]:
+    """A status section as label/value pairs a person reads: nested figures joined, nothing
+    shown as a bare None or {}."""
+    if not section:
+        return []
+    rows = []
+    for key, value in section.items():
+        if isinstance(value, dict):
+            text = ", ".join(f"{k}: {v}" for k, v in value.items()) or "none"
+        elif isinstance(value, list):
+            text = ", ".join(str(v) for v in value) or "none"
+        elif value is None:
+            text = "none"
+        else:
+            text = str(value)
+        rows.append((key.replace("_", " ").capitalize(), text))
+    return rows
 
 
 def ingest_state() -> dict | None:
