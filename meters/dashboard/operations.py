@@ -181,6 +181,7 @@ def ingest_processes(ingest: dict | None) -> list[dict]:
     rows = []
     for beat in ingest["processes"]:
         minute = beat.get("last_minute") or {}
+        age = _seconds_since(beat.get("written_at"), now)
         rows.append(
             {
                 "client_id": beat.get("client_id"),
@@ -191,7 +192,9 @@ def ingest_processes(ingest: dict | None) -> list[dict]:
                 "rejected_per_minute": minute.get("rejected", 0),
                 "last_message_at": beat.get("last_message_at"),
                 "lag_seconds": _seconds_since(beat.get("last_message_at"), now),
-                "heartbeat_age_seconds": _seconds_since(beat.get("written_at"), now),
+                "heartbeat_age_seconds": age,
+                # What a silent process last said about its connection is history, not state.
+                "alive": age is not None and age <= settings.TELEMETRY_DOWN_AFTER_SECONDS,
                 "queued": beat.get("queued"),
             }
         )
