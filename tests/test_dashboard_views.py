@@ -3,6 +3,7 @@ chart and card payloads hold, bad inputs, the phone redirect and the analyst mod
 
 import csv
 import io
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -261,6 +262,29 @@ def test_it_shows_the_mobile_daily_table_against_the_typical_day(client, custome
     assert len(rows) == 5
     stored = {u.day.isoformat(): float(u.import_kwh) for u in meter.daily_usage.all()}
     assert all(row["energy_kwh"] == pytest.approx(stored[row["day"]]) for row in rows)
+
+
+def test_it_highlights_days_well_above_or_below_the_typical_day(client, customer, now):
+    tz = timezone.get_current_timezone()
+    today = timezone.localdate()
+    big, small = today - timedelta(days=3), today - timedelta(days=5)
+
+    def scale(at):
+        day = (at - timedelta(microseconds=1)).astimezone(tz).date()
+        return {big: 2, small: Decimal("0.5")}.get(day, 1)
+
+    meter_with_readings(account=customer.customer_accounts.get(), days=20, now=now, scale=scale)
+    client.force_login(customer)
+
+    response = client.get("/m/?days=7")
+
+    rows = {row["day"]: row for row in response.context["rows"]}
+    assert rows[big.isoformat()]["difference_percent"] > 50
+    assert rows[small.isoformat()]["difference_percent"] < -30
+    assert abs(rows[(today - timedelta(days=1)).isoformat()]["difference_percent"]) < 10
+    html = response.text
+    assert re.search(rf'data-day="{big}">.*?class="num over">\+\d+%', html, re.S)
+    assert re.search(rf'data-day="{small}">.*?class="num under">-\d+%', html, re.S)
 
 
 @pytest.mark.parametrize("days", ["0", "366", "abc", "-3"])

@@ -421,6 +421,9 @@ async function loadSummary() {
 const dailyWrap = document.getElementById("daily-wrap");
 const daily = { body: null, plot: null };
 
+// Half a day either side, so the first and last bars are whole.
+const dayPadding = (u, min, max) => (min === null ? [Date.now() / 1000 - 86400, Date.now() / 1000] : [min - 43200, max + 43200]);
+
 function dailyReference() {
   return document.querySelector('input[name="reference"]:checked').value;
 }
@@ -439,7 +442,7 @@ function drawDaily() {
       width,
       height: 220,
       fmtDate,
-      scales: { x: { time: true }, kWh: { range: (u, min, max) => [0, max === null || max <= 0 ? 1 : max * 1.15] } },
+      scales: { x: { time: true, range: dayPadding }, kWh: { range: (u, min, max) => [0, max === null || max <= 0 ? 1 : max * 1.15] } },
       series: [
         { value: (u, v) => (v === null ? "–" : new Date(v * 1000).toLocaleDateString("en-GB")) },
         {

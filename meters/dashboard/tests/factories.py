@@ -29,18 +29,21 @@ def seed_readings(
     step: timedelta = timedelta(minutes=30),
     start_kwh: Decimal = Decimal("1000"),
     with_power: bool = False,
+    scale=None,
 ) -> list[services.ReadingIn]:
-    """``count`` readings of ``meter`` every ``step`` up to and including ``end``."""
+    """``count`` readings of ``meter`` every ``step`` up to and including ``end``; ``scale(at)``
+    multiplies the energy of the interval ending at ``at`` (to make an unusual day)."""
     seconds = int(step.total_seconds())
     first = end - step * (count - 1)
     items, value = [], start_kwh
     for index in range(count):
-        used = usage_kwh(index, seconds)
+        at = first + step * index
+        used = usage_kwh(index, seconds) * Decimal(scale(at) if scale else 1)
         value += used
         items.append(
             services.ReadingIn(
                 meter_id=meter.meter_id,
-                at=first + step * index,
+                at=at,
                 import_kwh=value,
                 power_w=float(used * 3_600_000 / seconds) if with_power else None,
             )
@@ -50,7 +53,7 @@ def seed_readings(
     return items
 
 
-def meter_with_readings(*, account, days: int, now: datetime, **kwargs):
+def meter_with_readings(*, account, days: int, now: datetime, scale=None, **kwargs):
     meter = MeterFactory(account=account, **kwargs)
-    seed_readings(meter, end=half_hour_floor(now), count=days * 48 + 1)
+    seed_readings(meter, end=half_hour_floor(now), count=days * 48 + 1, scale=scale)
     return meter
