@@ -189,6 +189,49 @@ def test_it_switches_range_with_presets_and_keyboard_shortcuts(
     assert console_errors == []
 
 
+def test_it_resets_a_selection_on_a_double_tap(browser, live_server, customer, meter):
+    context = browser.new_context(
+        viewport={"width": 820, "height": 1180}, has_touch=True, timezone_id="Europe/London"
+    )
+    page = context.new_page()
+    log_in(page, live_server.url, customer)
+    page.goto(f"{live_server.url}/dashboard/{meter.meter_id}/")
+    chart_ready(page)
+    box = page.locator("#chart .u-over").bounding_box()
+    middle = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.3, middle)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.6, middle, steps=5)
+    page.mouse.up()
+    expect(page.locator("#selection")).to_be_visible()
+
+    page.touchscreen.tap(box["x"] + box["width"] / 2, middle)
+    page.touchscreen.tap(box["x"] + box["width"] / 2, middle)
+
+    expect(page.locator("#selection")).to_be_hidden()
+    context.close()
+
+
+def test_it_says_when_the_readings_cannot_be_loaded_and_retries(page, live_server, customer, meter):
+    failing = {"on": True}
+
+    def series(route):
+        if failing["on"]:
+            route.fulfill(status=503, json={"detail": "Reading store unavailable"})
+        else:
+            route.continue_()
+
+    page.route(re.compile(r".*/series\.json.*"), series)
+    log_in(page, live_server.url, customer)
+    page.goto(f"{live_server.url}/dashboard/{meter.meter_id}/")
+
+    expect(page.locator("#chart-wrap")).to_have_attribute("data-state", "error")
+    expect(page.get_by_role("status").filter(has_text="Reading store unavailable")).to_be_visible()
+    failing["on"] = False
+    page.get_by_role("button", name="Try again").click()
+    chart_ready(page)
+
+
 def test_it_polls_for_new_readings_and_flashes_them_in(page, live_server, customer, console_errors):
     """Under a server without websockets the page falls back to polling with ``after``."""
     meter = MeterFactory(account=customer.customer_accounts.get())

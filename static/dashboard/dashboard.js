@@ -244,27 +244,35 @@ function resetView() {
 function addTouch(u) {
   const over = u.over;
   let startX = null;
+  let dragged = false;
   let lastTap = 0;
   const x = (touch) => touch.clientX - over.getBoundingClientRect().left;
   over.addEventListener("touchstart", (event) => {
     if (event.touches.length !== 1) return;
     startX = x(event.touches[0]);
+    dragged = false;
   }, { passive: true });
   over.addEventListener("touchmove", (event) => {
     if (startX === null || event.touches.length !== 1) return;
     const current = Math.min(Math.max(x(event.touches[0]), 0), over.clientWidth);
+    if (Math.abs(current - startX) < 4) return;
+    dragged = true;
     u.setSelect({ left: Math.min(startX, current), width: Math.abs(current - startX), top: 0, height: over.clientHeight }, false);
     event.preventDefault();
   }, { passive: false });
-  over.addEventListener("touchend", () => {
-    const moved = u.select.width >= 2;
+  over.addEventListener("touchend", (event) => {
     startX = null;
-    if (moved) {
+    if (dragged) {
       onSelect(u);
       return;
     }
     const tapAt = Date.now();
-    if (tapAt - lastTap < 350) resetView();
+    if (tapAt - lastTap < 400) {
+      event.preventDefault(); // no zoom, no synthetic click
+      lastTap = 0;
+      resetView();
+      return;
+    }
     lastTap = tapAt;
   });
 }
@@ -340,6 +348,7 @@ function connectSocket() {
     if (message.kind === "hello") chartWrap.dataset.socket = "open";
     const reading = message.kind === "meter.reading" || message.kind === "reading";
     if (reading && message.data?.meter_id === cfg.meterId) onReading(message.data);
+    else if (message.kind?.startsWith("charging.") || message.kind?.startsWith("battery")) scheduleDevices();
   });
   socket.addEventListener("close", () => {
     chartWrap.dataset.socket = "closed";
@@ -475,6 +484,15 @@ async function loadDaily() {
 }
 
 // --- Battery and charger cards ----------------------------------------------------------------
+
+let devicesTimer = null;
+function scheduleDevices() {
+  if (devicesTimer) return;
+  devicesTimer = setTimeout(() => {
+    devicesTimer = null;
+    loadDevices();
+  }, 2000);
+}
 
 async function loadDevices() {
   let body;
