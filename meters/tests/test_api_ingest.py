@@ -1,3 +1,4 @@
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -193,3 +194,39 @@ def test_it_lets_staff_register_a_meter_and_not_customers(api, staff, customer):
     assert api.as_user(staff).post("/api/v1/meters", body).status_code == 409
     listed = api.as_user(customer).get("/api/v1/meters").data
     assert [m["meter_id"] for m in listed["results"]] == ["531-999-001"]
+
+
+def test_it_takes_a_full_10000_reading_batch_larger_than_djangos_upload_limit(api, staff):
+    meter = MeterFactory(kind="live")
+    items = [
+        {
+            "meter_id": meter.meter_id,
+            "at": (JAN + timedelta(seconds=10 * i)).isoformat(),
+            "import_kwh": str(1000 + Decimal(i) / 1000),
+            "export_kwh": "12.3456",
+            "power_w": 1234.5,
+            "power_l1_w": 400.1,
+            "power_l2_w": 400.2,
+            "power_l3_w": 434.2,
+            "quality": "actual",
+            "raw": {"ENERGY": {"Total": 1000 + i / 1000, "Power": 1234, "Voltage": 241}},
+        }
+        for i in range(10_000)
+    ]
+    body = json.dumps({"readings": items})
+    assert len(body) > 2.5 * 1024 * 1024
+    response = api.as_user(staff).post(
+        "/api/v1/readings/bulk", body, content_type="application/json"
+    )
+    assert response.status_code == 200 and response.data["accepted"] == 10_000
+    assert Reading.objects.filter(meter=meter).count() == 10_000
+
+
+def test_it_refuses_a_bulk_body_that_is_not_json(api, staff, settings):
+    client = api.as_user(staff)
+    response = client.post("/api/v1/readings/bulk", "{not json", content_type="application/json")
+    assert response.status_code == 400 and "JSON" in response.data["detail"]
+    settings.READINGS_BULK_MAX_BYTES = 100
+    big = json.dumps({"readings": [{"meter_id": "x" * 200}]})
+    response = client.post("/api/v1/readings/bulk", big, content_type="application/json")
+    assert response.status_code == 413

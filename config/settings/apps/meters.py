@@ -14,6 +14,8 @@ RECEPTION_RETRY_AFTER_SECONDS = env.int("RECEPTION_RETRY_AFTER_SECONDS", default
 # How far ahead of this server's clock a reading's timestamp may be before it is refused.
 READING_MAX_CLOCK_SKEW_SECONDS = env.int("READING_MAX_CLOCK_SKEW_SECONDS", default=300)
 
+# Largest body POST /api/v1/readings/bulk accepts (10,000 readings with raw payloads fit).
+READINGS_BULK_MAX_BYTES = env.int("READINGS_BULK_MAX_BYTES", default=32 * 1024 * 1024)
 # Analyst aggregates leave out groups (a region, area or dwelling type in a period) of fewer
 # meters than this, so no single household's consumption can be read from them.
 ANALYTICS_MIN_GROUP_SIZE = env.int("ANALYTICS_MIN_GROUP_SIZE", default=5)
