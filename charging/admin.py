@@ -154,8 +154,12 @@ class ChargerAdmin(admin.ModelAdmin):
     @admin.action(description="Accept registration (at the next boot)")
     def accept(self, request, queryset):
         for charger in queryset:
-            services.charger_set_registration(charger=charger, registration=Registration.ACCEPTED)
-        self.message_user(request, "Accepted; each charger learns at its next BootNotification.")
+            services.charger_set_registration(
+                charger=charger, registration=Registration.ACCEPTED, requested_by=request.user
+            )
+        self.message_user(
+            request, "Accepted; connected chargers were asked to boot again to learn it."
+        )
 
     @admin.action(description="Reject registration")
     def reject(self, request, queryset):

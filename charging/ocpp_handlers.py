@@ -9,7 +9,10 @@ ask of a central system that the library leaves out or words differently:
 - a frame that cannot be read still gets a CALLERROR; when its unique id cannot be read the id is
   "-1" (the rule OCPP 2.0.1 made explicit).
 - CALLs other than BootNotification before the charger is accepted get SecurityError (errata 3.8).
-- a flood from one connection is answered GenericError without being processed.
+- a flood from one connection is answered GenericError without being processed - except for
+  StartTransaction, StopTransaction and MeterValues: a charger emptying its offline queue sends
+  those back to back, and a CALLERROR would make it retry and finally drop the data. They still
+  use up the allowance (one connection has one CALL in flight, so it cannot outrun the server).
 - over-long vendor strings in BootNotification are taken and logged, not refused.
 
 Handlers only touch the database through ``charging.services``; none of them calls the charger
@@ -72,6 +75,8 @@ class CallErrorReply(Exception):
             separators=(",", ":"),
         )
 
+
+TRANSACTION_ACTIONS = {Action.start_transaction, Action.stop_transaction, Action.meter_values}
 
 _SCHEMA_ERROR_CODES = {
     "required": "OccurenceConstraintViolation",
@@ -178,7 +183,7 @@ class CentralSystem(ChargePoint):
             await self._send(CallErrorReply(unique_id, "InternalError", "Internal error").frame())
 
     async def _route_call(self, msg: Call) -> None:
-        if not self.bucket.take():
+        if not self.bucket.take() and msg.action not in TRANSACTION_ACTIONS:
             raise CallErrorReply(msg.unique_id, GenericError.code, "Rate limit exceeded")
         if msg.action not in self.route_map:
             if msg.action in CHARGER_ACTIONS or msg.action in set(Action):

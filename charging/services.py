@@ -155,10 +155,21 @@ def charger_register(
 
 
 @transaction.atomic
-def charger_set_registration(*, charger: Charger, registration: str) -> Charger:
-    """Staff accept or reject a charger; it learns at its next BootNotification."""
+def charger_set_registration(
+    *, charger: Charger, registration: str, requested_by: User | None = None
+) -> Charger:
+    """Staff accept or reject a charger. It learns at its next BootNotification; a connected
+    charger that is accepted is asked for one at once (TriggerMessage is allowed while Pending)."""
     charger.registration = registration
     charger.save(update_fields=["registration"])
+    charger.refresh_from_db(fields=["connected", "channel_name"])
+    if registration == Registration.ACCEPTED and charger.connected:
+        command_create(
+            charger=charger,
+            operation="TriggerMessage",
+            payload={"requestedMessage": "BootNotification"},
+            requested_by=requested_by,
+        )
     return charger
 
 

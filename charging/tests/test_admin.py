@@ -64,3 +64,15 @@ def test_it_accepts_a_pending_charger_from_the_admin(client, staff):
     client.post("/admin/charging/charger/", {"action": "accept", "_selected_action": [charger.pk]})
     charger.refresh_from_db()
     assert charger.registration == "Accepted"
+    assert not ChargerCommand.objects.exists(), "an offline charger learns at its next boot"
+
+
+def test_it_asks_a_connected_charger_to_boot_again_when_staff_accept_it(client, staff):
+    charger = ChargerFactory(registration="Pending", connected=True, channel_name="ocpp.test")
+    client.force_login(staff)
+    client.post("/admin/charging/charger/", {"action": "accept", "_selected_action": [charger.pk]})
+    command = ChargerCommand.objects.get()
+    assert (command.operation, command.payload) == (
+        "TriggerMessage",
+        {"requestedMessage": "BootNotification"},
+    )

@@ -510,13 +510,27 @@ async def test_it_closes_with_1009_on_an_oversize_frame(open_station):
 
 
 @override_settings(CHARGING_RATE_LIMIT_BURST=5, CHARGING_RATE_LIMIT_PER_SECOND=0.001)
-async def test_it_rate_limits_a_flood_with_generic_error(open_station):
+async def test_it_rate_limits_a_flood_with_generic_error_but_never_transaction_data(open_station):
     station = await open_station(await _charger())  # the boot took one token
     codes = [(await station.call("Heartbeat"))[0] for _ in range(6)]
     assert codes[:4] == [3, 3, 3, 3]
     assert codes[4:] == [4, 4]
     answer = await station.call("Heartbeat")
     assert answer[2] == "GenericError"
+    # Transaction data is never refused: the charger would retry and then drop it.
+    started = await station.conf("StartTransaction", _start(id_tag="ANY"))
+    meter = {
+        "connectorId": 1,
+        "transactionId": started["transactionId"],
+        "meterValue": [{"timestamp": "2026-11-22T10:30:00Z", "sampledValue": [{"value": "5"}]}],
+    }
+    assert await station.conf("MeterValues", meter) == {}
+    stop = {
+        "transactionId": started["transactionId"],
+        "meterStop": 1500,
+        "timestamp": "2026-11-22T11:00:00Z",
+    }
+    assert await station.conf("StopTransaction", stop) == {}
 
 
 async def test_it_logs_every_frame_in_and_out(open_station):
