@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.models import User
 from config.exceptions import NotFound
 from meters import selectors as meter_selectors
-from meters.models import DailyUsage, Meter, MeterKind, Reading
+from meters.models import DailyUsage, Meter, Reading
 from meters.timeutils import local_midnight
 
 from . import extras
@@ -234,10 +234,6 @@ def _local_noon(day: date, meter: Meter) -> float:
 
 def meters_for_dashboard(*, user: User):
     return meter_selectors.meters_for_user(user=user).order_by("meter_id")
-
-
-def live_meter(meter: Meter) -> bool:
-    return meter.kind == MeterKind.LIVE
 
 
 # --- Analysts: aggregates only, never a meter, an account or an address ----------------------

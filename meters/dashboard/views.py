@@ -93,7 +93,6 @@ def dashboard_meter(request, meter_id: str):
 def _render_dashboard(request, meter: Meter, meters: list[Meter]):
     config = {
         "meterId": meter.meter_id,
-        "live": selectors.live_meter(meter),
         "urls": {
             "series": reverse("dashboard:series", args=[meter.meter_id]),
             "stats": reverse("dashboard:stats", args=[meter.meter_id]),
