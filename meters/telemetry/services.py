@@ -117,19 +117,14 @@ def messages_store(*, messages: list[Message]) -> BatchReport:
             continue
         routes[topic.kind].append((index, topic))
 
-    devices = _devices_for(
-        {t.device for _, t in sensors + lwts + states}, messages, sensors, report, dead
-    )
+    devices = _devices_for({t.device for _, t in sensors + lwts + states}, messages, sensors)
     _store_sensors(messages, sensors, devices, report, dead)
     _store_lwts(messages, lwts, devices, report, dead)
     _store_states(messages, states, devices, report)
     _store_battery_telemetry(messages, battery_telemetry, report, dead)
     _store_battery_acks(messages, battery_acks, report, dead)
     DeadLetter.objects.bulk_create(dead)
-    for index, outcome in enumerate(report.outcomes):
-        if outcome == REJECTED:
-            continue
-        report.outcomes[index] = outcome or IGNORED
+    report.outcomes = [outcome or IGNORED for outcome in report.outcomes]
     return report
 
 
@@ -145,11 +140,7 @@ def _reject(report: BatchReport, index: int, code: str) -> None:
 
 
 def _devices_for(
-    topics: set[str],
-    messages: list[Message],
-    sensors: list[tuple[int, payloads.Topic]],
-    report: BatchReport,
-    dead: list[DeadLetter],
+    topics: set[str], messages: list[Message], sensors: list[tuple[int, payloads.Topic]]
 ) -> dict[str, Device]:
     """Known devices by topic. A new or unassigned device whose payload names the number of a
     live meter without a device is attached to it; other new devices are recorded unassigned (or
