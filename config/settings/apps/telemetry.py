@@ -58,8 +58,6 @@ TELEMETRY_DEAD_LETTERS = env.bool("TELEMETRY_DEAD_LETTERS", default=True)
 TELEMETRY_TIME_MAX_AHEAD_SECONDS = env.int("TELEMETRY_TIME_MAX_AHEAD_SECONDS", default=120)
 # ... and no more than this far behind it (a broker may hold messages while the ingest is down).
 TELEMETRY_TIME_MAX_BEHIND_SECONDS = env.int("TELEMETRY_TIME_MAX_BEHIND_SECONDS", default=24 * 3600)
-# Live updates to the portal: at most one per meter per this many seconds.
-TELEMETRY_LIVE_PUSH_SECONDS = env.float("TELEMETRY_LIVE_PUSH_SECONDS", default=1.0)
 
 # --- Supervision ---------------------------------------------------------------------------------
 # The ingest writes its heartbeat (to the cache: Redis, or the file cache in the demo) this often.
