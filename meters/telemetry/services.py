@@ -288,7 +288,7 @@ def _store_sensors(
         for p in pending
     ]
     if items:
-        results = _ingest(items)
+        results = meter_services.reading_ingest_bulk(items=items, source=ReadingSource.MQTT)
         for p, result in zip(pending, results, strict=True):
             if result.status == meter_services.REJECTED:
                 code = result.code or "invalid"
@@ -329,25 +329,6 @@ def _devices_touch(devices: list[Device]) -> None:
                 [d.last_meter_number for d in devices],
             ],
         )
-
-
-def _ingest(items: list[meter_services.ReadingIn]) -> list[meter_services.ItemResult]:
-    """Through the meters' bulk ingest: one call on PostgreSQL. On SQLite (the embedded demo) one
-    call per meter, because reading_ingest_bulk's portable path cannot yet look up several
-    meters' neighbouring readings there (a UNION of LIMITed subqueries SQLite refuses)."""
-    if settings.DATABASE_IS_POSTGRES:
-        return meter_services.reading_ingest_bulk(items=items, source=ReadingSource.MQTT)
-    per_meter: dict[str, list[int]] = defaultdict(list)
-    for position, item in enumerate(items):
-        per_meter[item.meter_id].append(position)
-    results: list = [None] * len(items)
-    for positions in per_meter.values():
-        answers = meter_services.reading_ingest_bulk(
-            items=[items[p] for p in positions], source=ReadingSource.MQTT
-        )
-        for position, answer in zip(positions, answers, strict=True):
-            results[position] = answer
-    return results
 
 
 def _flag_register_resets(pending: list[_Pending]) -> None:
