@@ -256,6 +256,8 @@ def boot_notification_record(*, charger: Charger, payload: dict) -> Charger:
         "meter_type": "meter_type",
         "meter_serial_number": "meter_serial_number",
     }
+    # Staff may have accepted or rejected it since the socket opened.
+    charger.refresh_from_db(fields=["registration", "account"])
     for column, key in fields.items():
         setattr(charger, column, str(payload.get(key) or "")[:VENDOR_STRING_MAX])
     now = timezone.now()
@@ -347,7 +349,11 @@ def transaction_start(
                 created = Transaction.objects.create(
                     **key,
                     tag=tag,
-                    account=(tag.account if tag and tag.account_id else charger.account),
+                    account_id=(
+                        tag.account_id
+                        if tag and tag.account_id
+                        else Charger.objects.values_list("account_id", flat=True).get(pk=charger.pk)
+                    ),
                     authorization_status=info["status"],
                     reservation_id=reservation_id,
                 )

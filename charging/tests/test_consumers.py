@@ -156,6 +156,20 @@ async def test_it_answers_a_rejected_charger_rejected_and_refuses_its_other_call
     assert answer[2] == "SecurityError"
 
 
+async def test_it_answers_accepted_at_the_next_boot_once_staff_accept_a_pending_charger(
+    open_station,
+):
+    charger = await _charger(registration=Registration.PENDING)
+    station = await open_station(charger, boot=False)
+    assert (await station.boot())["status"] == "Pending"
+    await db(services.charger_set_registration)(charger=charger, registration=Registration.ACCEPTED)
+    trigger = await station.receive_call()
+    assert trigger[2:] == ["TriggerMessage", {"requestedMessage": "BootNotification"}]
+    await station.answer(trigger[1], {"status": "Accepted"})
+    assert (await station.boot())["status"] == "Accepted"
+    assert (await station.conf("Heartbeat"))["currentTime"]
+
+
 async def test_it_refuses_calls_before_an_accepted_boot_with_security_error(open_station):
     charger = await _charger()
     station = await open_station(charger, boot=False)
