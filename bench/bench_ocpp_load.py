@@ -7,13 +7,16 @@ and out, heartbeats, meter samples with live connector state) in PostgreSQL, thr
 Channels (+ the Redis channel layer for command routing); the bare server is a plain
 ``websockets`` server with an ``ocpp`` ChargePoint per connection.
 
-For each server, in the same run:
+Both servers run at once, each with its own fleet of ``--chargers`` chargers (default 2,000;
+ocpp1.6 subprotocol, HTTP Basic), connected and booted first. Then ``--rounds`` rounds (default
+3) alternate between the servers, each round of two phases of ``--seconds`` s:
 
-1. connect ``--chargers`` chargers (default 2,000; ocpp1.6 subprotocol, HTTP Basic) and boot each;
-2. a scheduled phase: every charger sends Heartbeat and MeterValues alternately so that the whole
-   fleet sends ``--rate`` messages/s (default 200) for ``--seconds`` s; round-trip p50/p99;
-3. a closed-loop phase: every charger sends its next message as soon as the previous one was
-   answered, for ``--seconds`` s; the answered messages per second is the maximum sustained rate.
+1. scheduled: every charger sends Heartbeat and MeterValues alternately so that the fleet sends
+   ``--rate`` messages/s (default 200); round-trip p50/p99;
+2. closed loop: every charger sends its next message as soon as the previous one was answered;
+   the answered messages per second is the maximum sustained rate.
+
+The figures printed last are the medians over the rounds.
 
 Runs on a throw-away database (``bench_ocpp``) created and dropped by the script; Redis database
 from ``REDIS_URL`` (default db 4). Charger passwords are PBKDF2 hashes with 1,000 iterations
@@ -21,7 +24,8 @@ from ``REDIS_URL`` (default db 4). Charger passwords are PBKDF2 hashes with 1,00
 Django's default iteration count costs ~0.3 s of CPU per connect, which matters in a reconnect
 storm (see the report). Prints figures; asserts nothing.
 
-    .venv/bin/python bench/bench_ocpp_load.py [--chargers 2000] [--rate 200] [--seconds 30]
+    .venv/bin/python bench/bench_ocpp_load.py [--chargers 2000] [--rate 200] [--seconds 20]
+        [--rounds 3]
 """
 
 import argparse
@@ -30,7 +34,6 @@ import base64
 import contextlib
 import json
 import os
-import random
 import socket
 import statistics
 import subprocess
@@ -254,32 +257,49 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] if ordered else 0.0
 
 
-async def _measure(name: str, url: str, ids: list[str], args) -> dict:
-    fleet = Fleet(url, ids)
-    connect_seconds = await fleet.connect_all()
-    latencies = await fleet.scheduled(args.rate, args.seconds)
-    answered, elapsed = await fleet.closed_loop(args.seconds)
-    await fleet.close()
-    figures = {
-        "server": name,
-        "chargers": len(fleet.sockets),
-        "connect_and_boot_s": round(connect_seconds, 1),
-        "scheduled_msgs": len(latencies),
-        "scheduled_rate": round(len(latencies) / args.seconds, 1),
-        "p50_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
-        "p99_ms": round(_percentile(latencies, 0.99) * 1000, 1),
-        "max_msgs_per_s": round(answered / elapsed, 1),
-        "call_errors": fleet.errors,
-    }
-    print(json.dumps(figures), flush=True)
-    return figures
+async def _measure(servers: dict[str, tuple[str, list[str]]], args) -> dict[str, dict]:
+    """Both fleets connected at once; then rounds alternating between the servers, so that
+    whatever else the machine is doing falls on both alike. Medians over the rounds."""
+    fleets = {name: Fleet(url, ids) for name, (url, ids) in servers.items()}
+    connect = {}
+    for name, fleet in fleets.items():
+        connect[name] = await fleet.connect_all()
+    rounds: dict[str, list[dict]] = {name: [] for name in fleets}
+    for number in range(1, args.rounds + 1):
+        for name, fleet in fleets.items():
+            latencies = await fleet.scheduled(args.rate, args.seconds)
+            answered, elapsed = await fleet.closed_loop(args.seconds)
+            figures = {
+                "round": number,
+                "server": name,
+                "scheduled_rate": round(len(latencies) / args.seconds, 1),
+                "p50_ms": round(statistics.median(latencies) * 1000, 1),
+                "p99_ms": round(_percentile(latencies, 0.99) * 1000, 1),
+                "max_msgs_per_s": round(answered / elapsed, 1),
+            }
+            rounds[name].append(figures)
+            print(json.dumps(figures), flush=True)
+    for fleet in fleets.values():
+        await fleet.close()
+    summary = {}
+    for name, fleet in fleets.items():
+        summary[name] = {
+            "chargers": len(fleet.sockets),
+            "connect_and_boot_s": round(connect[name], 1),
+            "call_errors": fleet.errors,
+        } | {
+            key: round(statistics.median(r[key] for r in rounds[name]), 1)
+            for key in ("scheduled_rate", "p50_ms", "p99_ms", "max_msgs_per_s")
+        }
+    return summary
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--chargers", type=int, default=2000)
     parser.add_argument("--rate", type=float, default=200)
-    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--bare-server", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_server:
@@ -300,9 +320,10 @@ def main() -> None:
     try:
         # PBKDF2 as in production, with 1,000 iterations written into the hash (see docstring).
         password_hash = PBKDF2PasswordHasher().encode(PASSWORD, "benchsalt", iterations=1000)
-        ids = [f"BENCH{n:05d}" for n in range(args.chargers)]
+        daphne_ids = [f"D{n:05d}" for n in range(args.chargers)]
+        bare_ids = [f"B{n:05d}" for n in range(args.chargers)]
         Charger.objects.bulk_create(
-            Charger(charge_point_id=cp, password_hash=password_hash) for cp in ids
+            Charger(charge_point_id=cp, password_hash=password_hash) for cp in daphne_ids + bare_ids
         )
         settings_dict = connection.settings_dict
         env = os.environ | {
@@ -315,7 +336,6 @@ def main() -> None:
             ),
         }
         connection.close()
-        results = []
 
         daphne_port = _free_port()
         daphne = subprocess.Popen(
@@ -337,15 +357,6 @@ def main() -> None:
             stderr=open(os.environ.get("BENCH_LOG", os.devnull), "w"),  # noqa: SIM115
         )
         servers.append(daphne)
-        _wait_port(daphne_port, daphne)
-        results.append(
-            asyncio.run(
-                _measure("daphne+channels", f"ws://127.0.0.1:{daphne_port}/ocpp", ids, args)
-            )
-        )
-        daphne.terminate()
-        daphne.wait(timeout=30)
-
         bare_port = _free_port()
         bare = subprocess.Popen(
             [sys.executable, __file__, "--bare-server", str(bare_port)],
@@ -355,23 +366,30 @@ def main() -> None:
             stderr=subprocess.DEVNULL,
         )
         servers.append(bare)
+        _wait_port(daphne_port, daphne)
         _wait_port(bare_port, bare)
-        random.shuffle(ids)
-        results.append(
-            asyncio.run(
-                _measure("bare websockets+ocpp", f"ws://127.0.0.1:{bare_port}/ocpp", ids, args)
+        summary = asyncio.run(
+            _measure(
+                {
+                    "daphne": (f"ws://127.0.0.1:{daphne_port}/ocpp", daphne_ids),
+                    "bare": (f"ws://127.0.0.1:{bare_port}/ocpp", bare_ids),
+                },
+                args,
             )
         )
-        ours, theirs = results
         print(
-            f"\n{os.cpu_count()} cores, {args.chargers} chargers, target {args.rate:g} msg/s for "
-            f"{args.seconds:g} s\n"
-            f"daphne: p50 {ours['p50_ms']} ms, p99 {ours['p99_ms']} ms at "
-            f"{ours['scheduled_rate']} msg/s; max {ours['max_msgs_per_s']} msg/s\n"
-            f"bare:   p50 {theirs['p50_ms']} ms, p99 {theirs['p99_ms']} ms at "
-            f"{theirs['scheduled_rate']} msg/s; max {theirs['max_msgs_per_s']} msg/s\n"
-            f"ratio max daphne / bare: {ours['max_msgs_per_s'] / theirs['max_msgs_per_s']:.2f}"
+            f"\n{os.cpu_count()} cores; {args.chargers} chargers per server; target "
+            f"{args.rate:g} msg/s; {args.rounds} rounds of {args.seconds:g} s; medians"
         )
+        for name, figures in summary.items():
+            print(
+                f"{name:7} connect+boot {figures['connect_and_boot_s']} s; "
+                f"p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms at "
+                f"{figures['scheduled_rate']} msg/s; max {figures['max_msgs_per_s']} msg/s; "
+                f"CALLERRORs {figures['call_errors']}"
+            )
+        ratio = summary["daphne"]["max_msgs_per_s"] / summary["bare"]["max_msgs_per_s"]
+        print(f"max msg/s daphne / bare: {ratio:.2f}")
     finally:
         for server in servers:
             if server.poll() is None:
