@@ -6,6 +6,8 @@ Push only from ``transaction.on_commit`` (``push_on_commit`` does that), so a br
 data that was rolled back.
 """
 
+from collections.abc import Iterable
+
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
@@ -19,11 +21,23 @@ def account_group(account_id: int) -> str:
 
 def push(*, account_id: int | None, kind: str, data: dict) -> None:
     """Send ``{"kind": ..., "data": ...}`` to the account's sockets and to staff's."""
+    push_many([(account_id, kind, data)])
+
+
+def push_many(events: Iterable[tuple[int | None, str, dict]]) -> None:
+    """Send many ``(account_id, kind, data)`` events in one trip into the channel layer: an ingest
+    batch pushes hundreds, and entering the event loop once per event would cost more than the
+    batch's database work."""
     layer = get_channel_layer()
-    message = {"type": "live.event", "kind": kind, "data": data}
-    groups = [STAFF_GROUP] + ([account_group(account_id)] if account_id is not None else [])
-    for group in groups:
-        async_to_sync(layer.group_send)(group, message)
+
+    async def send_all() -> None:
+        for account_id, kind, data in events:
+            message = {"type": "live.event", "kind": kind, "data": data}
+            await layer.group_send(STAFF_GROUP, message)
+            if account_id is not None:
+                await layer.group_send(account_group(account_id), message)
+
+    async_to_sync(send_all)()
 
 
 def push_on_commit(*, account_id: int | None, kind: str, data: dict) -> None:
