@@ -50,7 +50,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def daphne():
+def start_daphne():
+    """``start_daphne()`` -> the OCPP URL of a new daphne process on a free port."""
     settings_dict = connection.settings_dict
     database_url = (
         f"postgres://{settings_dict['USER']}:{settings_dict['PASSWORD'] or ''}@"
@@ -63,38 +64,49 @@ def daphne():
         "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         "CHARGING_COMMAND_TIMEOUT": "10",
     }
-    port = _free_port()
-    server = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "--websocket_timeout",
-            "-1",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "config.asgi:application",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                raise RuntimeError("daphne did not start") from None
-            time.sleep(0.1)
-    yield f"ws://127.0.0.1:{port}/ocpp"
-    server.terminate()
-    server.wait(timeout=10)
+    servers = []
+
+    def start() -> str:
+        port = _free_port()
+        server = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "--websocket_timeout",
+                "-1",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "config.asgi:application",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        servers.append(server)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                return f"ws://127.0.0.1:{port}/ocpp"
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("daphne did not start") from None
+                time.sleep(0.1)
+
+    yield start
+    for server in servers:
+        server.terminate()
+    for server in servers:
+        server.wait(timeout=10)
+
+
+@pytest.fixture
+def daphne(start_daphne):
+    return start_daphne()
 
 
 class Station(ChargePoint):
@@ -327,3 +339,28 @@ async def test_it_delivers_every_operation_from_another_process_and_replaces_a_s
         await socket_.close()
     charger = await db(Charger.objects.get)(pk=charger.pk)
     assert charger.local_list_version == 4, "SendLocalList's version, accepted after the read"
+
+
+async def test_it_keeps_one_owner_when_the_charger_reconnects_to_another_daphne(start_daphne, api):
+    first, second = start_daphne(), start_daphne()
+    staff = await db(StaffFactory)()
+    client = await db(api.as_user)(staff)
+    charger = await db(ChargerFactory)()
+    old_socket, old, old_runner = await _open(first, charger.charge_point_id)
+    await old.call(call.BootNotification(charge_point_model="M", charge_point_vendor="V"))
+
+    socket_, station, runner = await _open(second, charger.charge_point_id)
+    try:
+        with pytest.raises(ConnectionClosed):
+            await asyncio.wait_for(old_runner, timeout=10)
+        assert old_socket.close_code == 4000
+        await station.call(call.Heartbeat())
+        url = f"/api/v1/chargers/{charger.pk}/commands/Reset"
+        response = await asyncio.to_thread(
+            _post_and_close, client, url, {"type": "Soft"}, format="json"
+        )
+        assert response.json()["status"] == CommandStatus.ACCEPTED
+        assert station.received == ["Reset"] and old.received == []
+    finally:
+        runner.cancel()
+        await socket_.close()
