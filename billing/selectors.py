@@ -41,17 +41,6 @@ def tariff_window_at(*, account: CustomerAccount, at: datetime) -> str | None:
     return rate.kind if rate else None
 
 
-def accounts_for_user(*, user: User) -> QuerySet[CustomerAccount]:
-    return scope_to_user(CustomerAccount.objects.all(), user, account_path="")
-
-
-def account_for_user(*, user: User, account_number: str) -> CustomerAccount:
-    account = accounts_for_user(user=user).filter(account_number=account_number).first()
-    if account is None:
-        raise NotFound(f"No account {account_number!r}.")
-    return account
-
-
 def bills_for_user(*, user: User) -> QuerySet[Bill]:
     """Staff: every bill. Customers: their accounts' issued and void bills (drafts are work in
     progress nobody has sent them). Anyone else: none."""

@@ -11,6 +11,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import selectors as account_selectors
 from accounts.permissions import IsCustomerOrStaff, IsStaff
 from billing import pdf, selectors, services
 from billing.models import Tariff
@@ -105,7 +106,9 @@ class CurrentTariffApi(APIView):
 
     @extend_schema(responses=s.TariffSerializer, summary="The tariff an account is on today")
     def get(self, request, account_number: str):
-        account = selectors.account_for_user(user=request.user, account_number=account_number)
+        account = account_selectors.account_for_user(
+            user=request.user, account_number=account_number
+        )
         tariff = selectors.tariff_on(account=account, day=timezone.localdate())
         if tariff is None:
             raise NotFound(f"Account {account_number} has no tariff today.")
@@ -162,13 +165,15 @@ class LastMonthBillApi(APIView):
         if "meter" in query:
             account = meter_for_user(user=request.user, meter_id=query["meter"]).account
         elif "account" in query:
-            account = selectors.account_for_user(user=request.user, account_number=query["account"])
+            account = account_selectors.account_for_user(
+                user=request.user, account_number=query["account"]
+            )
         elif request.user.is_staff:
             raise ApplicationError(
                 "account: staff must name an account or a meter.", field="account"
             )
         else:
-            accounts = list(selectors.accounts_for_user(user=request.user)[:2])
+            accounts = list(account_selectors.accounts_for_user(user=request.user)[:2])
             if len(accounts) != 1:
                 raise ApplicationError(
                     "account: you have several accounts; name one.", field="account"
@@ -311,7 +316,7 @@ class BillRunApi(APIView):
         accounts = None
         if values.get("accounts"):
             accounts = [
-                selectors.account_for_user(user=request.user, account_number=number)
+                account_selectors.account_for_user(user=request.user, account_number=number)
                 for number in values["accounts"]
             ]
         run, _ = services.bills_generate(
