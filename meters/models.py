@@ -7,7 +7,6 @@ a day's roll-up therefore holds the intervals that end after its local midnight 
 the next one.
 """
 
-import hashlib
 import zoneinfo
 from functools import cached_property
 
@@ -15,7 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from accounts.models import CustomerAccount, DwellingType, Region
+from accounts.models import ApiToken, CustomerAccount, DwellingType, Region
 
 
 def validate_timezone(name: str) -> None:
@@ -247,6 +246,4 @@ class MeterKey(models.Model):
     def __str__(self) -> str:
         return f"{self.meter_id} {self.name} ({self.prefix}…)"
 
-    @staticmethod
-    def digest_of(key: str) -> str:
-        return hashlib.sha256(key.encode()).hexdigest()
+    digest_of = staticmethod(ApiToken.digest_of)  # one way of hashing keys, for users and meters
