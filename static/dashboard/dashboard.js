@@ -111,7 +111,7 @@ function windowFor(preset) {
   return [end - PRESETS[preset], end];
 }
 
-async function loadSeries({ keepSelection = false } = {}) {
+async function loadSeries() {
   const seq = ++state.loadSeq;
   if (!state.plot) setWrapState(chartWrap, "loading");
   chartWrap.setAttribute("aria-busy", "true");
@@ -136,7 +136,6 @@ async function loadSeries({ keepSelection = false } = {}) {
   setWrapState(chartWrap, count ? "ready" : "empty", count ? "" : "No readings in this period yet.");
   updateRangeLabel();
   redraw();
-  if (!keepSelection) clearSelection();
 }
 
 function showChartError(error) {
@@ -152,6 +151,9 @@ function updateRangeLabel() {
 }
 
 function setPreset(preset) {
+  // A new range drops the selection now, not when its data arrives (by then the user may
+  // have selected again).
+  clearSelection();
   state.preset = preset;
   [state.start, state.end] = windowFor(preset);
   for (const button of document.querySelectorAll("#presets [data-preset]")) {
@@ -207,8 +209,11 @@ function localInput(seconds) {
   return new Date(date.getTime() - date.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
 }
 document.getElementById("range-form-box").addEventListener("toggle", () => {
-  document.getElementById("range-from").value = localInput(state.start);
-  document.getElementById("range-to").value = localInput(state.end);
+  // Start from the range in view; never overwrite what was typed.
+  const from = document.getElementById("range-from");
+  const to = document.getElementById("range-to");
+  if (!from.value) from.value = localInput(state.start);
+  if (!to.value) to.value = localInput(state.end);
 });
 document.getElementById("range-to").addEventListener("input", (event) => event.target.setCustomValidity(""));
 rangeForm.addEventListener("submit", (event) => {
@@ -236,7 +241,6 @@ function clearSelection() {
 }
 
 function resetView() {
-  clearSelection();
   return setPreset(state.preset);
 }
 
@@ -361,7 +365,7 @@ function connectSocket() {
 
 async function pollOnce() {
   if (state.lastT === null) {
-    if (following()) await loadSeries({ keepSelection: true });
+    if (following()) await loadSeries();
     return;
   }
   try {
@@ -561,7 +565,7 @@ document.addEventListener("keydown", (event) => {
 
 function refreshAll() {
   [state.start, state.end] = following() ? windowFor(state.preset) : [state.start, state.end];
-  return Promise.all([loadSeries({ keepSelection: true }), loadSummary(), loadDaily()]);
+  return Promise.all([loadSeries(), loadSummary(), loadDaily()]);
 }
 
 setPreset(state.preset).then(() => connectSocket());
