@@ -57,6 +57,8 @@ def test_status_shows_versions_uptime_and_app_sections(api, staff, customer):
     assert body["uptime_seconds"] >= 0
     assert body["sections"]["accounts"]["users"]["customer"] == 1
     assert body["sections"]["accounts"]["customer_accounts"] == 1
+    broken = {name: section for name, section in body["sections"].items() if "error" in section}
+    assert broken == {}
 
 
 def test_status_records_the_beat_heartbeat(api, staff):
