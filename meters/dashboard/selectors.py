@@ -4,17 +4,15 @@ the browser hands them to uPlot as they are."""
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import NamedTuple
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Count, Sum
 from django.utils import timezone
 
 from accounts.models import User
 from config.exceptions import NotFound
 from meters import selectors as meter_selectors
-from meters.models import DailyUsage, Meter, Reading
+from meters.models import DailyUsage, Meter
 from meters.timeutils import local_midnight
 
 from . import extras
@@ -37,13 +35,6 @@ def _number(value) -> float | None:
     return None if value is None else float(value)
 
 
-class _Point(NamedTuple):
-    at: datetime
-    import_kwh: Decimal
-    power_w: float | None
-    register_reset: bool
-
-
 def chart_series(
     *,
     meter: Meter,
@@ -53,7 +44,7 @@ def chart_series(
     max_points: int = CHART_MAX_POINTS,
 ) -> dict:
     """Power (W) and cumulative energy (kWh from the first reading of the range) for a chart,
-    at most ``max_points`` points. A range is downsampled by time (``readings_sampled``): the
+    at most ``max_points`` points. A range is downsampled by time (meters' ``readings_raw``): the
     points are real readings, so energy between them stays exact, and where a point stands for
     more than a minute its power is the average since the point before, worked out from the
     register (a reading without a measured power gets that too). ``after`` (polling) gives every
@@ -61,15 +52,12 @@ def chart_series(
     averaged = False
     if after is None and start is not None:
         end = end or timezone.now()
-        # One bucket is kept for the range's last reading, which is always shown.
-        step = (end - start) / max(1, max_points - 1)
-        points = readings_sampled(meter=meter, start=start, end=end, step=step)
-        averaged = step > SAMPLED_POWER_MAX_STEP
-    else:
-        readings = meter_selectors.readings_raw(
+        averaged = (end - start) / max(1, max_points - 1) > SAMPLED_POWER_MAX_STEP
+    points = list(
+        meter_selectors.readings_raw(
             meter=meter, start=start, end=end, after=after, max_points=max_points
         )
-        points = [_Point(r.at, r.import_kwh, r.power_w, r.register_reset) for r in list(readings)]
+    )
     times, power, energy = [], [], []
     base = points[0].import_kwh if points else None
     total = Decimal(0)
@@ -96,47 +84,6 @@ def chart_series(
         "base_import_kwh": _number(base),
         "points": len(times),
     }
-
-
-def readings_sampled(
-    *, meter: Meter, start: datetime, end: datetime, step: timedelta
-) -> list[_Point]:
-    """The first reading in each ``step``-wide bucket of [start, end), and the last reading of
-    the range. On PostgreSQL one index probe per bucket (a LATERAL join on the (meter, at)
-    index), so a year of 10-second readings is sampled in milliseconds, where numbering every
-    row (meters' ``readings_raw(max_points=...)``) reads all of them; elsewhere that selector.
-    Wants to live in meters.selectors as the way ``readings_raw`` downsamples."""
-    if not settings.DATABASE_IS_POSTGRES:
-        readings = meter_selectors.readings_raw(
-            meter=meter, start=start, end=end, max_points=max(1, int((end - start) / step))
-        )
-        return [_Point(r.at, r.import_kwh, r.power_w, r.register_reset) for r in list(readings)]
-    table = Reading._meta.db_table
-    sql = f"""
-        SELECT r.at, r.import_kwh, r.power_w, r.register_reset
-        FROM generate_series(%(start)s::timestamptz, %(end)s::timestamptz, %(step)s::interval)
-            AS edge
-        CROSS JOIN LATERAL (
-            SELECT at, import_kwh, power_w, register_reset FROM {table}
-            WHERE meter_id = %(meter)s AND at >= edge
-                AND at < LEAST(edge + %(step)s::interval, %(end)s::timestamptz)
-            ORDER BY at LIMIT 1
-        ) AS r
-        ORDER BY r.at
-    """  # noqa: S608 - the table name is the model's; every value is a parameter
-    params = {"start": start, "end": end, "step": max(step, timedelta(milliseconds=1))}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params | {"meter": meter.pk})
-        points = [_Point(*row) for row in cursor.fetchall()]
-    last = (
-        meter.readings.filter(at__gte=start, at__lt=end)
-        .order_by("-at")
-        .values_list("at", "import_kwh", "power_w", "register_reset")
-        .first()
-    )
-    if last is not None and (not points or points[-1].at != last[0]):
-        points.append(_Point(*last))
-    return points
 
 
 def selection_stats(*, meter: Meter, start: datetime, end: datetime) -> dict:

@@ -2,6 +2,7 @@ import csv
 import io
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from xml.etree import ElementTree
 
 import pytest
@@ -258,3 +259,40 @@ def test_it_summarises_daily_energy_with_averages_of_complete_days():
     assert [d["moving_average_30d_kwh"] for d in summary["days"]] == [Decimal(24)] * 3
     assert summary["average_daily_kwh_last_year"] == Decimal(24)
     assert summary["moving_average_30d_kwh"] == Decimal(24)
+
+
+def test_it_downsamples_a_range_by_time_keeping_real_readings_and_the_last(api, staff):
+    meter = MeterFactory()
+    start = datetime(2026, 1, 5, tzinfo=UTC)
+    _load(meter, start, 480)  # ten days, half-hourly
+    end = start + timedelta(days=10)
+
+    sampled = selectors.readings_raw(meter=meter, start=start, end=end, max_points=50)
+
+    times = [reading.at for reading in sampled]
+    assert len(times) <= 50
+    assert times == sorted(times) and len(set(times)) == len(times)
+    assert times[0] == start and times[-1] == start + timedelta(minutes=30 * 479)
+    assert all(
+        reading.import_kwh
+        == 100 + Decimal("0.5") * int((reading.at - start) / timedelta(minutes=30))
+        for reading in sampled
+    )
+    assert max(b - a for a, b in pairwise(times)) <= timedelta(hours=6)
+
+
+def test_it_returns_every_reading_when_there_are_fewer_than_max_points(api, staff):
+    meter = MeterFactory()
+    start = datetime(2026, 3, 2, tzinfo=UTC)
+    _load(meter, start, 6)  # three hours of a year-long range
+
+    sampled = selectors.readings_raw(
+        meter=meter,
+        start=datetime(2026, 1, 1, tzinfo=UTC),
+        end=datetime(2027, 1, 1, tzinfo=UTC),
+        max_points=100,
+    )
+
+    assert [reading.at for reading in sampled] == [
+        start + timedelta(minutes=30 * i) for i in range(6)
+    ]
