@@ -14,12 +14,9 @@ of the series request. Target: first paint <= 1 s. Asserts nothing.
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
@@ -43,6 +40,7 @@ from accounts.tests.factories import CustomerAccountFactory, UserFactory  # noqa
 from meters import services  # noqa: E402
 from meters.models import Meter, MeterKind, Reading  # noqa: E402
 from meters.timeutils import month_start, next_month  # noqa: E402
+from tests.servers import Daphne, database_url  # noqa: E402
 
 PRESETS = ("day", "week", "month", "year")
 # Milliseconds from navigation start: page received, last stylesheet received, first
@@ -110,50 +108,16 @@ def session_for(user) -> str:
     return store.session_key
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_daphne(database: str, port: int) -> subprocess.Popen:
-    settings_dict = connection.settings_dict
-    url = (
-        f"postgres://{settings_dict['USER']}@{settings_dict['HOST'] or '127.0.0.1'}:"
-        f"{settings_dict['PORT'] or 5432}/{database}"
-    )
-    env = {
-        **os.environ,
+def start_daphne(database: str) -> Daphne:
+    """A daphne on the benchmark's database, on embedded defaults otherwise (no Redis)."""
+    env = os.environ | {
         "DJANGO_SETTINGS_MODULE": "config.settings.base",
-        "DATABASE_URL": url,
+        "DATABASE_URL": database_url(connection.settings_dict, database),
         "DEBUG": "false",
         "LOG_LEVEL": "WARNING",
     }
     env.pop("REDIS_URL", None)
-    daphne = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "config.asgi:application",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=1)
-            return daphne
-        except OSError:
-            time.sleep(0.2)
-    daphne.kill()
-    raise SystemExit("daphne did not start")
+    return Daphne(env).start()
 
 
 def measure(base: str, session: str, meter_id: str, runs: int) -> dict[str, dict[str, list]]:
@@ -208,15 +172,14 @@ def main() -> None:
     daphne = None
     try:
         session, meter_id = seed(options.days, options.step)
-        port = free_port()
-        daphne = start_daphne(database, port)
+        daphne = start_daphne(database)
         print(
             f"dashboard first paint: {options.days} days of {options.step}-second readings for "
             f"one meter, {os.cpu_count()} cores, headless Chromium 1280x900, median of "
             f"{options.runs} runs (max in brackets), ms",
             flush=True,
         )
-        figures = measure(f"http://127.0.0.1:{port}", session, meter_id, options.runs)
+        figures = measure(daphne.url, session, meter_id, options.runs)
         for preset, values in figures.items():
             median = {key: statistics.median(values[key]) for key in KEYS}
             print(
@@ -228,8 +191,7 @@ def main() -> None:
         print("target: first paint <= 1000 ms")
     finally:
         if daphne:
-            daphne.terminate()
-            daphne.wait(timeout=30)
+            daphne.stop()
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
 

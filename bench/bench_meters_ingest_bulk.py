@@ -15,9 +15,7 @@ in with psycopg, and prints both rates and their ratio (target >= 0.15). Asserts
 import argparse
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
 import urllib.request
@@ -40,6 +38,7 @@ from django.test.utils import setup_test_environment  # noqa: E402
 from accounts.models import CustomerAccount  # noqa: E402
 from accounts.tests.factories import StaffFactory, api_key_for  # noqa: E402
 from meters.models import DailyUsage, Meter, Reading  # noqa: E402
+from tests.servers import Daphne, database_url  # noqa: E402
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -97,58 +96,25 @@ def batches(meter_ids: list[str], total: int, batch: int, per_meter: int):
         round_number += 1
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_daphne(database: str, port: int) -> subprocess.Popen:
-    settings_dict = connection.settings_dict
-    url = (
-        f"postgres://{settings_dict['USER']}@{settings_dict['HOST'] or '127.0.0.1'}:"
-        f"{settings_dict['PORT'] or 5432}/{database}"
-    )
-    env = {
-        **os.environ,
+def start_daphne(database: str) -> Daphne:
+    env = os.environ | {
         "DJANGO_SETTINGS_MODULE": "config.settings.base",
-        "DATABASE_URL": url,
+        "DATABASE_URL": database_url(connection.settings_dict, database),
         "DEBUG": "false",
         "LOG_LEVEL": "WARNING",
         "THROTTLE_USER": "1000000/min",
     }
-    daphne = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "config.asgi:application",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return daphne
-        except OSError:
-            time.sleep(0.2)
-    daphne.kill()
-    raise SystemExit("daphne did not start")
+    return Daphne(env).start()
 
 
-def post(port: int, key: str, body: bytes) -> dict:
+def post(base_url: str, key: str, body: bytes) -> dict:
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/v1/readings/bulk",
+        f"{base_url}/api/v1/readings/bulk",
         data=body,
         headers={"Content-Type": "application/json", "Authorization": f"Token {key}"},
         method="POST",
     )
-    with urllib.request.urlopen(request, timeout=300) as response:  # noqa: S310
+    with urllib.request.urlopen(request, timeout=300) as response:
         return json.loads(response.read())
 
 
@@ -198,20 +164,19 @@ def main() -> None:
             json.dumps({"readings": items}).encode()
             for items in batches(meter_ids, options.readings, options.batch, options.per_meter)
         ]
-        port = free_port()
-        daphne = start_daphne(database, port)
+        daphne = start_daphne(database)
         print(
             f"meters bulk ingest: {options.readings:,} readings, {options.meters} meters, "
             f"{options.batch} per request ({options.per_meter} half-hours x "
             f"{options.batch // options.per_meter} meters), {os.cpu_count()} cores, daphne on "
-            f"127.0.0.1:{port}"
+            f"{daphne.url}"
         )
         latencies = []
         accepted = 0
         started = time.perf_counter()
         for body in bodies:
             sent = time.perf_counter()
-            answer = post(port, key, body)
+            answer = post(daphne.url, key, body)
             latencies.append(time.perf_counter() - sent)
             accepted += answer["accepted"]
             if answer["rejected"]:
@@ -226,8 +191,7 @@ def main() -> None:
             f"{api_rate:,.0f} readings/s; request median {statistics.median(latencies) * 1000:.0f}"
             f" ms, max {max(latencies) * 1000:.0f} ms"
         )
-        daphne.terminate()
-        daphne.wait(timeout=30)
+        daphne.stop()
         daphne = None
         empty_tables()
         meter_pks = dict(Meter.objects.values_list("meter_id", "pk"))
@@ -239,7 +203,7 @@ def main() -> None:
         print(f"ratio endpoint / COPY: {api_rate / copy_rate:.2f} (target >= 0.15)")
     finally:
         if daphne is not None:
-            daphne.kill()
+            daphne.stop()
         connection.close()
         connection.creation.destroy_test_db(old_name, verbosity=0)
 

@@ -4,7 +4,6 @@ page. Screenshots of each page (desktop and phone) go to test-results/dashboard/
 
 The live websocket path (a real daphne) is in test_dashboard_live.py."""
 
-import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -31,7 +30,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls between browser steps
 # are ordinary blocking ones and safe here.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 SHOTS = Path(__file__).resolve().parent.parent / "test-results" / "dashboard"
 IPHONE = (

@@ -2,23 +2,15 @@
 in a real daphne, so its defaults cannot silently rot while every other test uses real services."""
 
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.servers import ROOT, Daphne
+
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -36,34 +28,8 @@ def embedded_server(tmp_path_factory):
     seeded = subprocess.run(
         [*manage, "seed_demo"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
     )
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "config.asgi:application",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{base}/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
-    yield base, var_dir, seeded.stdout
-    server.terminate()
-    server.wait(timeout=10)
+    with Daphne(env) as server:
+        yield server.url, var_dir, seeded.stdout
 
 
 def _get(url: str) -> tuple[int, str]:

@@ -5,12 +5,7 @@ this test process, so they cross processes through Redis to the daphne holding t
 import asyncio
 import base64
 import os
-import socket
-import subprocess
-import sys
-import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from channels.db import database_sync_to_async
@@ -24,6 +19,7 @@ from websockets.exceptions import ConnectionClosed
 
 from accounts.tests.factories import StaffFactory
 from charging.models import Charger, CommandStatus, MeterValue, Transaction
+from tests.servers import Daphne, database_url
 
 from .factories import CHARGER_PASSWORD, ChargerFactory, IdTagFactory
 
@@ -38,70 +34,28 @@ def _post_and_close(client, *args, **kwargs):
         connections.close_all()
 
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 db = database_sync_to_async
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
 def start_daphne():
     """``start_daphne()`` -> the OCPP URL of a new daphne process on a free port."""
-    settings_dict = connection.settings_dict
-    database_url = (
-        f"postgres://{settings_dict['USER']}:{settings_dict['PASSWORD'] or ''}@"
-        f"{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 5432}/"
-        f"{settings_dict['NAME']}"
-    )
     env = os.environ | {
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": database_url(connection.settings_dict),
         "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         "CHARGING_COMMAND_TIMEOUT": "10",
     }
     servers = []
 
     def start() -> str:
-        port = _free_port()
-        server = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "--websocket_timeout",
-                "-1",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "config.asgi:application",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        servers.append(server)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                return f"ws://127.0.0.1:{port}/ocpp"
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("daphne did not start") from None
-                time.sleep(0.1)
+        servers.append(Daphne(env).start())
+        return f"{servers[-1].ws_url}/ocpp"
 
     yield start
     for server in servers:
-        server.terminate()
-    for server in servers:
-        server.wait(timeout=10)
+        server.stop()
 
 
 @pytest.fixture
