@@ -5,7 +5,11 @@ Every error answer is ``{"detail": "<sentence>"}``; invalid input adds ``"fields
 ``detail`` still learns what to fix.
 """
 
+import csv
+from collections.abc import Iterable
+
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import StreamingHttpResponse
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -18,6 +22,36 @@ from config.exceptions import ApplicationError, ServiceUnavailable
 class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 1000
+
+
+def query_params(serializer_class, request) -> dict:
+    """The request's query parameters validated by ``serializer_class`` (a 400 naming the
+    parameter and the rule otherwise)."""
+    query = serializer_class(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return dict(query.validated_data)
+
+
+class _Echo:
+    """A file that hands back what is written, so csv.writer can feed a streaming response."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_response(header: list[str], rows: Iterable[Iterable], filename: str):
+    """Stream ``rows`` as CSV under ``header``, never holding the whole export in memory. None
+    is written as an empty cell."""
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield writer.writerow(header)
+        for row in rows:
+            yield writer.writerow(["" if value is None else value for value in row])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 def _first_message(errors, path: str = "") -> tuple[str, str]:

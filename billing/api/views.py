@@ -1,8 +1,6 @@
 """The billing API: doors that parse, call a service or selector, and answer."""
 
-import csv
-
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -15,7 +13,7 @@ from accounts import selectors as account_selectors
 from accounts.permissions import IsCustomerOrStaff, IsStaff
 from billing import pdf, selectors, services
 from billing.models import Tariff
-from config.api import Pagination
+from config.api import Pagination, csv_response, query_params
 from config.exceptions import ApplicationError, NotFound
 from meters.selectors import meter_for_user
 
@@ -24,12 +22,6 @@ from . import serializers as s
 
 def _rates(data: list[dict]) -> list[services.RateIn]:
     return [services.RateIn(**rate) for rate in data]
-
-
-def _query(serializer_class, request) -> dict:
-    query = serializer_class(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    return query.validated_data
 
 
 class TariffListApi(APIView):
@@ -116,7 +108,7 @@ class CurrentTariffApi(APIView):
 
 
 def _filtered_bills(request):
-    query = _query(s.BillFilter, request)
+    query = query_params(s.BillFilter, request)
     bills = selectors.bills_for_user(user=request.user)
     if "month" in query:
         bills = bills.filter(month=services.month_of(query["month"]))
@@ -160,7 +152,7 @@ class LastMonthBillApi(APIView):
         summary="Last month's issued bill of an account or of a meter's account, in one call",
     )
     def get(self, request):
-        query = _query(s.LastMonthQuery, request)
+        query = query_params(s.LastMonthQuery, request)
         account = None
         if "meter" in query:
             account = meter_for_user(user=request.user, meter_id=query["meter"]).account
@@ -183,11 +175,6 @@ class LastMonthBillApi(APIView):
         return Response(s.BillOutput(bill).data)
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 CSV_COLUMNS = [
     "number",
     "account_number",
@@ -206,11 +193,9 @@ CSV_COLUMNS = [
 ]
 
 
-def _csv_lines(bills):
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_COLUMNS)
+def _csv_rows(bills):
     for bill in bills.iterator(chunk_size=2000):
-        yield writer.writerow(
+        yield (
             [
                 bill.number,
                 bill.account.account_number,
@@ -241,9 +226,7 @@ class BillCsvApi(APIView):
     )
     def get(self, request):
         bills = _filtered_bills(request).prefetch_related(None)
-        response = StreamingHttpResponse(_csv_lines(bills), content_type="text/csv")
-        response["Content-Disposition"] = 'attachment; filename="bills.csv"'
-        return response
+        return csv_response(CSV_COLUMNS, _csv_rows(bills), "bills.csv")
 
 
 class BillPdfApi(APIView):

@@ -1,6 +1,3 @@
-import csv
-
-from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics
@@ -8,6 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import IsCustomerOrStaff
+from config.api import csv_response
 
 from .. import selectors, services
 from ..models import ChargerCommand
@@ -115,11 +113,6 @@ class TransactionDetailApi(generics.RetrieveAPIView):
         return selectors.transactions_for_user(user=self.request.user)
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 CSV_FIELDS = list(TransactionOutput.Meta.fields)
 
 
@@ -139,14 +132,8 @@ class TransactionCsvApi(APIView):
         rows = TransactionFilter(
             request.query_params, queryset=selectors.transactions_for_user(user=request.user)
         ).qs
-        writer = csv.writer(_Echo())
-
-        def lines():
-            yield writer.writerow(CSV_FIELDS)
-            for row in rows.iterator(chunk_size=1000):
-                data = TransactionOutput(row).data
-                yield writer.writerow(["" if data[f] is None else data[f] for f in CSV_FIELDS])
-
-        response = StreamingHttpResponse(lines(), content_type="text/csv")
-        response["Content-Disposition"] = 'attachment; filename="charging-transactions.csv"'
-        return response
+        lines = (
+            [TransactionOutput(row).data[field] for field in CSV_FIELDS]
+            for row in rows.iterator(chunk_size=1000)
+        )
+        return csv_response(CSV_FIELDS, lines, "charging-transactions.csv")

@@ -1,11 +1,10 @@
 """The meters API: doors that parse, call a service or selector, and answer."""
 
-import csv
 import json
 from datetime import UTC
 
 from django.conf import settings
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -21,7 +20,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts.permissions import IsAnalyst, IsStaff
-from config.api import Pagination
+from config.api import Pagination, csv_response, query_params
 from config.exceptions import NotFound
 from meters import archives, greenbutton, selectors, services
 from meters.authentication import MeterKeyAuthentication
@@ -224,12 +223,6 @@ class BulkReadingsApi(MeterApi):
         )
 
 
-def _query(serializer_class, request) -> dict:
-    query = serializer_class(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    return dict(query.validated_data)
-
-
 class ConsumptionApi(MeterApi):
     permission_classes = [IsAuthenticated]
 
@@ -244,7 +237,7 @@ class ConsumptionApi(MeterApi):
     )
     def get(self, request, meter_id: str):
         meter = selectors.meter_for_user(user=request.user, meter_id=meter_id)
-        query = _query(s.ConsumptionQuery, request)
+        query = query_params(s.ConsumptionQuery, request)
         result = selectors.consumption_for_period(
             meter=meter,
             period=query.get("period"),
@@ -267,7 +260,7 @@ class SeriesApi(MeterApi):
     )
     def get(self, request, meter_id: str):
         meter = selectors.meter_for_user(user=request.user, meter_id=meter_id)
-        rows = selectors.interval_series(meter=meter, **_query(s.SeriesQuery, request))
+        rows = selectors.interval_series(meter=meter, **query_params(s.SeriesQuery, request))
         paginator = Pagination()
         page = paginator.paginate_queryset(rows, request, view=self)
         return paginator.get_paginated_response(s.SeriesRow(page, many=True).data)
@@ -294,7 +287,7 @@ class StatsApi(MeterApi):
     )
     def get(self, request, meter_id: str):
         meter = selectors.meter_for_user(user=request.user, meter_id=meter_id)
-        result = selectors.reading_stats(meter=meter, **_query(s.RangeQuery, request))
+        result = selectors.reading_stats(meter=meter, **query_params(s.RangeQuery, request))
         return Response(s.StatsOutput(result).data)
 
 
@@ -308,7 +301,7 @@ class EnergySummaryApi(MeterApi):
     )
     def get(self, request, meter_id: str):
         meter = selectors.meter_for_user(user=request.user, meter_id=meter_id)
-        result = selectors.energy_summary(meter=meter, **_query(s.SummaryQuery, request))
+        result = selectors.energy_summary(meter=meter, **query_params(s.SummaryQuery, request))
         return Response(s.SummaryOutput(result).data)
 
 
@@ -324,44 +317,36 @@ class ExportCsvApi(MeterApi):
     )
     def get(self, request, meter_id: str):
         meter = selectors.meter_for_user(user=request.user, meter_id=meter_id)
-        rows = selectors.readings_for_export(meter=meter, **_query(s.RangeQuery, request))
-        response = StreamingHttpResponse(_csv_lines(meter, rows), content_type="text/csv")
-        response["Content-Disposition"] = f'attachment; filename="{meter.meter_id}-readings.csv"'
-        return response
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _csv_lines(meter, rows):
-    writer = csv.writer(_Echo())
-    yield writer.writerow(
-        [
-            "meter_id",
-            "at",
-            "import_kwh",
-            "export_kwh",
-            "power_w",
-            "source",
-            "quality",
-            "register_reset",
-        ]
-    )
-    for at, import_kwh, export_kwh, power_w, source, quality, reset in rows:
-        yield writer.writerow(
-            [
-                meter.meter_id,
-                at.astimezone(UTC).isoformat(),
-                import_kwh,
-                "" if export_kwh is None else export_kwh,
-                "" if power_w is None else power_w,
-                source,
-                quality,
-                "true" if reset else "false",
-            ]
+        rows = selectors.readings_for_export(meter=meter, **query_params(s.RangeQuery, request))
+        return csv_response(
+            READINGS_CSV_HEADER, _csv_rows(meter, rows), f"{meter.meter_id}-readings.csv"
         )
+
+
+READINGS_CSV_HEADER = [
+    "meter_id",
+    "at",
+    "import_kwh",
+    "export_kwh",
+    "power_w",
+    "source",
+    "quality",
+    "register_reset",
+]
+
+
+def _csv_rows(meter, rows):
+    for at, import_kwh, export_kwh, power_w, source, quality, reset in rows:
+        yield [
+            meter.meter_id,
+            at.astimezone(UTC).isoformat(),
+            import_kwh,
+            export_kwh,
+            power_w,
+            source,
+            quality,
+            "true" if reset else "false",
+        ]
 
 
 class GreenButtonApi(MeterApi):
@@ -376,7 +361,7 @@ class GreenButtonApi(MeterApi):
     )
     def get(self, request, meter_id: str):
         meter = selectors.meter_for_user(user=request.user, meter_id=meter_id)
-        document = greenbutton.green_button_xml(meter=meter, **_query(s.RangeQuery, request))
+        document = greenbutton.green_button_xml(meter=meter, **query_params(s.RangeQuery, request))
         response = HttpResponse(document, content_type="application/atom+xml")
         response["Content-Disposition"] = f'attachment; filename="{meter.meter_id}-espi.xml"'
         return response
@@ -394,7 +379,7 @@ class AggregatesApi(APIView):
         "ANALYTICS_MIN_GROUP_SIZE are left out.",
     )
     def get(self, request):
-        rows = selectors.consumption_aggregates(**_query(s.AggregatesQuery, request))
+        rows = selectors.consumption_aggregates(**query_params(s.AggregatesQuery, request))
         return Response(s.AggregateRow(rows, many=True).data)
 
 
