@@ -1,3 +1,5 @@
+import logging
+
 from django.http import JsonResponse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -7,16 +9,25 @@ from rest_framework.response import Response
 from accounts.permissions import IsStaff
 from config import health, status
 
+log = logging.getLogger(__name__)
+
 
 def healthz(request):
-    """200 when every dependency answers, 503 naming the ones that don't. No auth: for probes."""
+    """200 when every dependency answers, 503 naming the ones that don't. No auth: for probes.
+
+    What went wrong (which can name hosts and users) is logged, and shown to staff only."""
     results = health.run_checks()
     healthy = all(error is None for error in results.values())
     backends = health.backends()
+    for name, error in results.items():
+        if error is not None:
+            log.warning("healthz: %s failed: %s", name, error)
+    show_errors = request.user.is_authenticated and request.user.is_staff
     body = {
         "status": "ok" if healthy else "unavailable",
         "checks": {
-            name: {"ok": error is None, "backend": backends[name], "error": error}
+            name: {"ok": error is None, "backend": backends[name]}
+            | ({"error": error} if show_errors else {})
             for name, error in results.items()
         },
     }

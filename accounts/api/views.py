@@ -97,11 +97,13 @@ class TokenViewSet(
 
 
 class StaffCrudViewSet(viewsets.ModelViewSet):
-    """Staff-only CRUD whose writes go through the app's services."""
+    """Staff-only create, read and update, through the app's services. No delete: meters,
+    bills, charging sessions and audit trails refer to users and accounts; a user who leaves is
+    deactivated (``is_active: false``)."""
 
     permission_classes = [IsStaff]
     input_serializer: type
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
 
     def _validated(self, partial: bool) -> dict:
         data = self.input_serializer(data=self.request.data, partial=partial)

@@ -179,3 +179,14 @@ def test_staff_filter_users_by_role(api, staff, analyst, customer):
     ]
 
     assert emails == [analyst.email]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/users/{user}", "/api/v1/accounts/{account}"])
+def test_staff_cannot_delete_users_or_accounts_that_records_refer_to(api, staff, customer, path):
+    account = customer.customer_accounts.get()
+
+    response = api.as_user(staff).delete(path.format(user=customer.pk, account=account.pk))
+
+    assert response.status_code == 405
+    assert User.objects.filter(pk=customer.pk).exists()
+    assert CustomerAccount.objects.filter(pk=account.pk).exists()
