@@ -810,21 +810,18 @@ def _live_reading(meter: Meter, newest: _Candidate) -> dict:
     }
 
 
-# A live chart needs no more than one point a second per meter; a device that publishes faster,
-# or a burst of redelivered messages, must not flood browsers (or the ingest's commit path).
-LIVE_PUSH_MIN_INTERVAL_SECONDS = 1
-
-
 def _push_readings(news: list[dict]) -> None:
     """Push the newest reading of each meter, unless that meter was pushed within the last
-    second. The mark is shared through the cache, so several ingest processes throttle together
-    (two may both push in the same second in a race; never more)."""
+    LIVE_PUSH_MIN_INTERVAL_SECONDS: a device that publishes faster, or a burst of redelivered
+    messages, must not flood browsers (or the ingest's commit path). The mark is shared through
+    the cache, so several ingest processes throttle together (two may both push in the same
+    interval in a race; never more)."""
     keys = {f"live:meter:{data['meter_id']}": data for data in news}
     recently_pushed = cache.get_many(list(keys))
     due = {key: data for key, data in keys.items() if key not in recently_pushed}
     if not due:
         return
-    cache.set_many(dict.fromkeys(due, 1), timeout=LIVE_PUSH_MIN_INTERVAL_SECONDS)
+    cache.set_many(dict.fromkeys(due, 1), timeout=settings.LIVE_PUSH_MIN_INTERVAL_SECONDS)
     live.push_many((data.pop("account_id"), "meter.reading", data) for data in due.values())
 
 

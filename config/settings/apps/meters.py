@@ -20,6 +20,9 @@ READINGS_BULK_MAX_BYTES = env.int("READINGS_BULK_MAX_BYTES", default=32 * 1024 *
 # meters than this, so no single household's consumption can be read from them.
 ANALYTICS_MIN_GROUP_SIZE = env.int("ANALYTICS_MIN_GROUP_SIZE", default=5)
 
+# At most one live push to browsers per meter in this many seconds.
+LIVE_PUSH_MIN_INTERVAL_SECONDS = env.int("LIVE_PUSH_MIN_INTERVAL_SECONDS", default=1)
+
 # Beat runs in TIME_ZONE (CELERY_TIMEZONE), so these are local times.
 METERS_BEAT_SCHEDULE: dict = {
     "meters-archive-daily": {
