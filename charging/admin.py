@@ -57,6 +57,13 @@ class ChargerForm(forms.ModelForm):
         model = Charger
         fields = ["charge_point_id", "account", "registration"]
 
+    def clean(self):
+        cleaned = super().clean()
+        has_password = bool(cleaned.get("new_password") or self.instance.password_hash)
+        if cleaned.get("registration") == Registration.ACCEPTED and not has_password:
+            self.add_error("new_password", services.UNAUTHENTICATED_ACCEPT_REFUSED)
+        return cleaned
+
 
 def _send(modeladmin, request, queryset, operation: str, payload: dict) -> None:
     sent = offline = 0
@@ -141,22 +148,26 @@ class ChargerAdmin(admin.ModelAdmin):
         if not change:
             created = services.charger_register(
                 charge_point_id=obj.charge_point_id,
+                password=form.cleaned_data.get("new_password", ""),
                 account=obj.account,
                 registration=obj.registration,
             )
             obj.pk = created.pk
             obj.refresh_from_db()
-        else:
-            super().save_model(request, obj, form, change)
+            return
+        super().save_model(request, obj, form, change)
         if form.cleaned_data.get("new_password"):
             services.charger_set_password(charger=obj, password=form.cleaned_data["new_password"])
 
     @admin.action(description="Accept registration (at the next boot)")
     def accept(self, request, queryset):
         for charger in queryset:
-            services.charger_set_registration(
-                charger=charger, registration=Registration.ACCEPTED, requested_by=request.user
-            )
+            try:
+                services.charger_set_registration(
+                    charger=charger, registration=Registration.ACCEPTED, requested_by=request.user
+                )
+            except ApplicationError as exc:
+                self.message_user(request, f"{charger}: {exc.message}", messages.ERROR)
         self.message_user(
             request, "Accepted; connected chargers were asked to boot again to learn it."
         )

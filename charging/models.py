@@ -74,9 +74,10 @@ class Charger(models.Model):
         self.password_hash = make_password(raw) if raw else ""
 
     def check_password(self, raw: str | None) -> bool:
-        if not self.password_hash:
-            return True
-        return raw is not None and check_password(raw, self.password_hash)
+        """A charger without a password matches none: it may only wait as Pending."""
+        return (
+            bool(self.password_hash) and raw is not None and check_password(raw, self.password_hash)
+        )
 
     @property
     def is_accepted(self) -> bool:

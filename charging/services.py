@@ -83,7 +83,9 @@ def charger_authenticate(*, charge_point_id: str, password: str | None) -> Charg
     """The charger that may open a socket as ``charge_point_id``, or None to refuse it.
 
     Unknown charge points are refused under the "known" policy and stored as Pending under the
-    "pending" policy (without a password: staff set one when they accept it)."""
+    "pending" policy (without a password: staff set one when they accept it). A charger without
+    a password may connect only while Pending, where it can do nothing but boot; every other
+    charger must give its HTTP Basic password (security profile 1)."""
     charger = Charger.objects.filter(charge_point_id=charge_point_id).first()
     if charger is None:
         if settings.CHARGING_REGISTRATION_POLICY != "pending":
@@ -92,6 +94,8 @@ def charger_authenticate(*, charge_point_id: str, password: str | None) -> Charg
             charge_point_id=charge_point_id,
             defaults={"registration": Registration.PENDING},
         )
+    if charger.registration == Registration.PENDING and not charger.password_hash:
+        return charger
     if not charger.check_password(password):
         return None
     return charger
@@ -138,6 +142,11 @@ def chargers_mark_offline(*, now: datetime | None = None) -> int:
     return stale.update(connected=False, channel_name="", disconnected_at=now)
 
 
+UNAUTHENTICATED_ACCEPT_REFUSED = (
+    "Set the charger's password before accepting it: an accepted charger must authenticate."
+)
+
+
 @transaction.atomic
 def charger_register(
     *,
@@ -148,6 +157,8 @@ def charger_register(
 ) -> Charger:
     if Charger.objects.filter(charge_point_id=charge_point_id).exists():
         raise Conflict(f"Charger {charge_point_id} already exists.", field="charge_point_id")
+    if registration == Registration.ACCEPTED and not password:
+        raise ApplicationError(UNAUTHENTICATED_ACCEPT_REFUSED, field="password")
     charger = Charger(charge_point_id=charge_point_id, account=account, registration=registration)
     charger.set_password(password)
     charger.save()
@@ -160,6 +171,8 @@ def charger_set_registration(
 ) -> Charger:
     """Staff accept or reject a charger. It learns at its next BootNotification; a connected
     charger that is accepted is asked for one at once (TriggerMessage is allowed while Pending)."""
+    if registration == Registration.ACCEPTED and not charger.password_hash:
+        raise ApplicationError(UNAUTHENTICATED_ACCEPT_REFUSED, field="password")
     charger.registration = registration
     charger.save(update_fields=["registration"])
     charger.refresh_from_db(fields=["connected", "channel_name"])

@@ -19,6 +19,7 @@ from charging.models import (
     StatusNotification,
     Transaction,
 )
+from config.exceptions import ApplicationError
 
 from .conftest import db, eventually
 from .factories import ChargerFactory, IdTagFactory
@@ -74,6 +75,39 @@ async def test_it_refuses_a_wrong_password_and_stores_only_a_hash(open_station):
     assert missing.connected is False
     right = await open_station(charger)
     assert right.connected and right.subprotocol == "ocpp1.6"
+
+
+async def test_it_refuses_an_accepted_charger_that_has_no_password(open_station):
+    charger = await _charger()
+    await db(Charger.objects.filter(pk=charger.pk).update)(password_hash="")
+
+    for password in (None, "", "anything"):
+        station = await open_station(charger, password=password, expect_connected=False)
+        assert station.connected is False
+
+
+async def test_it_lets_a_pending_charger_without_a_password_only_boot(open_station):
+    charger = await _charger(registration=Registration.PENDING)
+    await db(Charger.objects.filter(pk=charger.pk).update)(password_hash="")
+
+    station = await open_station(charger, password=None, boot=False)
+
+    assert station.connected
+    assert (await station.boot())["status"] == "Pending"
+    assert (await station.call("Heartbeat"))[2] == "SecurityError"
+
+
+async def test_it_refuses_to_accept_a_charger_before_it_has_a_password():
+    charger = await _charger(registration=Registration.PENDING)
+    await db(Charger.objects.filter(pk=charger.pk).update)(password_hash="")
+    charger = await _refresh(charger)
+
+    with pytest.raises(ApplicationError, match="password before accepting"):
+        await db(services.charger_set_registration)(
+            charger=charger, registration=Registration.ACCEPTED
+        )
+
+    assert (await _refresh(charger)).registration == Registration.PENDING
 
 
 async def test_it_records_the_connection_and_marks_it_closed_on_disconnect(open_station):
