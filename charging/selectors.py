@@ -3,7 +3,7 @@
 import time
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 
 from accounts.models import User
 from accounts.permissions import scope_to_user
@@ -25,18 +25,30 @@ def charger_for_user(*, user: User, charger_id: int) -> Charger:
 
 def transactions_for_user(*, user: User) -> QuerySet[Transaction]:
     """A customer sees the sessions billed to their account and every session on their own
-    chargers."""
+    chargers; a visitor's session on their charger is marked ``is_visitor``, and its tag and
+    account (a visitor's credential and identity) are not shown to the owner."""
     rows = Transaction.objects.select_related("charger", "tag")
     if user.is_authenticated and user.is_active and user.is_customer:
         mine = user.customer_accounts.all()
-        return rows.filter(Q(account__in=mine) | Q(charger__account__in=mine)).distinct()
+        return (
+            rows.filter(Q(account__in=mine) | Q(charger__account__in=mine))
+            .annotate(
+                is_visitor=ExpressionWrapper(
+                    ~Q(account__in=mine) | Q(account__isnull=True), output_field=BooleanField()
+                )
+            )
+            .distinct()
+        )
     return scope_to_user(rows, user)
 
 
 def commands_for_user(*, user: User) -> QuerySet[ChargerCommand]:
-    return scope_to_user(
+    """Staff: every command. Customers: the commands they sent themselves (staff's commands to
+    their charger carry tag lists and configuration that are not theirs to read)."""
+    rows = scope_to_user(
         ChargerCommand.objects.select_related("charger"), user, account_path="charger__account"
     )
+    return rows if user.is_staff else rows.filter(requested_by=user)
 
 
 def command_wait(*, command: ChargerCommand, timeout: float | None = None) -> ChargerCommand:

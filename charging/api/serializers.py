@@ -72,6 +72,12 @@ class TransactionOutput(serializers.ModelSerializer):
     def get_duration_seconds(self, row: Transaction) -> int | None:
         return int(row.duration.total_seconds()) if row.duration is not None else None
 
+    def to_representation(self, row: Transaction) -> dict:
+        data = super().to_representation(row)
+        if getattr(row, "is_visitor", False):  # see selectors.transactions_for_user
+            data |= {"id_tag": None, "stop_id_tag": None, "account": None}
+        return data
+
 
 class CommandOutput(serializers.ModelSerializer):
     charger = serializers.SlugRelatedField(slug_field="charge_point_id", read_only=True)

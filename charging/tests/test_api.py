@@ -152,6 +152,46 @@ def test_it_scopes_transactions_and_exports_them_as_csv(api, staff, customer):
     assert active["count"] == 0
 
 
+@pytest.mark.django_db
+def test_a_charger_owner_sees_a_visitors_session_without_their_tag_or_account(api, customer):
+    account = customer.customer_accounts.get()
+    charger = ChargerFactory(account=account)
+    own = _session(charger, id_tag="MINE", account=account, kwh=5)
+    visitor = _session(charger, id_tag="VISITOR-RFID", account=CustomerAccountFactory(), kwh=9)
+
+    rows = {
+        row["transaction_id"]: row
+        for row in api.as_user(customer).get("/api/v1/charging/transactions").json()["results"]
+    }
+    export = b"".join(api.get("/api/v1/charging/transactions.csv").streaming_content).decode()
+
+    assert rows[own.pk]["id_tag"] == "MINE" and rows[own.pk]["account"] == account.account_number
+    assert rows[visitor.pk]["energy_kwh"] == "9.000"
+    assert (rows[visitor.pk]["id_tag"], rows[visitor.pk]["account"]) == (None, None)
+    assert "VISITOR-RFID" not in export and visitor.account.account_number not in export
+
+
+@pytest.mark.django_db
+def test_a_customer_sees_only_the_commands_they_sent(api, customer, staff):
+    charger = ChargerFactory(account=customer.customer_accounts.get())
+    theirs = ChargerCommand.objects.create(
+        charger=charger,
+        operation="UnlockConnector",
+        payload={"connectorId": 1},
+        requested_by=customer,
+    )
+    ChargerCommand.objects.create(
+        charger=charger,
+        operation="SendLocalList",
+        payload={"listVersion": 2, "updateType": "Full", "localAuthorizationList": []},
+        requested_by=staff,
+    )
+
+    listed = api.as_user(customer).get("/api/v1/charging/commands").json()["results"]
+
+    assert [command["id"] for command in listed] == [theirs.pk]
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_it_waits_for_the_chargers_answer_and_returns_it(api, open_station):
     staff = await db(StaffFactory)()
