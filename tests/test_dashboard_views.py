@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
+from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import CustomerAccount
@@ -17,8 +18,9 @@ from batteries.tests.factories import BatteryFactory
 from billing.tests.factories import TariffAssignmentFactory, TariffFactory
 from charging.tests.factories import ChargerFactory
 from meters import services
+from meters.dashboard.selectors import consumption_distribution
 from meters.dashboard.tests.factories import half_hour_floor, meter_with_readings, seed_readings
-from meters.models import MeterKind, Reception
+from meters.models import DailyUsage, MeterKind, Reception
 from meters.telemetry import supervision
 from meters.tests.factories import MeterFactory
 
@@ -339,6 +341,23 @@ def test_it_shows_analysts_aggregates_without_personal_data(client, analyst, nei
     for value in _personal_data(neighbourhood):
         assert value not in page.text, value
         assert value not in export.content.decode(), value
+
+
+def test_its_histogram_reveals_no_households_consumption(neighbourhood, now):
+    start, end = timezone.localdate() - timedelta(days=12), timezone.localdate() + timedelta(days=1)
+    totals = {
+        float(total)
+        for total in DailyUsage.objects.values("meter")
+        .annotate(total=Sum("import_kwh"))
+        .values_list("total", flat=True)
+    }
+
+    histogram = consumption_distribution(start=start, end=end)
+
+    assert sum(histogram["counts"]) == histogram["meters"] == 12
+    assert all(count >= 5 for count in histogram["counts"])
+    assert not totals & set(histogram["edges"])
+    assert histogram["edges"][0] <= min(totals) and max(totals) <= histogram["edges"][-1]
 
 
 def test_it_leaves_out_groups_too_small_to_hide_a_household(client, analyst, neighbourhood, now):

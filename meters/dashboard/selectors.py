@@ -2,11 +2,12 @@
 they are installed). Chart payloads are columnar (one list per series, times in Unix seconds) so
 the browser hands them to uPlot as they are."""
 
+import math
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import User
@@ -229,20 +230,43 @@ def analyst_report(
 
 def consumption_distribution(*, start: date, end: date, bins: int = 10) -> dict:
     """A histogram of each meter's total consumption over local days [start, end): bin edges
-    and counts of meters. Empty below ANALYTICS_MIN_GROUP_SIZE meters."""
+    and counts of meters. Edges are round numbers (1, 2 or 5 times a power of ten), never a meter's
+    own total, and neighbouring bins are merged until each holds at least
+    ANALYTICS_MIN_GROUP_SIZE meters, so no household's consumption can be read off the chart.
+    Empty below that many meters."""
+    minimum = settings.ANALYTICS_MIN_GROUP_SIZE
     totals = sorted(
         float(total)
         for total in DailyUsage.objects.filter(day__gte=start, day__lt=end)
         .values("meter")
-        .annotate(total=Sum("import_kwh"), n=Count("id"))
+        .annotate(total=Sum("import_kwh"))
         .values_list("total", flat=True)
     )
-    if len(totals) < settings.ANALYTICS_MIN_GROUP_SIZE:
+    if len(totals) < minimum:
         return {"edges": [], "counts": [], "meters": 0}
-    low, high = totals[0], totals[-1]
-    width = (high - low) / bins or 1.0
-    counts = [0] * bins
+    width = _round_width((totals[-1] - totals[0]) / bins)
+    first = math.floor(totals[0] / width) * width
+    count = max(1, math.floor((totals[-1] - first) / width) + 1)
+    counts = [0] * count
     for total in totals:
-        counts[min(int((total - low) / width), bins - 1)] += 1
-    edges = [round(low + width * i, 2) for i in range(bins + 1)]
-    return {"edges": edges, "counts": counts, "meters": len(totals)}
+        counts[min(int((total - first) / width), count - 1)] += 1
+    edges, merged = [first], []
+    for index, meters in enumerate(counts):
+        if merged and merged[-1] < minimum:
+            merged[-1] += meters
+            edges[-1] = first + width * (index + 1)
+        else:
+            merged.append(meters)
+            edges.append(first + width * (index + 1))
+    if len(merged) > 1 and merged[-1] < minimum:
+        merged[-2] += merged.pop()
+        edges.pop(-2)
+    return {"edges": [round(edge, 3) for edge in edges], "counts": merged, "meters": len(totals)}
+
+
+def _round_width(raw: float) -> float:
+    """The smallest of 1, 2 or 5 times 10^n that is at least ``raw``."""
+    if raw <= 0:
+        return 1.0
+    magnitude = 10 ** math.floor(math.log10(raw))
+    return next(step * magnitude for step in (1, 2, 5, 10) if step * magnitude >= raw)
