@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import io
 import json
+import logging
 import os
 import tempfile
 import zoneinfo
@@ -30,6 +31,8 @@ from config.exceptions import ApplicationError
 from .models import Archive, ArchiveKind, DailyUsage, Meter, MeterKind, Reading
 from .services import ReadingIn, daily_usage_refresh, reading_ingest_bulk
 from .timeutils import day_bounds, interval_day, local_midnight, next_month
+
+log = logging.getLogger(__name__)
 
 COLUMNS = [
     "meter_id",
@@ -105,6 +108,23 @@ def _sha256(path: Path) -> str:
 
 def manifest_path(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
+
+
+def _archive_holds_the_day(day: date) -> bool:
+    """Whether the day's readings are all in an archive, writing the daily archive again first
+    when readings arrived after it was written (a device that uploads its buffer late): pruning
+    must never delete a reading that no archive holds."""
+    start, end = day_bounds(day, local_zone())
+    stored = Reading.objects.filter(at__gte=start, at__lt=end).count()
+    archive = Archive.objects.filter(kind=ArchiveKind.DAILY, period_start=day).first()
+    if archive is not None and archive.rows >= stored:
+        return True
+    try:
+        archive_write(kind=ArchiveKind.DAILY, period_start=day)
+    except ApplicationError as refused:
+        log.warning("not pruning %s: %s", day, refused.message)
+        return False
+    return True
 
 
 def archive_write(*, kind: str, period_start: date) -> Archive:
@@ -338,7 +358,9 @@ def readings_prune(*, today: date | None = None) -> int:
     deleted = 0
     day = first.astimezone(tz).date()
     while day < cutoff:
-        if day in archived_days or day.replace(day=1) in archived_months:
+        if (
+            day in archived_days or day.replace(day=1) in archived_months
+        ) and _archive_holds_the_day(day):
             start, end = day_bounds(day, tz)
             with transaction.atomic():
                 for meter in live:

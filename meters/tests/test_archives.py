@@ -163,6 +163,33 @@ def test_it_prunes_only_archived_live_readings_past_retention():
     assert DailyUsage.objects.filter(meter=live, day=old).exists()
 
 
+@override_settings(RAW_RETENTION_DAYS=30)
+def test_it_archives_late_readings_before_pruning_their_day(archive_dir):
+    live = MeterFactory(kind=MeterKind.LIVE)
+    day = date(2026, 1, 5)
+    _load(live, day, count=24)
+    archives.archive_write(kind="daily", period_start=day)
+    start = local_midnight(day, live.tz)
+    services.reading_ingest_bulk(  # the device uploads the rest of its buffer after 00:30
+        items=[
+            ReadingIn(
+                meter_id=live.meter_id,
+                at=start + timedelta(minutes=30 * i),
+                import_kwh=Decimal(100) + Decimal("0.5") * i,
+            )
+            for i in range(24, 48)
+        ],
+        source="mqtt",
+    )
+
+    deleted = archives.readings_prune(today=date(2026, 3, 1))
+
+    assert deleted == 48
+    assert Archive.objects.get(kind="daily", period_start=day).rows == 48
+    call_command("restore_readings", str(day), stdout=StringIO())
+    assert live.readings.count() == 48
+
+
 def test_it_runs_the_beat_jobs(archive_dir):
     assert tasks.archive_yesterday() == 0
     assert tasks.archive_last_month() == 0
