@@ -143,6 +143,15 @@ def readings_ingest(
     if not readings:
         return result
     batteries = {battery.pk: battery for battery, _ in readings}
+    # The batch's batteries are locked (in id order, as everywhere) before stored readings are
+    # looked at: a concurrent batch with a contradicting reading then sees this one's and is
+    # refused, instead of both "storing" and the unique index silently dropping one.
+    list(
+        Battery.objects.select_for_update(no_key=True)
+        .filter(field_in("pk", batteries, "uuid"))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     incoming: dict[tuple, ReadingValues] = {}
     for battery, values in readings:
         key = (battery.pk, values.at)

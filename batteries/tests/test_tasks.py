@@ -10,6 +10,7 @@ from django.utils import timezone
 from batteries import services, tasks
 from batteries.models import BatteryAlert, BatteryInstruction, BatteryReading
 from batteries.tests.factories import BatteryFactory, InstructionRuleFactory, reading
+from config.exceptions import Conflict
 
 pytestmark = pytest.mark.django_db
 
@@ -83,3 +84,31 @@ def test_it_stores_a_reading_once_when_the_same_batch_arrives_concurrently():
     for battery in batteries:
         battery.refresh_from_db()
         assert battery.last_seen == now
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_refuses_one_of_two_contradicting_readings_sent_at_once():
+    battery = BatteryFactory()
+    at = timezone.now().isoformat()
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def ingest(soc):
+        values = services.reading_values_parse(reading(timestamp=at, soc_percent=soc))
+        try:
+            barrier.wait(timeout=30)
+            result = services.readings_ingest(readings=[(battery, values)], source="api")
+            outcomes.append(("stored", result.stored))
+        except Conflict:
+            outcomes.append(("conflict", 0))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=ingest, args=(soc,)) for soc in (40, 60)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(outcomes) == [("conflict", 0), ("stored", 1)]
+    assert BatteryReading.objects.filter(battery=battery).count() == 1
