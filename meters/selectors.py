@@ -451,6 +451,8 @@ def _rounded(value) -> Decimal | None:
 # --- Analysts ----------------------------------------------------------------------------------
 
 ANALYTICS_GROUPS = ("region", "area", "dwelling_type")
+# An analyst report covers at most three years of daily roll-ups.
+ANALYTICS_MAX_DAYS = 3 * 366
 
 
 def consumption_aggregates(
@@ -468,6 +470,8 @@ def consumption_aggregates(
         raise ApplicationError('resolution: must be "day" or "month".', field="resolution")
     if end <= start:
         raise ApplicationError("end: must be after start.", field="end")
+    if (end - start).days > ANALYTICS_MAX_DAYS:
+        raise ApplicationError("end: a report covers at most three years.", field="end")
     period = TruncMonth("day") if resolution == "month" else F("day")
     rows = (
         DailyUsage.objects.filter(day__gte=start, day__lt=end)

@@ -281,9 +281,9 @@ def _analyst_query(request) -> tuple[dict, list[str]]:
     if end <= start:
         errors.append("end: must be after start.")
         start, end = end - timedelta(days=1), end
-    if (end - start).days > 3 * 366:
+    if (end - start).days > meter_selectors.ANALYTICS_MAX_DAYS:
         errors.append("end: a report covers at most three years.")
-        start = end - timedelta(days=3 * 366)
+        start = end - timedelta(days=meter_selectors.ANALYTICS_MAX_DAYS)
     return {"start": start, "end": end, "group_by": group_by, "resolution": resolution}, errors
 
 

@@ -296,3 +296,13 @@ def test_it_returns_every_reading_when_there_are_fewer_than_max_points(api, staf
     assert [reading.at for reading in sampled] == [
         start + timedelta(minutes=30 * i) for i in range(6)
     ]
+
+
+def test_it_refuses_an_analyst_report_longer_than_three_years(api, analyst):
+    response = api.as_user(analyst).get(
+        "/api/v1/analytics/consumption",
+        {"start": "1900-01-01", "end": "2100-01-01", "resolution": "day"},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == "end: a report covers at most three years."
