@@ -66,7 +66,9 @@ GROUP_BY = ("half_hour", "hour", "day", "week", "month")
 LIVE_EDGE_TOLERANCE = timedelta(minutes=5)
 
 
-def _utc(value: datetime | None, meter: Meter, name: str) -> datetime | None:
+def utc_in_meter_zone(value: datetime | None, meter: Meter, name: str) -> datetime | None:
+    """``value`` in UTC, a naive time read in the meter's time zone; a time that does not exist
+    or is ambiguous on a clock-change day is refused naming the parameter ``name``."""
     if value is None:
         return None
     try:
@@ -189,8 +191,8 @@ def consumption_for_period(
     if period:
         start, end = period_bounds(meter=meter, period=period, now=now)
     else:
-        start = _utc(start, meter, "from")
-        end = _utc(end, meter, "to")
+        start = utc_in_meter_zone(start, meter, "from")
+        end = utc_in_meter_zone(end, meter, "to")
         if start is None or end is None:
             raise ApplicationError("Give a period, or both from and to.", field="period")
         if end <= start:
@@ -270,8 +272,8 @@ def interval_series(
     if order_by not in ("period", "-period"):
         raise ApplicationError('order_by: must be "period" or "-period".', field="order_by")
     tz = meter.tz
-    start = _utc(period_from, meter, "period_from")
-    end = _utc(period_to, meter, "period_to")
+    start = utc_in_meter_zone(period_from, meter, "period_from")
+    end = utc_in_meter_zone(period_to, meter, "period_to")
     if end <= start:
         raise ApplicationError("period_to: must be after period_from.", field="period_to")
     buckets: dict[datetime, Decimal] = {}
@@ -326,18 +328,18 @@ def readings_raw(
     cumulative, so consumption between the points stays exact)."""
     readings = meter.readings.order_by("at")
     if start is not None:
-        readings = readings.filter(at__gte=_utc(start, meter, "start"))
+        readings = readings.filter(at__gte=utc_in_meter_zone(start, meter, "start"))
     if end is not None:
-        readings = readings.filter(at__lt=_utc(end, meter, "end"))
+        readings = readings.filter(at__lt=utc_in_meter_zone(end, meter, "end"))
     if after is not None:
-        readings = readings.filter(at__gt=_utc(after, meter, "after"))
+        readings = readings.filter(at__gt=utc_in_meter_zone(after, meter, "after"))
     if not max_points:
         return readings
     if not readings[max_points : max_points + 1].exists():  # few enough: every one of them
         return list(readings)
     if start is not None and after is None and settings.DATABASE_IS_POSTGRES:
-        start = _utc(start, meter, "start")
-        end = _utc(end, meter, "end") if end is not None else timezone.now()
+        start = utc_in_meter_zone(start, meter, "start")
+        end = utc_in_meter_zone(end, meter, "end") if end is not None else timezone.now()
         # One bucket is kept for the range's last reading, which is always shown.
         step = (end - start) / max(1, max_points - 1)
         return readings_sampled(meter=meter, start=start, end=end, step=step)
@@ -382,7 +384,7 @@ def reading_latest(*, meter: Meter) -> Reading:
 
 def reading_stats(*, meter: Meter, start: datetime, end: datetime) -> dict:
     """Energy used, number of readings, and min/max/avg power (live meters) in [start, end]."""
-    start, end = _utc(start, meter, "start"), _utc(end, meter, "end")
+    start, end = utc_in_meter_zone(start, meter, "start"), utc_in_meter_zone(end, meter, "end")
     if end <= start:
         raise ApplicationError("end: must be after start.", field="end")
     figures = meter.readings.filter(at__gte=start, at__lte=end).aggregate(
@@ -495,7 +497,7 @@ def consumption_aggregates(
 
 def readings_for_export(*, meter: Meter, start: datetime, end: datetime):
     """Readings in [start, end) for a CSV export, streamed."""
-    start, end = _utc(start, meter, "start"), _utc(end, meter, "end")
+    start, end = utc_in_meter_zone(start, meter, "start"), utc_in_meter_zone(end, meter, "end")
     if end <= start:
         raise ApplicationError("end: must be after start.", field="end")
     return (

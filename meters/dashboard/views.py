@@ -21,7 +21,7 @@ from config.exceptions import ApplicationError, NotFound
 from meters import selectors as meter_selectors
 from meters import services as meter_services
 from meters.models import Meter
-from meters.timeutils import as_utc, local_day
+from meters.timeutils import local_day
 
 from . import cards, extras, operations, selectors
 
@@ -121,7 +121,8 @@ def series_json(request, meter_id: str):
         after = _instant(request.GET.get("after"), "after")
         max_points = _int(request.GET.get("max_points"), "max_points", 10, 10_000)
         start, end, after = (
-            _aware(v, meter, n) for v, n in ((start, "start"), (end, "end"), (after, "after"))
+            meter_selectors.utc_in_meter_zone(v, meter, n)
+            for v, n in ((start, "start"), (end, "end"), (after, "after"))
         )
         if start is None and after is None:
             raise ApplicationError("start: give start (and end), or after.", field="start")
@@ -139,16 +140,6 @@ def series_json(request, meter_id: str):
     except ApplicationError as exc:
         return _bad_request(exc.message, exc.field)
     return JsonResponse(data)
-
-
-def _aware(value: datetime | None, meter: Meter, name: str) -> datetime | None:
-    """A naive time is read in the meter's time zone."""
-    if value is None:
-        return None
-    try:
-        return as_utc(value, meter.tz)
-    except ValueError as exc:
-        raise ApplicationError(f"{name}: {value.isoformat()} {exc}.", field=name) from exc
 
 
 def _int(value: str | None, name: str, low: int, high: int) -> int | None:

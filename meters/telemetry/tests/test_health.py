@@ -22,7 +22,8 @@ def test_it_keeps_healthz_green_while_no_ingest_ever_reported(client):
     assert body["checks"]["mqtt_ingest"]["ok"] is True
 
 
-def test_it_fails_healthz_once_the_ingest_stopped_reporting(client):
+def test_it_fails_healthz_once_the_ingest_stopped_reporting(client, staff):
+    client.force_login(staff)  # staff are told why
     _beat(seconds_ago=600)
     response = client.get("/healthz")
     assert response.status_code == 503
