@@ -4,7 +4,6 @@ Customers see and send telemetry for their own accounts' batteries; staff see ev
 alone create, delete and instruct batteries.
 """
 
-from django.core.exceptions import ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -139,7 +138,6 @@ class TelemetryApi(GenericAPIView):
 class BulkTelemetryApi(GenericAPIView):
     permission_classes = [IsCustomerOrStaff]
     serializer_class = BulkTelemetryInput
-    MAX_READINGS = 10_000
 
     @extend_schema(
         request=BulkTelemetryInput, responses=IngestOutput, operation_id="batteries_telemetry_bulk"
@@ -148,26 +146,7 @@ class BulkTelemetryApi(GenericAPIView):
         """Store up to 10,000 readings of any batteries you may see, all or nothing: one bad
         reading (its index is in the error's field name) stores none."""
         items = request.data.get("readings") if isinstance(request.data, dict) else None
-        if not isinstance(items, list) or not items:
-            raise ValidationError({"readings": ["Give a non-empty list of readings."]})
-        if len(items) > self.MAX_READINGS:
-            raise ValidationError({"readings": [f"At most {self.MAX_READINGS} per request."]})
-        keys = [str(item.get("battery", "")) if isinstance(item, dict) else "" for item in items]
-        batteries = selectors.batteries_by_key(user=request.user, keys=keys)
-        readings, errors = [], {}
-        for index, (item, key) in enumerate(zip(items, keys, strict=True)):
-            battery = batteries.get(key)
-            if battery is None:
-                errors[f"readings[{index}].battery"] = [f"No battery {key}."]
-                continue
-            try:
-                readings.append((battery, services.reading_values_parse(item)))
-            except ValidationError as exc:
-                for field, messages in exc.message_dict.items():
-                    errors[f"readings[{index}].{field}"] = messages
-        if errors:
-            raise ValidationError(errors)
-        result = services.readings_ingest(readings=readings, source="api")
+        result = services.readings_ingest_bulk(user=request.user, items=items, source="api")
         return Response({"stored": result.stored, "duplicates": result.duplicates})
 
 

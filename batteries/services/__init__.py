@@ -27,6 +27,7 @@ from .telemetry import (
     reading_record,
     reading_values_parse,
     readings_ingest,
+    readings_ingest_bulk,
 )
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "reading_record",
     "reading_values_parse",
     "readings_ingest",
+    "readings_ingest_bulk",
     "rule_clean",
     "rule_create",
     "rule_delete",

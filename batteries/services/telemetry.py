@@ -197,6 +197,37 @@ def readings_ingest(
     return result
 
 
+BULK_MAX_READINGS = 10_000
+
+
+def readings_ingest_bulk(*, user, items: object, source: str) -> IngestResult:
+    """Up to BULK_MAX_READINGS raw readings (dicts naming their ``battery`` by UUID or
+    identifier) of batteries the user may see, all or nothing: one bad reading stores none, and
+    the error names it (``readings[<index>].<field>``)."""
+    from .. import selectors  # here, not at the top: selectors import from services
+
+    if not isinstance(items, list) or not items:
+        raise ValidationError({"readings": ["Give a non-empty list of readings."]})
+    if len(items) > BULK_MAX_READINGS:
+        raise ValidationError({"readings": [f"At most {BULK_MAX_READINGS} per request."]})
+    keys = [str(item.get("battery", "")) if isinstance(item, dict) else "" for item in items]
+    batteries = selectors.batteries_by_key(user=user, keys=keys)
+    readings, errors = [], {}
+    for index, (item, key) in enumerate(zip(items, keys, strict=True)):
+        battery = batteries.get(key)
+        if battery is None:
+            errors[f"readings[{index}].battery"] = [f"No battery {key}."]
+            continue
+        try:
+            readings.append((battery, reading_values_parse(item)))
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                errors[f"readings[{index}].{field}"] = messages
+    if errors:
+        raise ValidationError(errors)
+    return readings_ingest(readings=readings, source=source)
+
+
 def _conflict(battery: Battery, values: ReadingValues, skip: bool, result: IngestResult) -> None:
     if not skip:
         raise Conflict(
