@@ -48,7 +48,7 @@ def commands_for_user(*, user: User) -> QuerySet[ChargerCommand]:
     rows = scope_to_user(
         ChargerCommand.objects.select_related("charger"), user, account_path="charger__account"
     )
-    return rows if user.is_staff else rows.filter(requested_by=user)
+    return rows.filter(requested_by=user) if user.is_authenticated and user.is_customer else rows
 
 
 def command_wait(*, command: ChargerCommand, timeout: float | None = None) -> ChargerCommand:
