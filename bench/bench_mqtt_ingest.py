@@ -50,12 +50,7 @@ from accounts.models import CustomerAccount  # noqa: E402
 from meters.models import Meter, MeterKind, Reading  # noqa: E402
 from meters.telemetry import supervision  # noqa: E402
 from meters.telemetry.models import Device  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.servers import free_port  # noqa: E402
 
 
 def start_broker(folder: Path) -> tuple[subprocess.Popen, int]:

@@ -48,17 +48,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 os.environ.setdefault("TEST_DATABASE_NAME", "bench_ocpp")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/4")
 
+from tests.servers import free_port  # noqa: E402
+
 PASSWORD = "bench-password"  # noqa: S105 - throw-away bench chargers
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # --- the bare server (run as a child process of this script) -----------------------------------
@@ -337,7 +333,7 @@ def main() -> None:
         }
         connection.close()
 
-        daphne_port = _free_port()
+        daphne_port = free_port()
         daphne = subprocess.Popen(
             [
                 sys.executable,
@@ -357,7 +353,7 @@ def main() -> None:
             stderr=open(os.environ.get("BENCH_LOG", os.devnull), "w"),  # noqa: SIM115
         )
         servers.append(daphne)
-        bare_port = _free_port()
+        bare_port = free_port()
         bare = subprocess.Popen(
             [sys.executable, __file__, "--bare-server", str(bare_port)],
             cwd=ROOT,

@@ -7,16 +7,14 @@ from django.urls import NoReverseMatch, reverse
 
 from accounts.models import CustomerAccount, User
 
+from .selectors import as_float
+
 
 def account_cards(*, user: User, account: CustomerAccount) -> dict:
     return {
         "batteries": battery_cards(user=user, account=account),
         "chargers": charger_cards(user=user, account=account),
     }
-
-
-def _number(value) -> float | None:
-    return None if value is None else float(value)
 
 
 def _when(value) -> str | None:
@@ -45,8 +43,8 @@ def battery_cards(*, user: User, account: CustomerAccount) -> list[dict] | None:
         {
             "identifier": battery.identifier,
             "location": battery.location,
-            "soc_percent": _number(battery.soc_percent),
-            "power_kw": _number(battery.power_kw),
+            "soc_percent": as_float(battery.soc_percent),
+            "power_kw": as_float(battery.power_kw),
             "status": battery.get_status_display(),
             "last_seen": _when(battery.last_seen),
             "url": _url("batteries:detail", battery.identifier),
@@ -83,8 +81,8 @@ def charger_cards(*, user: User, account: CustomerAccount) -> list[dict] | None:
                         "connector_id": c.connector_id,
                         "status": c.status,
                         "error_code": c.error_code,
-                        "live_power_w": _number(c.live_power_w),
-                        "live_energy_kwh": _number(c.live_energy_kwh),
+                        "live_power_w": as_float(c.live_power_w),
+                        "live_energy_kwh": as_float(c.live_energy_kwh),
                     }
                     for c in connectors
                 ],

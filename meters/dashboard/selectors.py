@@ -32,7 +32,7 @@ MAX_CHART_RANGE = timedelta(days=400)
 _WATT_SECONDS_PER_KWH = 3_600_000
 
 
-def _number(value) -> float | None:
+def as_float(value) -> float | None:
     return None if value is None else float(value)
 
 
@@ -82,7 +82,7 @@ def chart_series(
         "t": times,
         "power_w": power,
         "energy_kwh": energy,
-        "base_import_kwh": _number(base),
+        "base_import_kwh": as_float(base),
         "points": len(times),
     }
 
@@ -96,7 +96,7 @@ def selection_stats(*, meter: Meter, start: datetime, end: datetime) -> dict:
         "start": stats["start"].isoformat(),
         "end": stats["end"].isoformat(),
         "readings": stats["readings"],
-        "energy_kwh": _number(energy),
+        "energy_kwh": as_float(energy),
         "min_power_w": stats["min_power_w"],
         "max_power_w": stats["max_power_w"],
         "avg_power_w": None if stats["avg_power_w"] is None else round(stats["avg_power_w"], 1),
@@ -137,7 +137,7 @@ def _card(
     return {
         "period": period,
         "label": label,
-        "energy_kwh": _number(kwh),
+        "energy_kwh": as_float(kwh),
         "is_complete": complete,
         "cost": price(kwh),
     }
@@ -162,7 +162,7 @@ def daily_usage(*, meter: Meter, days: int, today: date | None = None) -> dict:
                 "t": _local_noon(row["day"], meter),
                 "energy_kwh": float(kwh),
                 "is_partial": row["is_partial"],
-                "moving_average_kwh": _number(row["moving_average_30d_kwh"]),
+                "moving_average_kwh": as_float(row["moving_average_30d_kwh"]),
                 "difference_percent": difference,
                 "cost": price(kwh),
             }
@@ -170,8 +170,8 @@ def daily_usage(*, meter: Meter, days: int, today: date | None = None) -> dict:
     return {
         "meter_id": meter.meter_id,
         "days": rows,
-        "typical_daily_kwh": _number(typical),
-        "moving_average_30d_kwh": _number(summary["moving_average_30d_kwh"]),
+        "typical_daily_kwh": as_float(typical),
+        "moving_average_30d_kwh": as_float(summary["moving_average_30d_kwh"]),
     }
 
 

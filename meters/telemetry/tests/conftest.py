@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connection
 
 from meters.telemetry import supervision
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -76,12 +77,6 @@ def broker() -> Broker:
 
     url = urlparse(settings.MQTT_URL)
     return Broker(url.hostname or "127.0.0.1", url.port or 1883)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class OwnMosquitto(Broker):
