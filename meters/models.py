@@ -147,7 +147,18 @@ class DailyUsage(models.Model):
     intervals_expected = models.PositiveSmallIntegerField(help_text="46, 48 or 50 half-hours.")
     first_at = models.DateTimeField()
     last_at = models.DateTimeField()
-    is_partial = models.BooleanField()
+    covered_from = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Start of the day's first interval (the reading before first_at); empty on "
+        "rows written before it was kept, which the next ingest recomputes.",
+    )
+    has_gap = models.BooleanField(
+        default=False, help_text="An interval longer than half an hour or a register reset."
+    )
+    is_partial = models.BooleanField(
+        help_text="Not the whole day: a gap, or readings that do not reach both midnights."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -40,7 +40,7 @@ from .models import (
     Reception,
     ReceptionChange,
 )
-from .timeutils import HALF_HOUR, day_bounds, half_hours_in_day, interval_day, localise
+from .timeutils import HALF_HOUR, JUST_BEFORE, day_bounds, half_hours_in_day, interval_day, localise
 
 log = logging.getLogger(__name__)
 
@@ -344,8 +344,10 @@ _SERIES_SQL = """
 WITH w(meter_id, start_at, end_at) AS (
     SELECT * FROM unnest(%(meters)s::bigint[], %(starts)s::timestamptz[], %(ends)s::timestamptz[])
 )
-SELECT 1 AS part, w.meter_id, r.at, r.import_kwh, r.export_kwh, r.register_reset
-  FROM w JOIN {table} r ON r.meter_id = w.meter_id AND r.at > w.start_at AND r.at <= w.end_at
+SELECT 1 AS part, w.meter_id, p.at, p.import_kwh, p.export_kwh, p.register_reset FROM w
+  CROSS JOIN LATERAL (SELECT at, import_kwh, export_kwh, register_reset FROM {table} r
+                      WHERE r.meter_id = w.meter_id AND r.at > w.start_at AND r.at <= w.end_at
+                      OFFSET 0) p
 UNION ALL
 SELECT 0, w.meter_id, b.at, b.import_kwh, b.export_kwh, b.register_reset FROM w
   CROSS JOIN LATERAL (SELECT at, import_kwh, export_kwh, register_reset FROM {table} r
@@ -362,7 +364,9 @@ ORDER BY 2, 3
 
 def _stored_series(windows: dict[int, tuple[datetime, datetime]]) -> dict[int, _Series]:
     """Stored readings of each meter in (start, end], with the nearest reading at or before start
-    and the nearest after end: index range scans on (meter, at) whatever the table's size."""
+    and the nearest after end: index range scans on (meter, at) whatever the table's size. (The
+    ``OFFSET 0`` keeps each meter's range a scan of its own: joined to the window list instead,
+    the planner may read the whole table when its statistics are stale, as after a bulk load.)"""
     if settings.DATABASE_IS_POSTGRES:
         return _stored_series_postgres(windows)
     return _stored_series_portable(windows)
@@ -542,54 +546,78 @@ def _copy_and_merge(columns: str, rows: list[tuple]) -> None:
         cursor.execute(f"TRUNCATE {_STAGING}")
 
 
+@dataclass
+class _DayTotals:
+    """One meter-day's roll-up being built interval by interval: from nothing (a recompute) or
+    from its stored row (readings appended after the last stored one)."""
+
+    day: date
+    import_kwh: Decimal = Decimal(0)
+    export_kwh: Decimal | None = None
+    readings: int = 0
+    covered_from: datetime | None = None
+    first_at: datetime | None = None
+    last_at: datetime | None = None
+    has_gap: bool = False
+
+    @classmethod
+    def of(cls, row: DailyUsage) -> "_DayTotals":
+        return cls(
+            day=row.day,
+            import_kwh=row.import_kwh,
+            export_kwh=row.export_kwh,
+            readings=row.readings,
+            covered_from=row.covered_from,
+            first_at=row.first_at,
+            last_at=row.last_at,
+            has_gap=row.has_gap,
+        )
+
+    def add(self, before: _Point, point: _Point) -> None:
+        """The interval (before, point], which ends in this day, after every interval so far."""
+        self.readings += 1
+        if self.first_at is None:
+            self.first_at, self.covered_from = point.at, before.at
+        self.last_at = point.at
+        if point.register_reset:
+            # A meter exchange or reset: the interval's energy is unknown.
+            self.has_gap = True
+            return
+        self.import_kwh += point.import_kwh - before.import_kwh
+        if point.export_kwh is not None and before.export_kwh is not None:
+            self.export_kwh = (self.export_kwh or Decimal(0)) + point.export_kwh - before.export_kwh
+        if point.at - before.at > HALF_HOUR:
+            self.has_gap = True
+
+    def as_row(self, meter: Meter) -> DailyUsage:
+        start, end = day_bounds(self.day, meter.tz)
+        complete = not self.has_gap and self.covered_from <= start and self.last_at >= end
+        return DailyUsage(
+            meter=meter,
+            day=self.day,
+            import_kwh=self.import_kwh,
+            export_kwh=self.export_kwh,
+            readings=self.readings,
+            intervals_expected=half_hours_in_day(self.day, meter.tz),
+            first_at=self.first_at,
+            last_at=self.last_at,
+            covered_from=self.covered_from,
+            has_gap=self.has_gap,
+            is_partial=not complete,
+        )
+
+
 def _rollup(meter: Meter, days: set[date], series: _Series) -> tuple[list[DailyUsage], set[date]]:
     """The DailyUsage rows of ``days`` computed from ``series`` (which covers those days), and
     the days that no longer have any interval."""
-    tz = meter.tz
-    points = sorted(series.points, key=lambda point: point.at)
+    totals: dict[date, _DayTotals] = {}
     previous = series.before
-    per_day: dict[date, list] = defaultdict(list)
-    for point in points:
-        day = interval_day(point.at, tz)
+    for point in sorted(series.points, key=lambda point: point.at):
+        day = interval_day(point.at, meter.tz)
         if day in days and previous is not None:
-            per_day[day].append((previous, point))
+            totals.setdefault(day, _DayTotals(day=day)).add(previous, point)
         previous = point
-    rows = []
-    for day in days:
-        pairs = per_day.get(day)
-        if not pairs:
-            continue
-        start, end = day_bounds(day, tz)
-        import_kwh = Decimal(0)
-        export_kwh = None
-        covered_from = None
-        gap = False
-        for before, point in pairs:
-            if point.register_reset:
-                gap = True
-                continue
-            import_kwh += point.import_kwh - before.import_kwh
-            if point.export_kwh is not None and before.export_kwh is not None:
-                export_kwh = (export_kwh or Decimal(0)) + point.export_kwh - before.export_kwh
-            if point.at - before.at > HALF_HOUR:
-                gap = True
-            covered_from = before.at if covered_from is None else covered_from
-        last_at = pairs[-1][1].at
-        complete = not gap and covered_from is not None and covered_from <= start and last_at >= end
-        rows.append(
-            DailyUsage(
-                meter=meter,
-                day=day,
-                import_kwh=import_kwh,
-                export_kwh=export_kwh,
-                readings=len(pairs),
-                intervals_expected=half_hours_in_day(day, tz),
-                first_at=pairs[0][1].at,
-                last_at=last_at,
-                is_partial=not complete,
-            )
-        )
-    return rows, days - set(per_day)
+    return [total.as_row(meter) for total in totals.values()], days - set(totals)
 
 
 def _rollups_save(rows: list[DailyUsage], emptied: dict[int, set[date]]) -> None:
@@ -608,6 +636,8 @@ def _rollups_save(rows: list[DailyUsage], emptied: dict[int, set[date]]) -> None
             "intervals_expected",
             "first_at",
             "last_at",
+            "covered_from",
+            "has_gap",
             "is_partial",
             "updated_at",
         ],
@@ -693,13 +723,12 @@ def reading_ingest_bulk(
     per_meter: dict[int, list[_Candidate]] = defaultdict(list)
     for candidate in by_key.values():
         per_meter[candidate.meter.pk].append(candidate)
-    windows = {}
-    for pk, candidates in per_meter.items():
-        tz = candidates[0].meter.tz
-        # interval_day never decreases with time: the extremes give the day range.
-        first_day = interval_day(min(c.at for c in candidates), tz)
-        last_day = interval_day(max(c.at for c in candidates), tz)
-        windows[pk] = (day_bounds(first_day, tz)[0], day_bounds(last_day, tz)[1])
+    # Only the stretch the batch covers, with its stored neighbours: enough for duplicates and
+    # register checks, and an index probe or two per meter however many readings it holds.
+    windows = {
+        pk: (min(c.at for c in candidates) - JUST_BEFORE, max(c.at for c in candidates))
+        for pk, candidates in per_meter.items()
+    }
     series = _stored_series(windows)
 
     for pk, candidates in per_meter.items():
@@ -742,41 +771,110 @@ def reading_ingest_bulk(
 
 
 def _after_write(accepted: list[_Candidate], series: dict[int, _Series]) -> None:
+    """Roll-ups, last-seen and live pushes for readings just written. ``series``: each meter's
+    stored readings around its accepted candidates, as loaded before the write."""
     per_meter: dict[int, list[_Candidate]] = defaultdict(list)
     for candidate in accepted:
         per_meter[candidate.meter.pk].append(candidate)
-    rollups: list[DailyUsage] = []
-    refresh_after: list[tuple[Meter, date]] = []
+    appended: dict[int, tuple[_Point | None, list[_Candidate]]] = {}
+    inserted: dict[int, list[_Candidate]] = {}
     seen: list[Meter] = []
     news: list[dict] = []
     recent = timezone.now() - LIVE_PUSH_WINDOW
     for pk, candidates in per_meter.items():
-        meter = candidates[0].meter
+        candidates.sort(key=lambda c: c.at)
         meter_series = series[pk]
-        meter_series.points.extend(candidates)
-        # Every day of the window: a new reading also changes the interval of the stored reading
-        # after it, which may lie in a day of the window without new readings.
-        first_day = interval_day(min(c.at for c in candidates), meter.tz)
-        last_day = interval_day(max(c.at for c in candidates), meter.tz)
-        days = {first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)}
-        # Adding readings never leaves a day without intervals, so nothing to delete here.
-        rows, _emptied = _rollup(meter, days, meter_series)
-        rollups.extend(rows)
-        if meter_series.after is not None:
-            # The reading after the window now follows a new one: its interval changed.
-            refresh_after.append((meter, interval_day(meter_series.after.at, meter.tz)))
-        newest = max(candidates, key=lambda c: c.at)
+        last_stored = meter_series.points[-1] if meter_series.points else meter_series.before
+        if meter_series.after is None and (
+            not meter_series.points or meter_series.points[-1].at < candidates[0].at
+        ):
+            appended[pk] = (last_stored, candidates)
+        else:
+            inserted[pk] = candidates
+        meter, newest = candidates[0].meter, candidates[-1]
         if meter.last_seen is None or newest.at > meter.last_seen:
             meter.last_seen = newest.at
             seen.append(meter)
             if newest.at >= recent:
                 news.append(_live_reading(meter, newest))
+    rollups, stale = _rollups_appended(appended)
+    inserted.update(stale)
+    rollups.extend(_rollups_recomputed(inserted, series))
     _rollups_save(rollups, {})
-    for meter, day in refresh_after:
-        daily_usage_refresh(meter=meter, days={day})
     _last_seen_save(seen)
     if news:
         transaction.on_commit(lambda: _push_readings(news))
+
+
+def _rollups_appended(
+    appended: dict[int, tuple[_Point | None, list[_Candidate]]],
+) -> tuple[list[DailyUsage], dict[int, list[_Candidate]]]:
+    """Roll-ups of meters whose new readings all follow their last stored one (a live meter,
+    every batch): each day's stored row plus the new intervals, no stored reading read. Returns
+    the rows, and the meters to recompute instead (a stored row from before ``covered_from``
+    was kept)."""
+    if not appended:
+        return [], {}
+    days_of = {
+        pk: {interval_day(c.at, candidates[0].meter.tz) for c in candidates}
+        for pk, (_, candidates) in appended.items()
+    }
+    stored = {
+        (row.meter_id, row.day): row
+        for row in DailyUsage.objects.filter(
+            meter_id__in=list(appended), day__in=set().union(*days_of.values())
+        )
+    }
+    rows: list[DailyUsage] = []
+    stale: dict[int, list[_Candidate]] = {}
+    for pk, (previous, candidates) in appended.items():
+        kept = [stored.get((pk, day)) for day in days_of[pk]]
+        if any(row is not None and row.covered_from is None for row in kept):
+            stale[pk] = candidates
+            continue
+        meter = candidates[0].meter
+        totals: dict[date, _DayTotals] = {}
+        for candidate in candidates:
+            if previous is not None:
+                day = interval_day(candidate.at, meter.tz)
+                if day not in totals:
+                    row = stored.get((pk, day))
+                    totals[day] = _DayTotals.of(row) if row else _DayTotals(day=day)
+                totals[day].add(previous, candidate)
+            previous = candidate
+        rows.extend(total.as_row(meter) for total in totals.values())
+    return rows, stale
+
+
+def _rollups_recomputed(
+    inserted: dict[int, list[_Candidate]], series: dict[int, _Series]
+) -> list[DailyUsage]:
+    """Roll-ups of meters with new readings among stored ones (a backfill, a late reading):
+    every day of a new reading, and the day of the stored reading that now follows one, read
+    again from the stored readings (the new ones included)."""
+    if not inserted:
+        return []
+    windows: dict[int, tuple[datetime, datetime]] = {}
+    days_of: dict[int, set[date]] = {}
+    for pk, candidates in inserted.items():
+        tz = candidates[0].meter.tz
+        # interval_day never decreases with time: the extremes give the day range.
+        first_day = interval_day(candidates[0].at, tz)
+        last_day = interval_day(candidates[-1].at, tz)
+        days = {first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)}
+        following = series[pk].after
+        if following is not None:
+            # Nothing is stored between the batch and that reading: the window stays small.
+            days.add(interval_day(following.at, tz))
+        days_of[pk] = days
+        windows[pk] = (day_bounds(min(days), tz)[0], day_bounds(max(days), tz)[1])
+    stored = _stored_series(windows)
+    rows: list[DailyUsage] = []
+    for pk, candidates in inserted.items():
+        # Adding readings never leaves a day without intervals, so nothing to delete here.
+        day_rows, _emptied = _rollup(candidates[0].meter, days_of[pk], stored[pk])
+        rows.extend(day_rows)
+    return rows
 
 
 def _last_seen_save(meters: list[Meter]) -> None:

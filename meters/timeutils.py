@@ -5,7 +5,7 @@ import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
 
 HALF_HOUR = timedelta(minutes=30)
-_JUST_BEFORE = timedelta(microseconds=1)
+JUST_BEFORE = timedelta(microseconds=1)
 
 
 def local_midnight(day: date, tz: zoneinfo.ZoneInfo) -> datetime:
@@ -29,7 +29,7 @@ def local_day(at: datetime, tz: zoneinfo.ZoneInfo) -> date:
 def interval_day(at: datetime, tz: zoneinfo.ZoneInfo) -> date:
     """The local day of the interval that ends at ``at``: a reading at midnight closes the
     previous day's last half-hour."""
-    return (at - _JUST_BEFORE).astimezone(tz).date()
+    return (at - JUST_BEFORE).astimezone(tz).date()
 
 
 def localise(naive: datetime, tz: zoneinfo.ZoneInfo) -> datetime:

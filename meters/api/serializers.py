@@ -152,7 +152,15 @@ class ReceptionInput(serializers.Serializer):
 class DailyUsageOutput(serializers.ModelSerializer):
     class Meta:
         model = DailyUsage
-        fields = ["day", "import_kwh", "export_kwh", "readings", "intervals_expected", "is_partial"]
+        fields = [
+            "day",
+            "import_kwh",
+            "export_kwh",
+            "readings",
+            "intervals_expected",
+            "has_gap",
+            "is_partial",
+        ]
 
 
 # --- Queries ----------------------------------------------------------------------------------

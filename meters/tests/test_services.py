@@ -207,3 +207,124 @@ def test_it_updates_the_roll_up_of_a_day_between_new_readings():
         date(2026, 1, 6): Decimal(5),
         date(2026, 1, 7): Decimal(20),
     }
+
+
+def _usage(meter):
+    fields = ["day", "import_kwh", "export_kwh", "readings", "intervals_expected", "first_at"]
+    fields += ["last_at", "covered_from", "has_gap", "is_partial"]
+    return list(DailyUsage.objects.filter(meter=meter).order_by("day").values(*fields))
+
+
+def _recomputed(meter):
+    days = set(DailyUsage.objects.filter(meter=meter).values_list("day", flat=True))
+    DailyUsage.objects.filter(meter=meter).delete()
+    services.daily_usage_refresh(meter=meter, days=days)
+    return _usage(meter)
+
+
+@pytest.mark.parametrize(
+    ("first_day", "half_hours"), [(date(2026, 3, 29), 46), (date(2026, 10, 25), 50)]
+)
+def test_appended_batches_roll_up_as_a_full_recompute_does_across_a_dst_day(first_day, half_hours):
+    """A live meter's batches only ever append: their roll-ups are updated from the stored row.
+    Batches of odd sizes, replays, a 40-minute gap, a register reset and readings without an
+    export register must give exactly what a recompute from the stored readings gives."""
+    meter = MeterFactory(kind=MeterKind.LIVE)
+    start = datetime.combine(first_day, datetime.min.time(), tzinfo=meter.tz).astimezone(UTC)
+    items, import_kwh, export_kwh, at = [], Decimal(500), Decimal(20), start
+    while at <= start + timedelta(hours=36):
+        step = timedelta(minutes=40) if len(items) == 100 else timedelta(minutes=7)
+        at += step
+        reset = len(items) == 200
+        import_kwh = Decimal("3.2") if reset else import_kwh + Decimal("0.137")
+        export_kwh += Decimal("0.011")
+        items.append(
+            ReadingIn(
+                meter_id=meter.meter_id,
+                at=at,
+                import_kwh=import_kwh,
+                export_kwh=None if len(items) % 9 == 0 else export_kwh,
+                register_reset=reset,
+            )
+        )
+    position, size = 0, 1
+    while position < len(items):
+        batch = items[position : position + size]
+        replayed = items[max(0, position - 3) : position]  # a redelivery rides along
+        results = services.reading_ingest_bulk(items=replayed + batch, source="mqtt")
+        assert [r.status for r in results] == ["duplicate"] * len(replayed) + ["accepted"] * len(
+            batch
+        )
+        position, size = position + size, size % 13 + 2
+    incremental = _usage(meter)
+    assert [u["day"] for u in incremental] == [first_day, first_day + timedelta(days=1)]
+    dst_day = incremental[0]
+    assert dst_day["intervals_expected"] == half_hours
+    assert dst_day["has_gap"] and dst_day["is_partial"]  # the 40-minute gap
+    assert dst_day["covered_from"] == items[0].at
+    assert incremental == _recomputed(meter)
+
+
+def test_a_live_day_becomes_complete_when_a_reading_reaches_midnight():
+    meter = MeterFactory(kind=MeterKind.LIVE)
+    day = date(2026, 1, 5)
+    midnight = datetime(2026, 1, 5, tzinfo=UTC)
+    services.reading_record(
+        meter=meter, at=midnight - timedelta(minutes=5), import_kwh=10, source="api"
+    )
+    for minutes in range(10, 24 * 60, 10):
+        services.reading_record(
+            meter=meter,
+            at=midnight + timedelta(minutes=minutes),
+            import_kwh=10 + minutes / 100,
+            source="api",
+        )
+    usage = DailyUsage.objects.get(meter=meter, day=day)
+    assert usage.is_partial and not usage.has_gap  # in progress: the day is not over
+    services.reading_record(
+        meter=meter, at=midnight + timedelta(days=1), import_kwh=25, source="api"
+    )
+    usage = DailyUsage.objects.get(meter=meter, day=day)
+    assert not usage.is_partial
+    assert usage.import_kwh == Decimal(15)
+    assert usage.readings == 24 * 6 + 1 - 1
+    assert not DailyUsage.objects.filter(meter=meter, day=day + timedelta(days=1)).exists()
+    assert _usage(meter)[1:] == _recomputed(meter)[1:]
+
+
+def test_a_row_kept_before_covered_from_existed_is_recomputed_by_the_next_append():
+    meter = MeterFactory(kind=MeterKind.LIVE)
+    services.reading_ingest_bulk(items=_series(meter.meter_id, JAN, 5), source="api")
+    # What a row written by the previous release looks like: no covered_from, no gap flag.
+    DailyUsage.objects.filter(meter=meter).update(
+        covered_from=None, import_kwh=Decimal(99), readings=1
+    )
+    services.reading_ingest_bulk(
+        items=[ReadingIn(meter_id=meter.meter_id, at=JAN + timedelta(hours=3), import_kwh=103)],
+        source="api",
+    )
+    usage = DailyUsage.objects.get(meter=meter)
+    assert usage.covered_from == JAN
+    assert (usage.import_kwh, usage.readings) == (Decimal(3), 5)
+
+
+def test_a_late_reading_before_the_last_stored_one_recomputes_both_days_it_touches():
+    meter = MeterFactory(kind=MeterKind.LIVE)
+    day = datetime(2026, 1, 5, 23, tzinfo=UTC)
+    services.reading_record(meter=meter, at=day, import_kwh=100, source="api")
+    services.reading_record(meter=meter, at=day + timedelta(hours=2), import_kwh=104, source="api")
+    assert DailyUsage.objects.get(meter=meter, day=date(2026, 1, 6)).has_gap
+    services.reading_ingest_bulk(
+        items=[
+            ReadingIn(meter_id=meter.meter_id, at=day + timedelta(minutes=30), import_kwh=101),
+            ReadingIn(meter_id=meter.meter_id, at=day + timedelta(minutes=60), import_kwh=102),
+            ReadingIn(meter_id=meter.meter_id, at=day + timedelta(minutes=90), import_kwh=103),
+        ],
+        source="api",
+    )
+    before = _usage(meter)
+    assert [(u["day"], u["import_kwh"], u["has_gap"]) for u in before] == [
+        (date(2026, 1, 5), Decimal(2), False),
+        (date(2026, 1, 6), Decimal(2), False),
+    ]
+    assert before == _recomputed(meter)
