@@ -3,12 +3,13 @@ samples, status history, the frame log, commands sent to chargers and what those
 (reservations, charging profiles, the local authorization list).
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 INT32_MAX = 2**31 - 1
@@ -133,7 +134,10 @@ class StatusNotification(models.Model):
 
 
 class IdTag(models.Model):
-    """An RFID card or app token. The answer to Authorize/Start follows from these fields."""
+    """An RFID card or app token. The answer to Authorize/Start follows from these fields.
+
+    OCPP 1.6 makes an IdToken a CiString20 (case-insensitive, printable ASCII): ``id_tag`` keeps
+    the case it was registered with, is unique ignoring case, and is matched ignoring case."""
 
     id_tag = models.CharField(max_length=20, unique=True)
     account = models.ForeignKey(
@@ -155,9 +159,25 @@ class IdTag(models.Model):
 
     class Meta:
         ordering = ["id_tag"]
+        constraints = [
+            models.UniqueConstraint(
+                Upper("id_tag"),
+                name="id_tag_unique_ignoring_case",
+                violation_error_message="An id tag with this value (ignoring case) already exists.",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.id_tag
+
+    def authorization_status(self, now: datetime) -> str:
+        """Accepted, Blocked (the tag or its parent) or Expired; ConcurrentTx depends on running
+        sessions and is the services' to decide."""
+        if self.blocked or (self.parent_id and self.parent.blocked):
+            return "Blocked"
+        if self.expires_at and self.expires_at <= now:
+            return "Expired"
+        return "Accepted"
 
 
 class Transaction(models.Model):

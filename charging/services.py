@@ -304,7 +304,7 @@ def id_tag_info(*, id_tag: str, starting: bool = False, now: datetime | None = N
     """The IdTagInfo answer (snake_case keys) for a tag: Accepted, Blocked, Expired, Invalid or
     ConcurrentTx (only when ``starting`` and the tag already runs its maximum)."""
     now = now or timezone.now()
-    tag = IdTag.objects.select_related("parent").filter(id_tag=id_tag).first()
+    tag = IdTag.objects.select_related("parent").filter(id_tag__iexact=id_tag).first()
     if tag is None:
         return {"status": "Invalid"}
     info: dict = {}
@@ -312,10 +312,9 @@ def id_tag_info(*, id_tag: str, starting: bool = False, now: datetime | None = N
         info["expiry_date"] = tag.expires_at.astimezone(UTC).isoformat()
     if tag.parent:
         info["parent_id_tag"] = tag.parent.id_tag
-    if tag.blocked or (tag.parent and tag.parent.blocked):
-        return info | {"status": "Blocked"}
-    if tag.expires_at and tag.expires_at <= now:
-        return info | {"status": "Expired"}
+    status = tag.authorization_status(now)
+    if status != "Accepted":
+        return info | {"status": status}
     if starting and tag.max_concurrent_transactions:
         running = Transaction.objects.filter(tag=tag, stopped_at__isnull=True).count()
         if running >= tag.max_concurrent_transactions:
@@ -356,7 +355,7 @@ def transaction_start(
         if existing:
             return StartResult(existing, _stored_info(existing), replayed=True)
         info = id_tag_info(id_tag=id_tag, starting=True)
-        tag = IdTag.objects.filter(id_tag=id_tag).first()
+        tag = IdTag.objects.filter(id_tag__iexact=id_tag).first()
         try:
             with transaction.atomic():
                 created = Transaction.objects.create(
@@ -416,11 +415,11 @@ def _stop_tag_info(row: Transaction, stop_id_tag: str | None) -> dict | None:
     if not stop_id_tag:
         return None
     info = id_tag_info(id_tag=stop_id_tag)
-    if stop_id_tag == row.id_tag:
+    if stop_id_tag.upper() == row.id_tag.upper():  # IdToken is case-insensitive
         return info
     start_parent = id_tag_info(id_tag=row.id_tag).get("parent_id_tag") or row.id_tag
     stop_parent = info.get("parent_id_tag") or stop_id_tag
-    if info["status"] == "Accepted" and start_parent != stop_parent:
+    if info["status"] == "Accepted" and start_parent.upper() != stop_parent.upper():
         return info | {"status": "Invalid"}
     return info
 
@@ -648,7 +647,7 @@ def _check_customer_may(*, user: User, charger: Charger, operation: str, payload
     if operation not in CUSTOMER_OPERATIONS:
         raise PermissionDenied(f"Only staff may send {operation}.")
     accounts = user.customer_accounts.all()
-    own_tag = IdTag.objects.filter(id_tag=payload.get("idTag"), account__in=accounts)
+    own_tag = IdTag.objects.filter(id_tag__iexact=payload.get("idTag"), account__in=accounts)
     if operation == "RemoteStartTransaction" and not own_tag.exists():
         raise ApplicationError("Start with one of your own tags.", field="payload")
     if operation == "RemoteStopTransaction":
@@ -868,7 +867,7 @@ def id_tag_create(
 ) -> IdTag:
     if not id_tag or len(id_tag) > 20:
         raise ApplicationError("An id tag has 1 to 20 characters.", field="id_tag")
-    if IdTag.objects.filter(id_tag=id_tag).exists():
+    if IdTag.objects.filter(id_tag__iexact=id_tag).exists():
         raise Conflict(f"Id tag {id_tag} already exists.", field="id_tag")
     return IdTag.objects.create(
         id_tag=id_tag,

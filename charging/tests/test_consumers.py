@@ -8,6 +8,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
+from accounts.tests.factories import CustomerAccountFactory
 from charging import services
 from charging.models import (
     Anomaly,
@@ -497,6 +498,33 @@ async def test_it_accepts_a_stop_by_a_tag_sharing_the_parent_and_not_an_unrelate
         },
     )
     assert by_neighbour["idTagInfo"]["status"] == "Invalid"
+
+
+async def test_it_matches_tags_ignoring_case_as_an_ocpp_idtoken_is_case_insensitive(
+    open_station,
+):
+    charger = await _charger()
+    account = await db(CustomerAccountFactory)()
+    family = await db(IdTagFactory)(id_tag="FAMILY")
+    card = await db(IdTagFactory)(id_tag="04A2B3C4", account=account, parent=family)
+    await db(IdTagFactory)(id_tag="Dad-Phone", parent=family)
+    station = await open_station(charger)
+
+    authorize = (await station.conf("Authorize", {"idTag": "04a2b3c4"}))["idTagInfo"]
+    start = await station.conf("StartTransaction", _start(id_tag="04a2b3c4"))
+    row = await db(Transaction.objects.get)(pk=start["transactionId"])
+    stop = {"transactionId": row.pk, "meterStop": 2000, "timestamp": "2026-11-22T11:00:00Z"}
+    by_other_case = await station.conf("StopTransaction", stop | {"idTag": "04A2b3C4"})
+    second = await station.conf("StartTransaction", _start(id_tag="04A2B3C4", connector_id=2))
+    by_group = await station.conf(
+        "StopTransaction", stop | {"transactionId": second["transactionId"], "idTag": "DAD-PHONE"}
+    )
+
+    assert (authorize["status"], authorize["parentIdTag"]) == ("Accepted", "FAMILY")
+    assert start["idTagInfo"]["status"] == "Accepted"
+    assert (row.tag_id, row.account_id, row.id_tag) == (card.pk, account.pk, "04a2b3c4")
+    assert by_other_case["idTagInfo"]["status"] == "Accepted"
+    assert by_group["idTagInfo"]["status"] == "Accepted"
 
 
 # --- bad input ----------------------------------------------------------------------------------
