@@ -46,6 +46,15 @@ class ConnectorInline(admin.TabularInline):
         return False
 
 
+def _checked(validate, value):
+    """``value`` once the service's ``validate`` passes it; its refusal as a form error."""
+    try:
+        validate(value)
+    except ApplicationError as error:
+        raise forms.ValidationError(error.message) from None
+    return value
+
+
 class ChargerForm(forms.ModelForm):
     new_password = forms.CharField(
         required=False,
@@ -56,6 +65,13 @@ class ChargerForm(forms.ModelForm):
     class Meta:
         model = Charger
         fields = ["charge_point_id", "account", "registration"]
+
+    def clean_charge_point_id(self):
+        return _checked(services.charge_point_id_validate, self.cleaned_data["charge_point_id"])
+
+    def clean_new_password(self):
+        password = self.cleaned_data["new_password"]
+        return _checked(services.charger_password_validate, password) if password else password
 
     def clean(self):
         cleaned = super().clean()
@@ -237,8 +253,25 @@ class ChargerCommandAdmin(ReadOnlyAdmin):
     raw_id_fields = ["charger", "requested_by"]
 
 
+class IdTagForm(forms.ModelForm):
+    class Meta:
+        model = IdTag
+        fields = [
+            "id_tag",
+            "account",
+            "parent",
+            "expires_at",
+            "blocked",
+            "max_concurrent_transactions",
+        ]
+
+    def clean_id_tag(self):
+        return _checked(services.id_token_validate, self.cleaned_data["id_tag"])
+
+
 @admin.register(IdTag)
 class IdTagAdmin(admin.ModelAdmin):
+    form = IdTagForm
     list_display = ["id_tag", "account", "parent", "expires_at", "blocked"]
     list_filter = ["blocked"]
     search_fields = ["id_tag", "account__account_number"]

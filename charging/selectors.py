@@ -9,7 +9,7 @@ from accounts.models import User
 from accounts.permissions import scope_to_user
 from config.exceptions import NotFound
 
-from .models import Charger, ChargerCommand, Transaction
+from .models import Charger, ChargerCommand, IdTag, Transaction
 
 
 def chargers_for_user(*, user: User) -> QuerySet[Charger]:
@@ -21,6 +21,18 @@ def charger_for_user(*, user: User, charger_id: int) -> Charger:
     if charger is None:
         raise NotFound("No such charger.")
     return charger
+
+
+def id_tags_for_user(*, user: User) -> QuerySet[IdTag]:
+    """Staff: every tag. Customers: their accounts' tags."""
+    return scope_to_user(IdTag.objects.select_related("account", "parent"), user)
+
+
+def id_tag_for_user(*, user: User, tag_id: int) -> IdTag:
+    tag = id_tags_for_user(user=user).filter(pk=tag_id).first()
+    if tag is None:
+        raise NotFound("No such id tag.")
+    return tag
 
 
 def transactions_for_user(*, user: User) -> QuerySet[Transaction]:

@@ -24,7 +24,7 @@ from ocpp.messages import Call, _validate_payload
 from ocpp.v16 import call as ocpp_call
 
 from accounts import live
-from accounts.models import User
+from accounts.models import CustomerAccount, User
 from config.exceptions import ApplicationError, Conflict
 
 from .models import (
@@ -147,22 +147,129 @@ UNAUTHENTICATED_ACCEPT_REFUSED = (
 )
 
 
+def _printable_ascii(value: str) -> bool:
+    return all(" " <= character <= "~" for character in value)
+
+
+CHARGE_POINT_ID_MAX = 48  # the column, and what routing.py takes from the URL
+
+
+def charge_point_id_validate(charge_point_id: str) -> None:
+    """OCPP-J 1.6 puts the identity in the connection URL and in HTTP Basic's user name: printable
+    ASCII without "/" (it ends the URL's path segment) or ":" (it ends a Basic user name). Spaces
+    inside are allowed ("RDAM 123" is the spec's example), at either end they are a typo."""
+    if not 1 <= len(charge_point_id) <= CHARGE_POINT_ID_MAX:
+        raise ApplicationError(
+            f"A charge point identity has 1 to {CHARGE_POINT_ID_MAX} characters.",
+            field="charge_point_id",
+        )
+    if not _printable_ascii(charge_point_id) or "/" in charge_point_id or ":" in charge_point_id:
+        raise ApplicationError(
+            'A charge point identity is printable ASCII without "/" or ":": chargers send it in '
+            "the connection URL and as the HTTP Basic user name.",
+            field="charge_point_id",
+        )
+    if charge_point_id != charge_point_id.strip():
+        raise ApplicationError(
+            "A charge point identity has no spaces at either end.", field="charge_point_id"
+        )
+
+
+CHARGER_PASSWORD_MIN = 8
+
+
+def charger_password_validate(password: str) -> None:
+    if len(password) < CHARGER_PASSWORD_MIN:
+        raise ApplicationError(
+            f"A charger password has at least {CHARGER_PASSWORD_MIN} characters.", field="password"
+        )
+
+
+def _charger_exists(charger: Charger) -> Conflict:
+    return Conflict(
+        f"Charger {charger.charge_point_id} already exists.",
+        field="charge_point_id",
+        extra={"existing_id": charger.pk},
+    )
+
+
 @transaction.atomic
 def charger_register(
     *,
     charge_point_id: str,
     password: str = "",
-    account=None,
+    account: CustomerAccount | None = None,
     registration: str = Registration.ACCEPTED,
 ) -> Charger:
-    if Charger.objects.filter(charge_point_id=charge_point_id).exists():
-        raise Conflict(f"Charger {charge_point_id} already exists.", field="charge_point_id")
+    """A new charger. Registering the same identity again (a replayed request) is a Conflict
+    naming the stored charger: there is no idempotent create, so a retry never changes it."""
+    charge_point_id_validate(charge_point_id)
+    existing = Charger.objects.filter(charge_point_id=charge_point_id).first()
+    if existing:
+        raise _charger_exists(existing)
+    if password:
+        charger_password_validate(password)
     if registration == Registration.ACCEPTED and not password:
         raise ApplicationError(UNAUTHENTICATED_ACCEPT_REFUSED, field="password")
     charger = Charger(charge_point_id=charge_point_id, account=account, registration=registration)
     charger.set_password(password)
-    charger.save()
+    try:
+        with transaction.atomic():
+            charger.save()
+    except IntegrityError:  # the same registration raced this one
+        raise _charger_exists(Charger.objects.get(charge_point_id=charge_point_id)) from None
     return charger
+
+
+CHARGER_CHANGES = {"account", "registration", "password"}
+
+
+@transaction.atomic
+def charger_update(*, charger: Charger, requested_by: User | None = None, **changes) -> Charger:
+    """Staff change a charger's owner, registration or password (``CHARGER_CHANGES``; its
+    identity is what it connects with and never changes). Registration Rejected retires a
+    charger: it is answered Rejected at every boot and sent nothing; a connected one learns at
+    its next BootNotification."""
+    if unknown := set(changes) - CHARGER_CHANGES:
+        raise TypeError(f"charger_update does not change {sorted(unknown)}")
+    charger = Charger.objects.select_for_update().get(pk=charger.pk)
+    registration = changes.get("registration", charger.registration)
+    if "password" in changes:
+        if not changes["password"] and registration == Registration.ACCEPTED:
+            raise ApplicationError(UNAUTHENTICATED_ACCEPT_REFUSED, field="password")
+        charger_set_password(charger=charger, password=changes["password"])
+    if "account" in changes:
+        charger.account = changes["account"]
+        charger.save(update_fields=["account"])
+    if registration != charger.registration:
+        charger_set_registration(
+            charger=charger, registration=registration, requested_by=requested_by
+        )
+    return charger
+
+
+@transaction.atomic
+def charger_delete(*, charger: Charger) -> None:
+    """Delete a charger registered by mistake. One that any record refers to (sessions, its
+    frame log, status history, commands...) or that is connected is kept - Conflict - and is
+    retired instead with registration Rejected, so its history stays whole."""
+    # Locked: a row that would refer to it (a new frame, a session) waits until this is done.
+    charger = Charger.objects.select_for_update().get(pk=charger.pk)
+    retire = 'Retire it instead: set its registration to "Rejected".'
+    if charger.connected:
+        raise Conflict(f"Charger {charger.charge_point_id} is connected. {retire}")
+    referring = [
+        str(relation.related_model._meta.verbose_name_plural)
+        for relation in Charger._meta.related_objects
+        if relation.related_model._base_manager.filter(**{relation.field.name: charger}).exists()
+    ]
+    if referring:
+        raise Conflict(
+            f"Charger {charger.charge_point_id} cannot be deleted: {', '.join(referring)} refer "
+            f"to it. {retire}",
+            extra={"referred_to_by": referring},
+        )
+    charger.delete()
 
 
 @transaction.atomic
@@ -856,33 +963,128 @@ _APPLY = {
 # --- tags ---------------------------------------------------------------------------------------
 
 
+ID_TOKEN_MAX = 20  # OCPP 1.6 IdToken: CiString20Type
+
+
+def id_token_validate(value: str, *, field: str = "id_tag") -> None:
+    """OCPP 1.6 IdToken is a CiString20Type: 1 to 20 printable ASCII characters, compared
+    ignoring case. Spaces at either end are refused: no reader sends them; a paste does."""
+    if not 1 <= len(value) <= ID_TOKEN_MAX:
+        raise ApplicationError(
+            f"An id tag (OCPP IdToken, CiString20) has 1 to {ID_TOKEN_MAX} characters.",
+            field=field,
+        )
+    if not _printable_ascii(value):
+        raise ApplicationError(
+            "An id tag (OCPP IdToken, CiString20) is printable ASCII only.", field=field
+        )
+    if value != value.strip():
+        raise ApplicationError("An id tag has no spaces at either end.", field=field)
+
+
+def _id_tag_exists(tag: IdTag) -> Conflict:
+    return Conflict(
+        f"Id tag {tag.id_tag} already exists (id tags are compared ignoring case).",
+        field="id_tag",
+        extra={"existing_id": tag.pk},
+    )
+
+
+def _id_tag_parent(parent_id_tag: str | None, *, tag: IdTag | None = None) -> IdTag | None:
+    """The parent tag named ``parent_id_tag`` (ignoring case), or None for no parent. It must
+    be registered, and a tag may not end up its own ancestor."""
+    if not parent_id_tag:
+        return None
+    parent = IdTag.objects.filter(id_tag__iexact=parent_id_tag).first()
+    if parent is None:
+        raise ApplicationError(
+            f"No id tag {parent_id_tag}: register the parent tag first.", field="parent_id_tag"
+        )
+    ancestor, seen = parent, set()
+    while tag is not None and ancestor is not None and ancestor.pk not in seen:
+        if ancestor.pk == tag.pk:
+            raise ApplicationError(
+                "A tag cannot be its own parent, directly or through other tags.",
+                field="parent_id_tag",
+            )
+        seen.add(ancestor.pk)
+        ancestor = ancestor.parent
+    return parent
+
+
+def _max_concurrent_validate(value: int) -> None:
+    if not 0 <= value <= INT32_MAX:
+        raise ApplicationError(
+            f"max_concurrent_transactions is 0 (no limit) to {INT32_MAX}.",
+            field="max_concurrent_transactions",
+        )
+
+
 @transaction.atomic
 def id_tag_create(
     *,
     id_tag: str,
-    account=None,
-    parent: IdTag | None = None,
+    account: CustomerAccount | None = None,
+    parent_id_tag: str | None = None,
     expires_at: datetime | None = None,
+    blocked: bool = False,
     max_concurrent_transactions: int = 1,
 ) -> IdTag:
-    if not id_tag or len(id_tag) > 20:
-        raise ApplicationError("An id tag has 1 to 20 characters.", field="id_tag")
-    if IdTag.objects.filter(id_tag__iexact=id_tag).exists():
-        raise Conflict(f"Id tag {id_tag} already exists.", field="id_tag")
-    return IdTag.objects.create(
+    """A new tag. The same value in any case, or a replayed request, is a Conflict naming the
+    stored tag: a retry never changes it."""
+    id_token_validate(id_tag)
+    existing = IdTag.objects.filter(id_tag__iexact=id_tag).first()
+    if existing:
+        raise _id_tag_exists(existing)
+    _max_concurrent_validate(max_concurrent_transactions)
+    tag = IdTag(
         id_tag=id_tag,
         account=account,
-        parent=parent,
+        parent=_id_tag_parent(parent_id_tag),
         expires_at=expires_at,
+        blocked=blocked,
         max_concurrent_transactions=max_concurrent_transactions,
     )
+    try:
+        with transaction.atomic():
+            tag.save()
+    except IntegrityError:  # the same tag raced this one
+        raise _id_tag_exists(IdTag.objects.get(id_tag__iexact=id_tag)) from None
+    return tag
+
+
+ID_TAG_CHANGES = {
+    "account",
+    "parent_id_tag",
+    "expires_at",
+    "blocked",
+    "max_concurrent_transactions",
+}
+
+
+@transaction.atomic
+def id_tag_update(*, tag: IdTag, **changes) -> IdTag:
+    """Staff change a tag's owner, parent, expiry, blocking or limit (``ID_TAG_CHANGES``). The
+    tag's value never changes: sessions and chargers' local lists hold it. Chargers learn at
+    their next Authorize; a charger's local list or cache still holds what it was sent."""
+    if unknown := set(changes) - ID_TAG_CHANGES:
+        raise TypeError(f"id_tag_update does not change {sorted(unknown)}")
+    tag = IdTag.objects.select_for_update().get(pk=tag.pk)
+    if "parent_id_tag" in changes:
+        tag.parent = _id_tag_parent(changes.pop("parent_id_tag"), tag=tag)
+    if "max_concurrent_transactions" in changes:
+        _max_concurrent_validate(changes["max_concurrent_transactions"])
+    for field, value in changes.items():
+        setattr(tag, field, value)
+    tag.save()
+    return tag
 
 
 @transaction.atomic
 def charger_set_password(*, charger: Charger, password: str) -> Charger:
     """Set (or with "" remove) the HTTP Basic password; only its hash is stored."""
-    if password and len(password) < 8:
-        raise ApplicationError("A charger password has at least 8 characters.", field="password")
+    if password:
+        charger_password_validate(password)
     charger.set_password(password)
     charger.save(update_fields=["password_hash"])
     return charger

@@ -1,6 +1,6 @@
 import django_filters
 
-from ..models import ChargerCommand, Transaction
+from ..models import Charger, ChargerCommand, IdTag, Transaction
 
 
 class TransactionFilter(django_filters.FilterSet):
@@ -20,3 +20,20 @@ class CommandFilter(django_filters.FilterSet):
     class Meta:
         model = ChargerCommand
         fields = ["charger", "operation", "status"]
+
+
+class ChargerFilter(django_filters.FilterSet):
+    account = django_filters.CharFilter(field_name="account__account_number")
+
+    class Meta:
+        model = Charger
+        fields = ["charge_point_id", "registration", "account", "connected"]
+
+
+class IdTagFilter(django_filters.FilterSet):
+    id_tag = django_filters.CharFilter(lookup_expr="iexact", help_text="Matched ignoring case.")
+    account = django_filters.CharFilter(field_name="account__account_number")
+
+    class Meta:
+        model = IdTag
+        fields = ["id_tag", "account", "blocked"]

@@ -1,6 +1,9 @@
+from django.utils import timezone
 from rest_framework import serializers
 
-from ..models import Charger, ChargerCommand, Connector, Transaction
+from accounts.models import CustomerAccount
+
+from ..models import Charger, ChargerCommand, Connector, IdTag, Registration, Transaction
 
 
 class ConnectorOutput(serializers.ModelSerializer):
@@ -21,6 +24,9 @@ class ConnectorOutput(serializers.ModelSerializer):
 class ChargerOutput(serializers.ModelSerializer):
     connectors = ConnectorOutput(many=True, read_only=True)
     account = serializers.SlugRelatedField(slug_field="account_number", read_only=True)
+    has_password = serializers.SerializerMethodField(
+        help_text="Whether an HTTP Basic password is set (the password itself is never shown)."
+    )
 
     class Meta:
         model = Charger
@@ -40,8 +46,12 @@ class ChargerOutput(serializers.ModelSerializer):
             "last_message_at",
             "last_heartbeat_at",
             "heartbeat_interval",
+            "has_password",
             "connectors",
         ]
+
+    def get_has_password(self, charger: Charger) -> bool:
+        return bool(charger.password_hash)
 
 
 class TransactionOutput(serializers.ModelSerializer):
@@ -96,3 +106,145 @@ class CommandOutput(serializers.ModelSerializer):
             "created_at",
             "completed_at",
         ]
+
+
+# Refuses a field it does not take (400 naming it), so neither a typo nor an attempt to change a
+# fixed field is answered 200 with nothing changed; ``fixed`` says why such a field cannot be
+# written. The browsable API's forms post their CSRF token along. (A comment, not a docstring:
+# the schema would show it on every input.)
+class _Input(serializers.Serializer):
+    fixed: dict[str, str] = {}
+
+    def validate(self, attrs):
+        taken = {*self.fields, "csrfmiddlewaretoken"}
+        extra = [name for name in self.initial_data if name not in taken]
+        if extra:
+            takes = ", ".join(self.fields)
+            raise serializers.ValidationError(
+                {
+                    name: [self.fixed.get(name, f"Unknown field; this request takes {takes}.")]
+                    for name in extra
+                }
+            )
+        return attrs
+
+
+def _account_field() -> serializers.SlugRelatedField:
+    return serializers.SlugRelatedField(
+        slug_field="account_number",
+        queryset=CustomerAccount.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="The owning customer account's number; null for none.",
+    )
+
+
+class ChargerUpdateInput(_Input):
+    """What staff may change on a charger; its identity is fixed."""
+
+    fixed = {
+        "charge_point_id": "The charge point identity cannot be changed: the charger connects "
+        "with it. Register a new charger and retire this one."
+    }
+
+    account = _account_field()
+    registration = serializers.ChoiceField(
+        choices=Registration.choices,
+        required=False,
+        help_text="Accepted needs a password. Rejected retires the charger: it is answered "
+        "Rejected at every boot and sent nothing.",
+    )
+    password = serializers.CharField(
+        required=False,
+        write_only=True,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+        help_text="HTTP Basic password (security profile 1), at least 8 characters; stored "
+        "hashed, never returned.",
+    )
+
+
+class ChargerCreateInput(ChargerUpdateInput):
+    """A charger to register."""
+
+    fixed = {}
+
+    charge_point_id = serializers.CharField(
+        trim_whitespace=False,
+        help_text="The identity in the charger's URL /ocpp/<charge_point_id>: 1 to 48 printable "
+        'ASCII characters without "/" or ":".',
+    )
+    registration = serializers.ChoiceField(
+        choices=Registration.choices,
+        default=Registration.ACCEPTED,
+        help_text="Accepted (the default) needs a password; a Pending charger may only boot.",
+    )
+
+
+class IdTagOutput(serializers.ModelSerializer):
+    account = serializers.SlugRelatedField(slug_field="account_number", read_only=True)
+    parent_id_tag = serializers.CharField(
+        source="parent.id_tag", read_only=True, allow_null=True, default=None
+    )
+    status = serializers.SerializerMethodField(
+        help_text="What Authorize answers now: Accepted, Blocked (the tag or its parent) or "
+        "Expired."
+    )
+
+    class Meta:
+        model = IdTag
+        fields = [
+            "id",
+            "id_tag",
+            "account",
+            "parent_id_tag",
+            "expires_at",
+            "blocked",
+            "max_concurrent_transactions",
+            "status",
+            "created_at",
+        ]
+
+    def get_status(self, tag: IdTag) -> str:
+        return tag.authorization_status(timezone.now())
+
+
+class IdTagUpdateInput(_Input):
+    """What staff may change on a tag; its value is fixed."""
+
+    fixed = {
+        "id_tag": "An id tag's value cannot be changed: sessions and chargers' local lists hold "
+        "it. Register a new tag and block this one."
+    }
+
+    account = _account_field()
+    parent_id_tag = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="The group's parent tag (registered already), matched ignoring case; null "
+        "or empty for none.",
+    )
+    expires_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="After this the tag is answered Expired; null for never. Without an offset, "
+        "read in the server's time zone.",
+    )
+    blocked = serializers.BooleanField(required=False, help_text="Block (true) or unblock it.")
+    max_concurrent_transactions = serializers.IntegerField(
+        required=False, help_text="Sessions the tag may run at once; 0 means no limit."
+    )
+
+
+class IdTagCreateInput(IdTagUpdateInput):
+    """A tag to register."""
+
+    fixed = {}
+
+    id_tag = serializers.CharField(
+        trim_whitespace=False,
+        help_text="OCPP IdToken (CiString20): 1 to 20 printable ASCII characters, unique "
+        "ignoring case.",
+    )

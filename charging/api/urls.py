@@ -15,6 +15,8 @@ urlpatterns = [
         views.CommandCreateApi.as_view(),
         name="charger-command-create",
     ),
+    path("charging/tags", views.IdTagListApi.as_view(), name="charging-tag-list"),
+    path("charging/tags/<int:pk>", views.IdTagDetailApi.as_view(), name="charging-tag-detail"),
     path("charging/commands", views.CommandListApi.as_view(), name="charging-command-list"),
     path(
         "charging/commands/<int:pk>",

@@ -1,34 +1,165 @@
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import generics
+from rest_framework import generics, status
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import IsCustomerOrStaff
+from accounts.permissions import IsCustomerOrStaff, IsStaff
 from config.api import csv_response
 
 from .. import selectors, services
 from ..models import ChargerCommand
-from .filters import CommandFilter, TransactionFilter
-from .serializers import ChargerOutput, CommandOutput, TransactionOutput
+from .filters import ChargerFilter, CommandFilter, IdTagFilter, TransactionFilter
+from .serializers import (
+    ChargerCreateInput,
+    ChargerOutput,
+    ChargerUpdateInput,
+    CommandOutput,
+    IdTagCreateInput,
+    IdTagOutput,
+    IdTagUpdateInput,
+    TransactionOutput,
+)
+
+BAD_INPUT = OpenApiResponse(description="Invalid input: `fields` names each field and its rule.")
+STAFF_ONLY = OpenApiResponse(description="Writes are for staff; customers and analysts get 403.")
 
 
-class ChargerListApi(generics.ListAPIView):
+class _CustomersReadStaffWrite:
+    """Reads for customers (their own, scoped by the selector) and staff; writes for staff."""
+
+    def get_permissions(self):
+        if self.request.method in SAFE_METHODS:
+            return [IsCustomerOrStaff()]
+        return [IsStaff()]
+
+
+def _validated(serializer_class, request, *, partial: bool = False) -> dict:
+    data = serializer_class(data=request.data, partial=partial)
+    data.is_valid(raise_exception=True)
+    return data.validated_data
+
+
+class ChargerListApi(_CustomersReadStaffWrite, generics.ListAPIView):
     """Chargers with their live connector state (customers: their own)."""
 
-    permission_classes = [IsCustomerOrStaff]
+    serializer_class = ChargerOutput
+    filterset_class = ChargerFilter
+
+    def get_queryset(self):
+        return selectors.chargers_for_user(user=self.request.user)
+
+    @extend_schema(
+        request=ChargerCreateInput,
+        responses={
+            201: ChargerOutput,
+            400: BAD_INPUT,
+            403: STAFF_ONLY,
+            409: OpenApiResponse(
+                description="The charge point identity is registered already (a replayed "
+                "create too); `existing_id` is that charger's id."
+            ),
+        },
+    )
+    def post(self, request):
+        """Register a charger (staff). The password is stored hashed and never returned; an
+        Accepted charger (the default) needs one. Creating is not idempotent: the same identity
+        again is 409."""
+        charger = services.charger_register(**_validated(ChargerCreateInput, request))
+        charger = selectors.charger_for_user(user=request.user, charger_id=charger.pk)
+        return Response(ChargerOutput(charger).data, status=status.HTTP_201_CREATED)
+
+
+class ChargerDetailApi(_CustomersReadStaffWrite, generics.RetrieveAPIView):
     serializer_class = ChargerOutput
 
     def get_queryset(self):
         return selectors.chargers_for_user(user=self.request.user)
 
+    @extend_schema(
+        request=ChargerUpdateInput,
+        responses={200: ChargerOutput, 400: BAD_INPUT, 403: STAFF_ONLY},
+    )
+    def patch(self, request, pk: int):
+        """Change a charger's account, registration or password (staff). Registration
+        Rejected retires it: it is answered Rejected at every boot and sent nothing. Accepting a
+        connected charger asks it to boot again at once."""
+        charger = selectors.charger_for_user(user=request.user, charger_id=pk)
+        services.charger_update(
+            charger=charger,
+            requested_by=request.user,
+            **_validated(ChargerUpdateInput, request, partial=True),
+        )
+        charger = selectors.charger_for_user(user=request.user, charger_id=pk)
+        return Response(ChargerOutput(charger).data)
 
-class ChargerDetailApi(generics.RetrieveAPIView):
-    permission_classes = [IsCustomerOrStaff]
-    serializer_class = ChargerOutput
+    @extend_schema(
+        responses={
+            204: None,
+            403: STAFF_ONLY,
+            409: OpenApiResponse(
+                description="Records refer to the charger (listed in `referred_to_by`) or it is "
+                "connected: retire it with registration Rejected instead."
+            ),
+        },
+    )
+    def delete(self, request, pk: int):
+        """Delete a charger registered by mistake (staff): only one that nothing refers to and
+        that is not connected. Any other is kept whole and retired with registration Rejected."""
+        services.charger_delete(
+            charger=selectors.charger_for_user(user=request.user, charger_id=pk)
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class IdTagListApi(_CustomersReadStaffWrite, generics.ListAPIView):
+    """Id tags (RFID cards, app tokens) with what Authorize answers for each now (customers:
+    their own)."""
+
+    serializer_class = IdTagOutput
+    filterset_class = IdTagFilter
 
     def get_queryset(self):
-        return selectors.chargers_for_user(user=self.request.user)
+        return selectors.id_tags_for_user(user=self.request.user)
+
+    @extend_schema(
+        request=IdTagCreateInput,
+        responses={
+            201: IdTagOutput,
+            400: BAD_INPUT,
+            403: STAFF_ONLY,
+            409: OpenApiResponse(
+                description="The tag exists already, compared ignoring case (a replayed create "
+                "too); `existing_id` is that tag's id."
+            ),
+        },
+    )
+    def post(self, request):
+        """Register a tag (staff). Its value is an OCPP IdToken (CiString20): 1 to 20 printable
+        ASCII characters, unique and matched ignoring case. Creating is not idempotent: the same
+        tag again is 409."""
+        tag = services.id_tag_create(**_validated(IdTagCreateInput, request))
+        tag = selectors.id_tag_for_user(user=request.user, tag_id=tag.pk)
+        return Response(IdTagOutput(tag).data, status=status.HTTP_201_CREATED)
+
+
+class IdTagDetailApi(_CustomersReadStaffWrite, generics.RetrieveAPIView):
+    serializer_class = IdTagOutput
+
+    def get_queryset(self):
+        return selectors.id_tags_for_user(user=self.request.user)
+
+    @extend_schema(
+        request=IdTagUpdateInput, responses={200: IdTagOutput, 400: BAD_INPUT, 403: STAFF_ONLY}
+    )
+    def patch(self, request, pk: int):
+        """Change a tag's account, parent, expiry, limit, or block it with `{"blocked": true}`
+        (staff). Tags are never deleted: sessions refer to them."""
+        tag = selectors.id_tag_for_user(user=request.user, tag_id=pk)
+        services.id_tag_update(tag=tag, **_validated(IdTagUpdateInput, request, partial=True))
+        tag = selectors.id_tag_for_user(user=request.user, tag_id=pk)
+        return Response(IdTagOutput(tag).data)
 
 
 class CommandCreateApi(APIView):
