@@ -8,7 +8,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from accounts.tests.factories import CustomerAccountFactory
+from accounts.tests.factories import CustomerAccountFactory, StaffFactory
 from charging import services
 from charging.models import (
     Anomaly,
@@ -246,6 +246,45 @@ async def test_it_keeps_status_history_and_the_newest_status_per_connector(open_
 
 def _iso(moment) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+async def test_it_answers_an_unknown_vendors_data_transfer_and_keeps_it_for_staff(
+    open_station, client
+):
+    charger = await _charger()
+    staff = await db(StaffFactory)()
+    station = await open_station(charger)
+    payload = {"vendorId": "com.acme", "messageId": "FaultLog", "data": "E42 overcurrent"}
+
+    answer = await station.call("DataTransfer", payload)
+
+    # OCPP 1.6 4.3: no implementation for the vendorId -> UnknownVendorId, without data.
+    assert answer[0] == 3 and answer[2] == {"status": "UnknownVendorId"}
+
+    def logged():
+        return list(
+            OcppMessage.objects.filter(charger=charger, unique_id=answer[1])
+            .order_by("created_at", "pk")
+            .values_list("direction", "action", "frame")
+        )
+
+    rows = await eventually(logged, lambda rows: len(rows) == 2)
+    assert [(direction, action) for direction, action, _ in rows] == [
+        ("in", "DataTransfer"),
+        ("out", ""),
+    ]
+    assert json.loads(rows[0][2])[3] == payload
+    assert json.loads(rows[1][2])[2] == {"status": "UnknownVendorId"}
+
+    await db(client.force_login)(staff)
+    listed = await db(client.get)(
+        f"/admin/charging/ocppmessage/?charger__id__exact={charger.pk}&action__exact=DataTransfer"
+    )
+    both = await db(client.get)(f"/admin/charging/ocppmessage/?q={answer[1]}")
+    assert listed.status_code == 200
+    page = listed.content.decode()
+    assert "com.acme" in page and "E42 overcurrent" in page and "chargePointVendor" not in page
+    assert "UnknownVendorId" in both.content.decode()
 
 
 async def test_it_records_diagnostics_and_firmware_status_and_answers_data_transfer(open_station):
