@@ -6,8 +6,10 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
+        from config import database
         from config.status import register_status_section
 
+        database.connect()
         from . import selectors
 
         register_status_section("accounts", selectors.account_counts)

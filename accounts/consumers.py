@@ -1,5 +1,9 @@
+import asyncio
+import contextlib
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 
 from . import live, selectors
 
@@ -15,10 +19,22 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.groups_joined = await self._groups_for(user)
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
+        await live.watch(self.groups_joined)
+        self.watching = asyncio.ensure_future(self._keep_watching())
         await self.accept()
         await self.send_json({"kind": "hello", "data": {"groups": len(self.groups_joined)}})
 
+    async def _keep_watching(self) -> None:
+        """Renew the watch marks well before they expire, for as long as the socket is open."""
+        while True:
+            await asyncio.sleep(settings.LIVE_WATCH_SECONDS / 3)
+            await live.watch(self.groups_joined)
+
     async def disconnect(self, code: int) -> None:
+        if watching := getattr(self, "watching", None):
+            watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
 

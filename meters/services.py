@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
@@ -25,6 +26,7 @@ from django.utils.dateparse import parse_datetime
 from accounts import live
 from accounts.models import CustomerAccount, User
 from accounts.postcodes import normalise_postcode, outward_code
+from config.database import array_cursor
 from config.exceptions import ApplicationError, Conflict, NotFound, ServiceUnavailable
 
 from . import selectors
@@ -221,11 +223,8 @@ class _Candidate:
     export_kwh: Decimal | None
     item: ReadingIn
     result: ItemResult
+    register_reset: bool = False
     following: "_Point | None" = None
-
-    @property
-    def register_reset(self) -> bool:
-        return self.item.register_reset
 
 
 @dataclass(frozen=True)
@@ -318,6 +317,7 @@ def _validate_item(index: int, item: ReadingIn, meter: Meter, latest: datetime) 
         export_kwh=export_kwh,
         item=item,
         result=ItemResult(index=index, meter_id=meter.meter_id, at=at, status=ACCEPTED),
+        register_reset=item.register_reset,
     )
 
 
@@ -342,7 +342,7 @@ _POINT_FIELDS = ("at", "import_kwh", "export_kwh", "register_reset")
 
 _SERIES_SQL = """
 WITH w(meter_id, start_at, end_at) AS (
-    SELECT * FROM unnest(%(meters)s::bigint[], %(starts)s::timestamptz[], %(ends)s::timestamptz[])
+    SELECT * FROM unnest(%(meters)b::bigint[], %(starts)b::timestamptz[], %(ends)b::timestamptz[])
 )
 SELECT 1 AS part, w.meter_id, p.at, p.import_kwh, p.export_kwh, p.register_reset FROM w
   CROSS JOIN LATERAL (SELECT at, import_kwh, export_kwh, register_reset FROM {table} r
@@ -375,7 +375,7 @@ def _stored_series(windows: dict[int, tuple[datetime, datetime]]) -> dict[int, _
 def _stored_series_postgres(windows: dict[int, tuple[datetime, datetime]]) -> dict[int, _Series]:
     series = {meter_pk: _Series() for meter_pk in windows}
     pks = list(windows)
-    with connection.cursor() as cursor:
+    with array_cursor() as cursor:
         cursor.execute(
             _SERIES_SQL.format(table=Reading._meta.db_table),
             {
@@ -417,10 +417,23 @@ def _stored_series_portable(windows: dict[int, tuple[datetime, datetime]]) -> di
     return series
 
 
-def _check_registers(candidates: list[_Candidate], series: _Series) -> None:
+def _went_down(candidate: _Candidate, before: "_Point | _Candidate") -> bool:
+    return any(
+        getattr(candidate, register) is not None
+        and getattr(before, register) is not None
+        and getattr(candidate, register) < getattr(before, register)
+        for register in ("import_kwh", "export_kwh")
+    )
+
+
+def _check_registers(
+    candidates: list[_Candidate], series: _Series, *, infer_resets: bool = False
+) -> None:
     """A register may not go down: each candidate must be no lower than the reading before it
     (stored or earlier in the batch) and no higher than the stored reading after it, unless the
-    candidate (or that later reading) marks a meter exchange or register reset."""
+    candidate (or that later reading) marks a meter exchange or register reset. With
+    ``infer_resets`` a candidate lower than the reading before it is marked as a reset instead of
+    refused."""
     stored = ([series.before] if series.before else []) + series.points
     stored += [series.after] if series.after else []
     events = sorted(
@@ -439,7 +452,9 @@ def _check_registers(candidates: list[_Candidate], series: _Series) -> None:
             last = thing
             continue
         candidate = thing
-        reset = candidate.item.register_reset
+        if infer_resets and last is not None and not candidate.register_reset:
+            candidate.register_reset = _went_down(candidate, last)
+        reset = candidate.register_reset
         for register in ("import_kwh", "export_kwh"):
             value = getattr(candidate, register)
             if value is None:
@@ -489,7 +504,7 @@ def _write_readings(candidates: list[_Candidate], source: str) -> None:
             _watts(c.item.power_l3_w),
             source,
             c.item.quality,
-            c.item.register_reset,
+            c.register_reset,
             None if c.item.raw is None else json.dumps(c.item.raw),
         )
         for c in candidates
@@ -560,19 +575,6 @@ class _DayTotals:
     last_at: datetime | None = None
     has_gap: bool = False
 
-    @classmethod
-    def of(cls, row: DailyUsage) -> "_DayTotals":
-        return cls(
-            day=row.day,
-            import_kwh=row.import_kwh,
-            export_kwh=row.export_kwh,
-            readings=row.readings,
-            covered_from=row.covered_from,
-            first_at=row.first_at,
-            last_at=row.last_at,
-            has_gap=row.has_gap,
-        )
-
     def add(self, before: _Point, point: _Point) -> None:
         """The interval (before, point], which ends in this day, after every interval so far."""
         self.readings += 1
@@ -589,11 +591,11 @@ class _DayTotals:
         if point.at - before.at > HALF_HOUR:
             self.has_gap = True
 
-    def as_row(self, meter: Meter) -> DailyUsage:
+    def as_row(self, meter: Meter) -> "_RollupRow":
         start, end = day_bounds(self.day, meter.tz)
         complete = not self.has_gap and self.covered_from <= start and self.last_at >= end
-        return DailyUsage(
-            meter=meter,
+        return _RollupRow(
+            meter_id=meter.pk,
             day=self.day,
             import_kwh=self.import_kwh,
             export_kwh=self.export_kwh,
@@ -607,7 +609,36 @@ class _DayTotals:
         )
 
 
-def _rollup(meter: Meter, days: set[date], series: _Series) -> tuple[list[DailyUsage], set[date]]:
+class _RollupRow(NamedTuple):
+    """A DailyUsage row to store, field for field."""
+
+    meter_id: int
+    day: date
+    import_kwh: Decimal
+    export_kwh: Decimal | None
+    readings: int
+    intervals_expected: int
+    first_at: datetime
+    last_at: datetime
+    covered_from: datetime
+    has_gap: bool
+    is_partial: bool
+
+
+# A stored DailyUsage row as _DayTotals(*values), in the dataclass's order.
+_TOTALS_FIELDS = [
+    "day",
+    "import_kwh",
+    "export_kwh",
+    "readings",
+    "covered_from",
+    "first_at",
+    "last_at",
+    "has_gap",
+]
+
+
+def _rollup(meter: Meter, days: set[date], series: _Series) -> tuple[list[_RollupRow], set[date]]:
     """The DailyUsage rows of ``days`` computed from ``series`` (which covers those days), and
     the days that no longer have any interval."""
     totals: dict[date, _DayTotals] = {}
@@ -620,12 +651,38 @@ def _rollup(meter: Meter, days: set[date], series: _Series) -> tuple[list[DailyU
     return [total.as_row(meter) for total in totals.values()], days - set(totals)
 
 
-def _rollups_save(rows: list[DailyUsage], emptied: dict[int, set[date]]) -> None:
+_ROLLUP_UPSERT = """
+INSERT INTO {table} (meter_id, day, import_kwh, export_kwh, readings, intervals_expected,
+                     first_at, last_at, covered_from, has_gap, is_partial, updated_at)
+SELECT *, now() FROM unnest(%b::bigint[], %b::date[], %b::numeric[], %b::numeric[], %b::int[],
+                            %b::smallint[], %b::timestamptz[], %b::timestamptz[],
+                            %b::timestamptz[], %b::boolean[], %b::boolean[])
+ON CONFLICT (meter_id, day) DO UPDATE SET
+    import_kwh = excluded.import_kwh, export_kwh = excluded.export_kwh,
+    readings = excluded.readings, intervals_expected = excluded.intervals_expected,
+    first_at = excluded.first_at, last_at = excluded.last_at,
+    covered_from = excluded.covered_from, has_gap = excluded.has_gap,
+    is_partial = excluded.is_partial, updated_at = excluded.updated_at
+"""
+
+
+def _rollups_save(rows: list[_RollupRow], emptied: dict[int, set[date]]) -> None:
     for meter_pk, days in emptied.items():
         if days:
             DailyUsage.objects.filter(meter_id=meter_pk, day__in=days).delete()
+    if not rows:
+        return
+    if settings.DATABASE_IS_POSTGRES:
+        # One statement from arrays: the ORM's bulk upsert spends longer building its SQL than
+        # PostgreSQL spends running it, on every ingest batch.
+        with array_cursor() as cursor:
+            cursor.execute(
+                _ROLLUP_UPSERT.format(table=DailyUsage._meta.db_table),
+                [list(column) for column in zip(*rows, strict=True)],
+            )
+        return
     DailyUsage.objects.bulk_create(
-        rows,
+        [DailyUsage(**row._asdict()) for row in rows],
         batch_size=2000,
         update_conflicts=True,
         unique_fields=["meter", "day"],
@@ -658,7 +715,13 @@ def _meters_for(meter_ids: set[str], user: User | None) -> dict[str, Meter]:
     queryset = Meter.objects.filter(meter_id__in=meter_ids)
     if user is not None:
         queryset = selectors.meters_for_user(user=user).filter(meter_id__in=meter_ids)
-    locked = Meter.objects.filter(pk__in=queryset.values("pk")).order_by("pk").select_for_update()
+    locked = (
+        Meter.objects.filter(pk__in=queryset.values("pk"))
+        .order_by("pk")
+        .select_for_update()
+        # What ingest uses of a meter: hundreds are loaded per batch.
+        .only("meter_id", "account_id", "kind", "timezone", "last_seen")
+    )
     return {meter.meter_id: meter for meter in locked}
 
 
@@ -669,6 +732,7 @@ def reading_ingest_bulk(
     source: str,
     user: User | None = None,
     atomic: bool = False,
+    infer_resets: bool = False,
 ) -> list[ItemResult]:
     """Validate and store readings of one or more meters; return one ItemResult per item, in
     order.
@@ -677,7 +741,9 @@ def reading_ingest_bulk(
     for trusted internal processes (MQTT ingest, restore). ``atomic``: all or nothing — if any
     item is rejected nothing is written and ApplicationError (400, or Conflict 409 when every
     rejection is a conflict) is raised with ``extra={"results": [...]}``. Otherwise accepted
-    items are written in one transaction and rejected ones reported.
+    items are written in one transaction and rejected ones reported. ``infer_resets``: for
+    devices that cannot say so (an MQTT reading head on an exchanged meter), a reading whose
+    register is lower than the reading before it is stored as a register reset, not refused.
 
     Raises ServiceUnavailable while reception is paused. Roll-ups are updated in the same
     transaction; live updates are pushed after commit.
@@ -748,7 +814,7 @@ def reading_ingest_bulk(
                     + (f" / export {existing.export_kwh}" if existing.export_kwh else "")
                     + f" is already stored for {candidate.at.isoformat()}.",
                 )
-        _check_registers(sorted(fresh, key=lambda c: c.at), series[pk])
+        _check_registers(sorted(fresh, key=lambda c: c.at), series[pk], infer_resets=infer_resets)
 
     rejected = [result for result in results if result.status == REJECTED]
     if atomic and rejected:
@@ -806,9 +872,26 @@ def _after_write(accepted: list[_Candidate], series: dict[int, _Series]) -> None
         transaction.on_commit(lambda: _push_readings(news))
 
 
+def _stored_totals(keys: list[tuple[int, date]]) -> list[tuple]:
+    """The stored roll-ups of these (meter, day) pairs as (meter_id, *_TOTALS_FIELDS) rows."""
+    if not settings.DATABASE_IS_POSTGRES:
+        wanted = Q()
+        for pk, day in keys:
+            wanted |= Q(meter_id=pk, day=day)
+        return list(DailyUsage.objects.filter(wanted).values_list("meter_id", *_TOTALS_FIELDS))
+    with array_cursor() as cursor:
+        cursor.execute(
+            f"SELECT d.meter_id, {', '.join('d.' + name for name in _TOTALS_FIELDS)} "  # noqa: S608
+            f"FROM {DailyUsage._meta.db_table} d "
+            "JOIN unnest(%b::bigint[], %b::date[]) AS k(meter_id, day) USING (meter_id, day)",
+            [[pk for pk, _ in keys], [day for _, day in keys]],
+        )
+        return cursor.fetchall()
+
+
 def _rollups_appended(
     appended: dict[int, tuple[_Point | None, list[_Candidate]]],
-) -> tuple[list[DailyUsage], dict[int, list[_Candidate]]]:
+) -> tuple[list[_RollupRow], dict[int, list[_Candidate]]]:
     """Roll-ups of meters whose new readings all follow their last stored one (a live meter,
     every batch): each day's stored row plus the new intervals, no stored reading read. Returns
     the rows, and the meters to recompute instead (a stored row from before ``covered_from``
@@ -820,16 +903,14 @@ def _rollups_appended(
         for pk, (_, candidates) in appended.items()
     }
     stored = {
-        (row.meter_id, row.day): row
-        for row in DailyUsage.objects.filter(
-            meter_id__in=list(appended), day__in=set().union(*days_of.values())
-        )
+        (row[0], row[1]): _DayTotals(*row[1:])
+        for row in _stored_totals([(pk, day) for pk, days in days_of.items() for day in days])
     }
-    rows: list[DailyUsage] = []
+    rows: list[_RollupRow] = []
     stale: dict[int, list[_Candidate]] = {}
     for pk, (previous, candidates) in appended.items():
         kept = [stored.get((pk, day)) for day in days_of[pk]]
-        if any(row is not None and row.covered_from is None for row in kept):
+        if any(total is not None and total.covered_from is None for total in kept):
             stale[pk] = candidates
             continue
         meter = candidates[0].meter
@@ -838,8 +919,7 @@ def _rollups_appended(
             if previous is not None:
                 day = interval_day(candidate.at, meter.tz)
                 if day not in totals:
-                    row = stored.get((pk, day))
-                    totals[day] = _DayTotals.of(row) if row else _DayTotals(day=day)
+                    totals[day] = stored.get((pk, day)) or _DayTotals(day=day)
                 totals[day].add(previous, candidate)
             previous = candidate
         rows.extend(total.as_row(meter) for total in totals.values())
@@ -848,7 +928,7 @@ def _rollups_appended(
 
 def _rollups_recomputed(
     inserted: dict[int, list[_Candidate]], series: dict[int, _Series]
-) -> list[DailyUsage]:
+) -> list[_RollupRow]:
     """Roll-ups of meters with new readings among stored ones (a backfill, a late reading):
     every day of a new reading, and the day of the stored reading that now follows one, read
     again from the stored readings (the new ones included)."""
@@ -869,7 +949,7 @@ def _rollups_recomputed(
         days_of[pk] = days
         windows[pk] = (day_bounds(min(days), tz)[0], day_bounds(max(days), tz)[1])
     stored = _stored_series(windows)
-    rows: list[DailyUsage] = []
+    rows: list[_RollupRow] = []
     for pk, candidates in inserted.items():
         # Adding readings never leaves a day without intervals, so nothing to delete here.
         day_rows, _emptied = _rollup(candidates[0].meter, days_of[pk], stored[pk])
@@ -885,10 +965,10 @@ def _last_seen_save(meters: list[Meter]) -> None:
     if not settings.DATABASE_IS_POSTGRES:
         Meter.objects.bulk_update(meters, ["last_seen"], batch_size=500)
         return
-    with connection.cursor() as cursor:
+    with array_cursor() as cursor:
         cursor.execute(
             f"UPDATE {Meter._meta.db_table} AS m SET last_seen = v.at "  # noqa: S608 - constant
-            "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, at) WHERE m.id = v.id",
+            "FROM unnest(%b::bigint[], %b::timestamptz[]) AS v(id, at) WHERE m.id = v.id",
             [[meter.pk for meter in meters], [meter.last_seen for meter in meters]],
         )
 
@@ -913,8 +993,13 @@ def _push_readings(news: list[dict]) -> None:
     LIVE_PUSH_MIN_INTERVAL_SECONDS: a device that publishes faster, or a burst of redelivered
     messages, must not flood browsers (or the ingest's commit path). The mark is shared through
     the cache, so several ingest processes throttle together (two may both push in the same
-    interval in a race; never more)."""
-    keys = {f"live:meter:{data['meter_id']}": data for data in news}
+    interval in a race; never more). Meters whose customer has no portal open cost nothing."""
+    audience = live.with_audience(data["account_id"] for data in news)
+    keys = {
+        f"live:meter:{data['meter_id']}": data for data in news if data["account_id"] in audience
+    }
+    if not keys:
+        return
     recently_pushed = cache.get_many(list(keys))
     due = {key: data for key, data in keys.items() if key not in recently_pushed}
     if not due:

@@ -1,6 +1,7 @@
 """Local calendar arithmetic: days, weeks and months begin at local midnight, so a day in
 Europe/London has 46, 48 or 50 half-hours."""
 
+import functools
 import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -8,8 +9,10 @@ HALF_HOUR = timedelta(minutes=30)
 JUST_BEFORE = timedelta(microseconds=1)
 
 
+@functools.lru_cache(maxsize=8192)
 def local_midnight(day: date, tz: zoneinfo.ZoneInfo) -> datetime:
-    """The UTC instant at which ``day`` begins in ``tz``."""
+    """The UTC instant at which ``day`` begins in ``tz``. (Cached: every ingest batch asks it of
+    the same few days for each of its meters.)"""
     return datetime.combine(day, time.min, tzinfo=tz).astimezone(UTC)
 
 

@@ -1,3 +1,5 @@
+import asyncio
+
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -70,3 +72,44 @@ async def test_it_refuses_anonymous_sockets():
 
     assert not connected
     assert code == 4401
+
+
+async def test_a_push_to_a_group_without_an_open_socket_sends_nothing():
+    """A channel in the group but no socket's watch mark: pushes skip it (an ingest of thousands
+    of meters must not send to Redis for customers who have no portal open)."""
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add(live.account_group(1), channel)
+
+    await database_sync_to_async(live.push)(account_id=1, kind="reading", data={"n": 1})
+    await live.watch([live.account_group(1)])
+    await database_sync_to_async(live.push)(account_id=1, kind="reading", data={"n": 2})
+
+    assert (await layer.receive(channel))["data"] == {"n": 2}
+    await layer.group_discard(live.account_group(1), channel)
+
+
+async def test_an_open_socket_keeps_its_groups_watched_until_it_closes(customer, settings):
+    settings.LIVE_WATCH_SECONDS = 1.5  # renewed every 0.5 s
+    account_id = await database_sync_to_async(lambda: customer.customer_accounts.get().pk)()
+    group = live.account_group(account_id)
+    _, communicator = await _connect(customer)
+    await communicator.receive_json_from()
+    assert await database_sync_to_async(live.watched)([group]) == {group}
+
+    await asyncio.sleep(3)  # twice the mark's life: only renewal keeps it
+    assert await database_sync_to_async(live.watched)([group]) == {group}
+
+    await communicator.disconnect()
+    await asyncio.sleep(2)
+    assert await database_sync_to_async(live.watched)([group]) == set()
+
+
+async def test_with_audience_keeps_accounts_with_an_open_socket_or_all_while_staff_watch():
+    await live.watch([live.account_group(7)])
+    assert await database_sync_to_async(live.with_audience)([7, 8, None]) == {7}
+
+    await live.watch([live.STAFF_GROUP])
+    assert await database_sync_to_async(live.with_audience)([7, 8, None]) == {7, 8, None}

@@ -137,6 +137,9 @@ else:
         "store_processed": False,
     }
 
+# Live pushes go only to groups with an open socket; a socket's mark lasts this long unrenewed.
+LIVE_WATCH_SECONDS = env.int("LIVE_WATCH_SECONDS", default=120)
+
 # --- MQTT -----------------------------------------------------------------------------------------
 MQTT_URL = env.str("MQTT_URL", default="mqtt://127.0.0.1:1883")
 

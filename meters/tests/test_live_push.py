@@ -24,6 +24,7 @@ async def staff_channel():
     layer = get_channel_layer()
     channel = await layer.new_channel()
     await layer.group_add(live.STAFF_GROUP, channel)
+    await live.watch([live.STAFF_GROUP])  # what an open staff socket does
     yield layer, channel
     await layer.group_discard(live.STAFF_GROUP, channel)
 
