@@ -4,9 +4,15 @@ Publishes ``--messages`` Tasmota SENSOR messages (QoS 1) from ``--devices`` devi
 in the same run:
 
 - the raw receive rate of a bare paho subscriber (QoS 1, ``json.loads`` only, nothing stored);
-- the end-to-end rate of ``manage.py ingest_mqtt`` (a real process: batches, meters' bulk ingest,
-  acknowledgement after commit): messages persisted per second from the first publish until the
-  last reading is in the database; and that none was lost.
+- the end-to-end rate of ``manage.py ingest_mqtt`` (real processes: batches, meters' bulk ingest,
+  acknowledgement after commit): messages persisted per second until the last reading is in the
+  database; and that none was lost.
+
+``--readings-today N`` first stores N readings of today for every meter (with their roll-ups), so
+the run sees what a live fleet sees every evening. ``--processes N`` runs N ingest processes on one
+shared subscription. ``--backlog`` publishes everything while the subscribers are away (their
+persistent sessions queue it) and then measures how fast each drains the backlog: the raw rate is
+then the subscriber's own, not the publisher's.
 
 Runs its own Mosquitto on a free port with unlimited queues (Mosquitto's defaults, 1,000 queued
 and 20 in flight per client, drop QoS 1 messages when a subscriber falls behind a burst), and a
@@ -14,6 +20,7 @@ throw-away database (``bench_telemetry`` unless ``TEST_DATABASE_NAME`` says othe
 figures; asserts nothing about time.
 
     .venv/bin/python bench/bench_mqtt_ingest.py [--messages 200000] [--devices 1000]
+        [--readings-today 4000] [--processes 1] [--backlog]
 """
 
 import argparse
@@ -47,6 +54,7 @@ from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import CustomerAccount  # noqa: E402
+from meters import services as meter_services  # noqa: E402
 from meters.models import Meter, MeterKind, Reading  # noqa: E402
 from meters.telemetry import supervision  # noqa: E402
 from meters.telemetry.models import Device  # noqa: E402
@@ -104,13 +112,16 @@ class RawSubscriber:
     """The baseline: receive and json.loads, nothing else."""
 
     def __init__(self, port: int, topic: str, expected: int):
+        self.port = port
         self.expected = expected
         self.count = 0
         self.done = threading.Event()
         self.finished_at = None
+        # A persistent session, so a backlog run can queue messages for it while it is away.
         self.client = paho.Client(
             callback_api_version=paho.CallbackAPIVersion.VERSION2,
             client_id=f"bench-raw-{uuid.uuid4().hex[:6]}",
+            clean_session=False,
         )
         self.client.on_message = self.on_message
         self.subscribed = threading.Event()
@@ -120,6 +131,14 @@ class RawSubscriber:
         self.client.loop_start()
         self.subscribed.wait(10)
 
+    def away(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def back(self) -> None:
+        self.client.connect("127.0.0.1", self.port)
+        self.client.loop_start()
+
     def on_message(self, client, userdata, message):
         json.loads(message.payload)
         self.count += 1
@@ -128,10 +147,70 @@ class RawSubscriber:
             self.done.set()
 
 
+def preload_today(devices: list[Device], per_meter: int, before) -> int:
+    """Store ``per_meter`` 10-second readings of today before ``before`` for every device's meter
+    (one INSERT ... SELECT), then compute their roll-ups as ingest keeps them. Returns how many
+    readings each meter got (fewer just after midnight)."""
+    midnight = timezone.localtime(before).replace(hour=0, minute=0, second=0, microsecond=0)
+    per_meter = max(0, min(per_meter, int((before - midnight).total_seconds() // 10) - 1))
+    if not per_meter:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Reading._meta.db_table} (meter_id, at, import_kwh, source, quality, "  # noqa: S608
+            "register_reset) SELECT m, %s - make_interval(secs => 10 * (%s - s)), "
+            "1000 - 0.001 * (%s - s), 'mqtt', 'actual', false "
+            "FROM unnest(%s::bigint[]) AS m, generate_series(0, %s - 1) AS s",
+            [before, per_meter, per_meter, [d.meter_id for d in devices], per_meter],
+        )
+    day = timezone.localdate(before)
+    for device in devices:
+        meter_services.daily_usage_refresh(meter=device.meter, days={day})
+    return per_meter
+
+
+def start_ingest(env: dict, client_id: str, options) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "ingest_mqtt",
+            "--client-id",
+            client_id,
+            "--batch-size",
+            str(options.batch_size),
+            "--flush-ms",
+            str(options.flush_ms),
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+
+
+def wait_subscribed(ingests: list[subprocess.Popen], client_ids: list[str]) -> None:
+    for ingest, client_id in zip(ingests, client_ids, strict=True):
+        key = supervision.HEARTBEAT_KEY.format(client_id=client_id)
+        while not (cache.get(key) or {}).get("subscribed"):
+            if ingest.poll() is not None:
+                raise SystemExit("an ingest process exited")
+            time.sleep(0.1)
+
+
+def stop(ingests: list[subprocess.Popen]) -> None:
+    for ingest in ingests:
+        if ingest.poll() is None:
+            ingest.send_signal(signal.SIGTERM)
+    for ingest in ingests:
+        ingest.wait(30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=200_000)
     parser.add_argument("--devices", type=int, default=1_000)
+    parser.add_argument("--readings-today", type=int, default=0, help="stored first, per meter")
+    parser.add_argument("--processes", type=int, default=1, help="ingest processes, one group")
+    parser.add_argument("--backlog", action="store_true", help="publish first, then drain")
     parser.add_argument("--batch-size", type=int, default=settings.TELEMETRY_BATCH_SIZE)
     parser.add_argument("--flush-ms", type=int, default=settings.TELEMETRY_BATCH_FLUSH_MS)
     parser.add_argument("--timeout", type=float, default=1800, help="seconds to wait at most")
@@ -143,47 +222,40 @@ def main() -> None:
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
     folder = Path(tempfile.mkdtemp(prefix="bench-mqtt-"))
     broker, port = start_broker(folder)
-    ingest = None
+    ingests: list[subprocess.Popen] = []
     try:
         devices = make_devices(options.devices)
+        start = timezone.now() - timedelta(seconds=10 * rounds + 60)
+        began = time.perf_counter()
+        stored_before = preload_today(devices, options.readings_today, start)
+        preloaded = Reading.objects.count()
         root = f"bench{uuid.uuid4().hex[:6]}/tele"
         print(
-            f"MQTT ingest benchmark: {total} SENSOR messages from {options.devices} devices, "
-            f"batch {options.batch_size} / {options.flush_ms} ms, {os.cpu_count()} cores"
+            f"MQTT ingest benchmark: {total} SENSOR messages from {options.devices} devices "
+            f"holding {stored_before} readings of today each ({preloaded} rows, stored in "
+            f"{time.perf_counter() - began:.0f} s), {options.processes} ingest process(es), "
+            f"batch {options.batch_size} / {options.flush_ms} ms, "
+            f"{'backlog drained' if options.backlog else 'live'}, {os.cpu_count()} cores"
         )
         db = connection.settings_dict
-        client_id = f"bench-ingest-{uuid.uuid4().hex[:6]}"
+        client_ids = [f"bench-ingest-{uuid.uuid4().hex[:6]}" for _ in range(options.processes)]
         env = os.environ | {
             "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@"
             f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
             "MQTT_URL": f"mqtt://127.0.0.1:{port}",
+            "MQTT_SHARED_GROUP": "bench" if options.processes > 1 else "",
             "TELEMETRY_TOPIC_ROOT": root,
             "TELEMETRY_HEARTBEAT_SECONDS": "1",
             "LOG_LEVEL": "WARNING",
         }
-        ingest = subprocess.Popen(
-            [
-                sys.executable,
-                "manage.py",
-                "ingest_mqtt",
-                "--client-id",
-                client_id,
-                "--batch-size",
-                str(options.batch_size),
-                "--flush-ms",
-                str(options.flush_ms),
-            ],
-            cwd=ROOT,
-            env=env,
-        )
-        key = supervision.HEARTBEAT_KEY.format(client_id=client_id)
-        while not (cache.get(key) or {}).get("subscribed"):
-            if ingest.poll() is not None:
-                raise SystemExit("the ingest process exited")
-            time.sleep(0.1)
+        ingests = [start_ingest(env, client_id, options) for client_id in client_ids]
+        wait_subscribed(ingests, client_ids)
         raw = RawSubscriber(port, f"{root}/#", total)
+        if options.backlog:
+            # Their sessions stay on the broker, which queues what is published meanwhile.
+            stop(ingests)
+            raw.away()
 
-        start = timezone.now() - timedelta(seconds=10 * rounds + 60)
         tz = timezone.get_default_timezone()
         payloads = [
             (
@@ -194,7 +266,7 @@ def main() -> None:
                         .astimezone(tz)
                         .strftime("%Y-%m-%dT%H:%M:%S"),
                         "MT681": {
-                            "Total_in": round(1000 + r * 0.0123, 4),
+                            "Total_in": round(1000 + (r + 1) * 0.0123, 4),
                             "Power_cur": 400 + r % 97,
                             "Total_out": 12.5,
                         },
@@ -210,13 +282,18 @@ def main() -> None:
         publisher.max_inflight_messages_set(1000)
         publisher.connect("127.0.0.1", port)
         publisher.loop_start()
-        began = time.perf_counter()
+        published_began = time.perf_counter()
         infos = [publisher.publish(topic, payload, qos=1) for topic, payload in payloads]
         for info in infos:
             info.wait_for_publish(timeout=600)
-        published = time.perf_counter() - began
+        published = time.perf_counter() - published_began
         print(f"  published in {published:.1f} s ({total / published:,.0f} msg/s)")
 
+        began = published_began
+        if options.backlog:
+            began = time.perf_counter()
+            raw.back()
+            ingests = [start_ingest(env, client_id, options) for client_id in client_ids]
         raw.done.wait(options.timeout)
         raw_seconds = (raw.finished_at or time.perf_counter()) - began
         print(
@@ -226,7 +303,7 @@ def main() -> None:
         deadline = time.monotonic() + options.timeout
         stored = 0
         while time.monotonic() < deadline:
-            stored = Reading.objects.count()
+            stored = Reading.objects.count() - preloaded
             if stored >= total:
                 break
             time.sleep(0.25)
@@ -239,16 +316,17 @@ def main() -> None:
             f"  ratio to raw: {(stored / ingest_seconds) / (raw.count / raw_seconds):.3f}; "
             f"lost: {total - stored}"
         )
-        beat = cache.get(key) or {}
-        print(f"  last batch latency: {beat.get('last_batch_ms')} ms; totals: {beat.get('totals')}")
+        for client_id in client_ids:
+            beat = cache.get(supervision.HEARTBEAT_KEY.format(client_id=client_id)) or {}
+            print(
+                f"  {client_id}: last batch {beat.get('last_batch_ms')} ms; "
+                f"totals {beat.get('totals')}"
+            )
         publisher.disconnect()
         publisher.loop_stop()
-        raw.client.disconnect()
-        raw.client.loop_stop()
+        raw.away()
     finally:
-        if ingest is not None and ingest.poll() is None:
-            ingest.send_signal(signal.SIGTERM)
-            ingest.wait(30)
+        stop(ingests)
         broker.terminate()
         broker.wait(10)
         shutil.rmtree(folder, ignore_errors=True)

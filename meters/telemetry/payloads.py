@@ -142,15 +142,19 @@ def _number(value) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-def _lookup(data: dict, key: str):
-    """Case-insensitive key lookup: exact name first."""
-    if key in data:
-        return data[key]
-    folded = key.casefold()
-    for name, value in data.items():
-        if isinstance(name, str) and name.casefold() == folded:
-            return value
-    return None
+class _Group(dict):
+    """A sensor group whose keys are also found ignoring case (exact name first, then the first
+    key that folds to it), without rescanning the group for every key variant tried."""
+
+    def __init__(self, data: dict):
+        super().__init__(data)
+        self.folded: dict[str, object] = {}
+        for name, value in data.items():
+            if isinstance(name, str):
+                self.folded.setdefault(name.casefold(), value)
+
+    def lookup(self, key: str):
+        return self[key] if key in self else self.folded.get(key.casefold())
 
 
 def _path(data: dict, path: str):
@@ -211,7 +215,7 @@ def sensor_map(data: dict, overrides: dict | None = None) -> Mapped:
     """Pick the meter's quantities out of a SENSOR payload: per-device overrides first, then the
     default key variants in the meter group."""
     overrides = overrides or {}
-    groups = [(name, value) for name, value in data.items() if isinstance(value, dict)]
+    groups = [_Group(value) for value in data.values() if isinstance(value, dict)]
     values: dict[str, object] = {}
     for path, rule in overrides.items():
         quantity = rule["quantity"]
@@ -226,8 +230,8 @@ def sensor_map(data: dict, overrides: dict | None = None) -> Mapped:
     meter_group = next(
         (
             group
-            for _, group in groups
-            if any(_number(_lookup(group, key)) is not None for key in DEFAULT_KEYS["import_kwh"])
+            for group in groups
+            if any(_number(group.lookup(key)) is not None for key in DEFAULT_KEYS["import_kwh"])
         ),
         None,
     )
@@ -235,13 +239,13 @@ def sensor_map(data: dict, overrides: dict | None = None) -> Mapped:
         if quantity in overridden:
             continue
         if quantity == "meter_number":
-            searched = ([meter_group] if meter_group else []) + [group for _, group in groups]
+            searched = ([meter_group] if meter_group else []) + groups
             values[quantity] = next(
                 (
-                    _text(_lookup(group, key))
+                    _text(group.lookup(key))
                     for group in searched
                     for key in keys
-                    if _text(_lookup(group, key))
+                    if _text(group.lookup(key))
                 ),
                 "",
             )
@@ -250,9 +254,9 @@ def sensor_map(data: dict, overrides: dict | None = None) -> Mapped:
             continue
         values[quantity] = next(
             (
-                _number(_lookup(meter_group, key))
+                _number(meter_group.lookup(key))
                 for key in keys
-                if _number(_lookup(meter_group, key)) is not None
+                if _number(meter_group.lookup(key)) is not None
             ),
             None,
         )
