@@ -5,7 +5,7 @@ Roles live on ``User.role``. Views pick a permission class here; selectors scope
 """
 
 from django.db.models import QuerySet
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from .models import User
 
@@ -37,6 +37,16 @@ class IsCustomerOrStaff(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return _authenticated(request) and (request.user.is_customer or request.user.is_staff)
+
+
+class CustomersReadStaffWrite(BasePermission):
+    """Reads for customers (their own records, scoped by the selector) and staff; writes for
+    staff only."""
+
+    def has_permission(self, request, view) -> bool:
+        rule = IsCustomerOrStaff() if request.method in SAFE_METHODS else IsStaff()
+        self.message = rule.message
+        return rule.has_permission(request, view)
 
 
 def scope_to_user(queryset: QuerySet, user: User, account_path: str = "account") -> QuerySet:

@@ -147,6 +147,9 @@ class RawSubscriber:
             self.done.set()
 
 
+PUBLISH_WINDOW = 50_000
+
+
 def preload_today(devices: list[Device], per_meter: int, before) -> int:
     """Store ``per_meter`` 10-second readings of today before ``before`` for every device's meter
     (one INSERT ... SELECT), then compute their roll-ups as ingest keeps them. Returns how many
@@ -283,8 +286,13 @@ def main() -> None:
         publisher.connect("127.0.0.1", port)
         publisher.loop_start()
         published_began = time.perf_counter()
-        infos = [publisher.publish(topic, payload, qos=1) for topic, payload in payloads]
-        for info in infos:
+        # paho numbers messages in flight 1-65535: keep fewer than that unacknowledged.
+        infos = []
+        for topic, payload in payloads:
+            if len(infos) >= PUBLISH_WINDOW:
+                infos[-PUBLISH_WINDOW].wait_for_publish(timeout=600)
+            infos.append(publisher.publish(topic, payload, qos=1))
+        for info in infos[-PUBLISH_WINDOW:]:
             info.wait_for_publish(timeout=600)
         published = time.perf_counter() - published_began
         print(f"  published in {published:.1f} s ({total / published:,.0f} msg/s)")

@@ -8,10 +8,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
-from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
-from accounts.permissions import IsCustomerOrStaff, IsStaff
+from accounts.permissions import CustomersReadStaffWrite, IsCustomerOrStaff, IsStaff
 from config.exceptions import NotFound
 
 from .. import selectors, services
@@ -45,14 +44,8 @@ def _filters(request) -> dict:
     return data.validated_data
 
 
-class _ReadsForCustomersWritesForStaff(GenericAPIView):
-    def get_permissions(self):
-        if self.request.method in SAFE_METHODS:
-            return [IsCustomerOrStaff()]
-        return [IsStaff()]
-
-
-class BatteryListApi(_ReadsForCustomersWritesForStaff):
+class BatteryListApi(GenericAPIView):
+    permission_classes = [CustomersReadStaffWrite]
     serializer_class = BatteryOutput
     queryset = Battery.objects.none()
 
@@ -103,7 +96,8 @@ class BatteryCountApi(GenericAPIView):
         return Response({"count": batteries.count()})
 
 
-class BatteryDetailApi(_ReadsForCustomersWritesForStaff):
+class BatteryDetailApi(GenericAPIView):
+    permission_classes = [CustomersReadStaffWrite]
     serializer_class = BatteryOutput
 
     @extend_schema(parameters=[KEY], responses=BatteryOutput)
@@ -217,7 +211,8 @@ class AlertAcknowledgeApi(GenericAPIView):
         return Response(AlertOutput(alert).data)
 
 
-class InstructionListApi(_ReadsForCustomersWritesForStaff):
+class InstructionListApi(GenericAPIView):
+    permission_classes = [CustomersReadStaffWrite]
     serializer_class = InstructionOutput
     queryset = BatteryInstruction.objects.none()
 

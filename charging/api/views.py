@@ -1,11 +1,10 @@
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import IsCustomerOrStaff, IsStaff
+from accounts.permissions import CustomersReadStaffWrite, IsCustomerOrStaff
 from config.api import csv_response
 
 from .. import selectors, services
@@ -26,24 +25,16 @@ BAD_INPUT = OpenApiResponse(description="Invalid input: `fields` names each fiel
 STAFF_ONLY = OpenApiResponse(description="Writes are for staff; customers and analysts get 403.")
 
 
-class _CustomersReadStaffWrite:
-    """Reads for customers (their own, scoped by the selector) and staff; writes for staff."""
-
-    def get_permissions(self):
-        if self.request.method in SAFE_METHODS:
-            return [IsCustomerOrStaff()]
-        return [IsStaff()]
-
-
 def _validated(serializer_class, request, *, partial: bool = False) -> dict:
     data = serializer_class(data=request.data, partial=partial)
     data.is_valid(raise_exception=True)
     return data.validated_data
 
 
-class ChargerListApi(_CustomersReadStaffWrite, generics.ListAPIView):
+class ChargerListApi(generics.ListAPIView):
     """Chargers with their live connector state (customers: their own)."""
 
+    permission_classes = [CustomersReadStaffWrite]
     serializer_class = ChargerOutput
     filterset_class = ChargerFilter
 
@@ -71,7 +62,8 @@ class ChargerListApi(_CustomersReadStaffWrite, generics.ListAPIView):
         return Response(ChargerOutput(charger).data, status=status.HTTP_201_CREATED)
 
 
-class ChargerDetailApi(_CustomersReadStaffWrite, generics.RetrieveAPIView):
+class ChargerDetailApi(generics.RetrieveAPIView):
+    permission_classes = [CustomersReadStaffWrite]
     serializer_class = ChargerOutput
 
     def get_queryset(self):
@@ -113,10 +105,11 @@ class ChargerDetailApi(_CustomersReadStaffWrite, generics.RetrieveAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class IdTagListApi(_CustomersReadStaffWrite, generics.ListAPIView):
+class IdTagListApi(generics.ListAPIView):
     """Id tags (RFID cards, app tokens) with what Authorize answers for each now (customers:
     their own)."""
 
+    permission_classes = [CustomersReadStaffWrite]
     serializer_class = IdTagOutput
     filterset_class = IdTagFilter
 
@@ -144,7 +137,8 @@ class IdTagListApi(_CustomersReadStaffWrite, generics.ListAPIView):
         return Response(IdTagOutput(tag).data, status=status.HTTP_201_CREATED)
 
 
-class IdTagDetailApi(_CustomersReadStaffWrite, generics.RetrieveAPIView):
+class IdTagDetailApi(generics.RetrieveAPIView):
+    permission_classes = [CustomersReadStaffWrite]
     serializer_class = IdTagOutput
 
     def get_queryset(self):

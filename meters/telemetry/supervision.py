@@ -80,14 +80,19 @@ def devices_offline():
 def ingest_state(now: datetime | None = None) -> dict:
     """healthy: every known ingest process wrote a heartbeat recently, is connected and rejects
     few messages, and no attached device is silent or offline. down: no process is alive (or none
-    ever reported). degraded: anything in between. ``reasons`` says what."""
+    ever reported). degraded: anything in between. ``reasons`` says what.
+
+    A process stopped on purpose (SIGTERM: scaled down, deployed anew) says so in its last
+    heartbeat; it is not missed while others run, and the verdict names it when none does."""
     now = now or timezone.now()
     down_after = settings.TELEMETRY_DOWN_AFTER_SECONDS
     beats = heartbeats()
-    alive = [b for b in beats if _age_seconds(b, now) <= down_after]
+    alive = [b for b in beats if not b.get("stopped") and _age_seconds(b, now) <= down_after]
     reasons = []
     if not beats:
         reasons.append("no ingest process has reported")
+    elif not alive and all(b.get("stopped") for b in beats):
+        reasons.append(f"ingest stopped ({', '.join(b['client_id'] for b in beats)})")
     elif not alive:
         reasons.append(
             f"no ingest heartbeat for more than {down_after} s "
@@ -98,7 +103,7 @@ def ingest_state(now: datetime | None = None) -> dict:
     if alive and not connected:
         reasons.append("ingest is running but not connected to the broker")
     for beat in beats:
-        if beat not in alive and alive:
+        if beat not in alive and alive and not beat.get("stopped"):
             reasons.append(f"ingest {beat['client_id']} stopped reporting")
         elif beat in alive and not beat.get("connected") and connected:
             reasons.append(f"ingest {beat['client_id']} is not connected to the broker")

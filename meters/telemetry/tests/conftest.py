@@ -50,9 +50,13 @@ class Broker:
             client_id=f"test-pub-{uuid.uuid4().hex[:8]}",
         )
         client.max_inflight_messages_set(1000)
+        self.secure(client)
         client.connect(self.host, self.port)
         client.loop_start()
         return client
+
+    def secure(self, client: mqtt.Client) -> None:
+        """TLS and credentials a broker asks of its clients (none here)."""
 
 
 def publish_all(broker: Broker, messages: list[tuple[str, bytes | str]], retain=False) -> None:

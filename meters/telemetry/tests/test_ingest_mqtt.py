@@ -256,3 +256,17 @@ def test_supervision_marks_a_killed_ingest_down(broker, topics, ingests):
         120,
         "supervision to mark the ingest down",
     )
+
+
+def test_a_process_stopped_with_sigterm_is_not_missed_while_another_runs(broker, topics, ingests):
+    staying, leaving = client_id(), client_id()
+    ingests.start(broker, staying)
+    process = ingests.start(broker, leaving)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(30) == 0
+
+    state = services.supervision_run()
+
+    [last] = [b for b in state["processes"] if b["client_id"] == leaving]
+    assert last["stopped"] is True and last["connected"] is False
+    assert not [reason for reason in state["reasons"] if leaving in reason]

@@ -407,6 +407,19 @@ def test_it_marks_the_ingest_degraded_when_one_of_two_processes_stopped():
     assert "ingest ingest-b stopped reporting" in state["reasons"]
 
 
+def test_it_does_not_miss_a_process_stopped_on_purpose_while_another_runs():
+    beat("ingest-a")
+    beat("ingest-b", seconds_ago=300, connected=False, stopped=True)
+    assert services.supervision_run()["status"] == "healthy"
+
+
+def test_it_marks_the_ingest_down_and_says_so_when_every_process_was_stopped():
+    beat("ingest-a", connected=False, stopped=True)
+    state = services.supervision_run()
+    assert state["status"] == "down"
+    assert state["reasons"] == ["ingest stopped (ingest-a)"]
+
+
 def test_it_alerts_on_a_silent_device_and_resolves_when_it_reports_again():
     beat()
     device = DeviceFactory(tele_period_seconds=10)

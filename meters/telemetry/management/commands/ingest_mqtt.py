@@ -314,6 +314,8 @@ class Ingest:
                     "host": socket.gethostname(),
                     "pid": os.getpid(),
                     "connected": self.connected,
+                    # Its last heartbeat after a SIGTERM: supervision does not miss it.
+                    "stopped": self.stopping.is_set(),
                     "connections": self.generation,
                     "protocol": self.protocol,
                     "subscribed": self.subscribed,
