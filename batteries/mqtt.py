@@ -43,17 +43,16 @@ caller logs and drops such a message (retrying cannot make it valid).
 from __future__ import annotations
 
 import json
-import ssl
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
-from urllib.parse import unquote, urlparse
 
 import paho.mqtt.client as paho
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from config.exceptions import NotFound
+from config.mqtt import broker_address, client_secure
 
 from . import services
 from .models import Battery
@@ -165,17 +164,13 @@ def handle_command_ack(identifier: str, payload: bytes, received_at: datetime) -
 
 
 def _client(client_id: str) -> paho.Client:
-    url = urlparse(settings.MQTT_URL)
     client = paho.Client(
         callback_api_version=paho.CallbackAPIVersion.VERSION2,
         client_id=client_id,
         protocol=paho.MQTTv311,
     )
-    if url.username:
-        client.username_pw_set(unquote(url.username), unquote(url.password or ""))
-    if url.scheme in ("mqtts", "ssl"):
-        client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
-    client.connect(url.hostname or "127.0.0.1", url.port or 1883, keepalive=30)
+    client_secure(client)
+    client.connect(*broker_address(), keepalive=30)
     return client
 
 

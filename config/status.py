@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 STARTED_AT = time.monotonic()
 _sections: dict[str, Callable[[], dict]] = {}
 BEAT_HEARTBEAT_KEY = "status:beat-heartbeat"
+TASK_OUTCOME_KEY = "status:task-outcome:{task}"
 
 
 def register_status_section(name: str, section: Callable[[], dict]) -> None:
@@ -26,6 +27,24 @@ def register_status_section(name: str, section: Callable[[], dict]) -> None:
 
 def record_beat_heartbeat() -> None:
     cache.set(BEAT_HEARTBEAT_KEY, timezone.now().isoformat(), timeout=None)
+
+
+def record_task_outcome(*, task: str, error: BaseException | None = None) -> None:
+    """Keep how a Celery task's latest run ended, for /ops/ (beat itself records no outcome).
+    Never raises: a cache outage must not fail the task it reports on."""
+    outcome = {"at": timezone.now().isoformat(), "ok": error is None}
+    if error is not None:
+        outcome["error"] = f"{type(error).__name__}: {error}"[:300]
+    try:
+        cache.set(TASK_OUTCOME_KEY.format(task=task), outcome, timeout=None)
+    except Exception:
+        log.exception("outcome of task %s not recorded", task)
+
+
+def task_outcomes(tasks: list[str]) -> dict[str, dict]:
+    """The latest recorded outcome of each of ``tasks`` that has one."""
+    keys = {TASK_OUTCOME_KEY.format(task=task): task for task in tasks}
+    return {keys[key]: outcome for key, outcome in cache.get_many(list(keys)).items()}
 
 
 def _versions() -> dict:

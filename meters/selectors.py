@@ -383,7 +383,9 @@ def reading_latest(*, meter: Meter) -> Reading:
 
 
 def reading_stats(*, meter: Meter, start: datetime, end: datetime) -> dict:
-    """Energy used, number of readings, and min/max/avg power (live meters) in [start, end]."""
+    """Energy used, number of readings, and min/max/avg power in [start, end]: the measured power
+    of live meters, or for a meter that measures none (half-hourly interval meters) the average
+    power of each interval, worked out from its register."""
     start, end = utc_in_meter_zone(start, meter, "start"), utc_in_meter_zone(end, meter, "end")
     if end <= start:
         raise ApplicationError("end: must be after start.", field="end")
@@ -396,6 +398,8 @@ def reading_stats(*, meter: Meter, start: datetime, end: datetime) -> dict:
     energy = None
     if figures["count"] >= 2:
         energy = _energy(meter, _edges(meter, start, end))
+        if figures["min_power_w"] is None:
+            figures.update(_interval_power(meter, start, end))
     return {
         "meter_id": meter.meter_id,
         "start": start,
@@ -405,6 +409,27 @@ def reading_stats(*, meter: Meter, start: datetime, end: datetime) -> dict:
         "min_power_w": figures["min_power_w"],
         "max_power_w": figures["max_power_w"],
         "avg_power_w": figures["avg"],
+    }
+
+
+def _interval_power(meter: Meter, start: datetime, end: datetime) -> dict:
+    """Min, max and average power (W) of the intervals between consecutive readings in
+    [start, end], from the import register; an interval closed by a register reset has none."""
+    readings = meter.readings.filter(at__gte=start, at__lte=end).order_by("at")
+    watts, energy_kwh, seconds, previous = [], Decimal(0), 0.0, None
+    for at, kwh, reset in readings.values_list("at", "import_kwh", "register_reset"):
+        if previous is not None and not reset:
+            span = (at - previous[0]).total_seconds()
+            watts.append(float(kwh - previous[1]) * 3_600_000 / span)
+            energy_kwh += kwh - previous[1]
+            seconds += span
+        previous = (at, kwh)
+    if not watts:
+        return {}
+    return {
+        "min_power_w": round(min(watts), 1),
+        "max_power_w": round(max(watts), 1),
+        "avg": float(energy_kwh) * 3_600_000 / seconds,
     }
 
 

@@ -613,3 +613,27 @@ def test_it_shows_open_battery_alerts_and_the_last_bill_run(client, staff, custo
     assert [alert["message"] for alert in alerts] == ["Cell temperature 61 C"]
     assert battery.identifier in response.text
     assert "Last bill run: none yet." in response.text
+
+
+def test_the_operations_page_shows_how_each_jobs_latest_run_ended(
+    client, staff, settings, tmp_path
+):
+    from meters import tasks as meter_tasks
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    settings.ARCHIVE_DIR = blocker / "archive"  # cannot be made: the job fails
+    failed = meter_tasks.archive_yesterday.apply(throw=False)  # Celery's tracer, signals and all
+    assert failed.failed()
+    client.force_login(staff)
+
+    jobs = {job["name"]: job for job in client.get("/ops/").context["ops"]["beat_jobs"]}
+    outcome = jobs["meters-archive-daily"]["outcome"]
+    assert outcome["ok"] is False and "not-a-folder" in outcome["error"]
+
+    settings.ARCHIVE_DIR = tmp_path / "archive"
+    assert meter_tasks.archive_yesterday.apply().successful()
+    response = client.get("/ops/")
+    jobs = {job["name"]: job for job in response.context["ops"]["beat_jobs"]}
+    assert jobs["meters-archive-daily"]["outcome"]["ok"] is True
+    assert "<strong>failed</strong>" not in response.text

@@ -118,6 +118,15 @@ def instruction_issue_manual(
     power, reserve = instruction_parameters_clean(
         action=action, power_kw=power_kw, reserve_soc=reserve_soc
     )
+    if reserve is not None and reserve >= battery.max_soc_reserve:
+        raise ValidationError(
+            {
+                "reserve_soc": [
+                    f"The reserve must be below the battery's maximum of "
+                    f"{battery.max_soc_reserve} %."
+                ]
+            }
+        )
     minutes = expires_in_minutes or settings.BATTERIES_MANUAL_INSTRUCTION_TTL_MINUTES
     if not 1 <= minutes <= 7 * 24 * 60:
         raise ValidationError({"expires_in_minutes": ["Expiry must be 1 minute to 7 days."]})
@@ -378,12 +387,27 @@ def instructions_deliver(*, instruction_ids: list) -> dict[str, int]:
 
 
 @transaction.atomic
+def _reserve_record(instruction: BatteryInstruction) -> None:
+    """Keep the accepted reserve in the registry, unless it is not below the battery's maximum
+    (a rule made before the maximum was lowered): then the detail says why it was not kept."""
+    updated = Battery.objects.filter(
+        pk=instruction.battery_id, max_soc_reserve__gt=instruction.reserve_soc
+    ).update(min_soc_reserve=instruction.reserve_soc)
+    if not updated:
+        instruction.detail = (
+            f"{instruction.detail} (registry reserve unchanged: {instruction.reserve_soc} % is "
+            "not below the battery's maximum)"
+        ).strip()[:300]
+        instruction.save(update_fields=["detail"])
+
+
 def instruction_answer(
     *, identifier: str, instruction_id: str, accepted: bool, reason: str = ""
 ) -> BatteryInstruction:
     """The unit's answer to a command. Sent or pending -> acknowledged or rejected; a replayed
     answer changes nothing; an answer to an instruction that already ended is noted in its detail
-    but does not revive it."""
+    but does not revive it. A unit that accepts a new reserve has it: the registry's
+    ``min_soc_reserve`` (what monitoring compares the charge with) becomes that reserve."""
     try:
         instruction = (
             BatteryInstruction.objects.select_for_update()
@@ -406,6 +430,8 @@ def instruction_answer(
         if outcome == InstructionStatus.REJECTED:
             instruction.finished_at = now
         instruction.save(update_fields=["status", "answered_at", "detail", "finished_at"])
+        if accepted and instruction.action == InstructionAction.SET_RESERVE:
+            _reserve_record(instruction)
     elif instruction.status == InstructionStatus.ACKNOWLEDGED and not accepted:
         # A refresh the unit refused: the instruction is no longer in force on the unit.
         instruction.status = InstructionStatus.REJECTED

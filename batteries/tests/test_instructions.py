@@ -428,3 +428,57 @@ def test_it_checks_rules_saved_in_the_admin(client, staff, battery):
     assert response.status_code == 200
     assert "Charge needs a power in kW." in response.content.decode()
     assert not InstructionRule.objects.exists()
+
+
+def _ack(battery, instruction, result="accepted"):
+    payload = {"instruction_id": str(instruction.pk), "result": result}
+    mqtt.handle_command_ack(battery.identifier, json.dumps(payload).encode(), timezone.now())
+
+
+def test_an_accepted_new_reserve_becomes_the_registrys_reserve(battery, staff):
+    instruction = services.instruction_issue_manual(
+        battery=battery, action="set_reserve", reserve_soc=35, requested_by=staff
+    )
+    _ack(battery, instruction)
+    _ack(battery, instruction)  # a replay changes nothing more
+
+    battery.refresh_from_db()
+    assert battery.min_soc_reserve == 35
+
+
+def test_a_rejected_new_reserve_leaves_the_registry_alone(battery, staff):
+    before = battery.min_soc_reserve
+    instruction = services.instruction_issue_manual(
+        battery=battery, action="set_reserve", reserve_soc=35, requested_by=staff
+    )
+    _ack(battery, instruction, result="rejected")
+
+    battery.refresh_from_db()
+    assert battery.min_soc_reserve == before
+
+
+def test_it_refuses_a_reserve_not_below_the_batterys_maximum(battery, staff):
+    from django.core.exceptions import ValidationError
+
+    battery.max_soc_reserve = 90
+    battery.save(update_fields=["max_soc_reserve"])
+    with pytest.raises(ValidationError) as caught:
+        services.instruction_issue_manual(
+            battery=battery, action="set_reserve", reserve_soc=90, requested_by=staff
+        )
+    assert "below the battery's maximum of 90" in str(caught.value.message_dict["reserve_soc"])
+
+
+def test_an_accepted_reserve_above_a_since_lowered_maximum_is_noted_not_kept(battery, staff):
+    instruction = services.instruction_issue_manual(
+        battery=battery, action="set_reserve", reserve_soc=80, requested_by=staff
+    )
+    battery.max_soc_reserve = 70
+    battery.save(update_fields=["max_soc_reserve"])
+
+    _ack(battery, instruction)
+
+    battery.refresh_from_db()
+    instruction.refresh_from_db()
+    assert battery.min_soc_reserve != 80
+    assert "registry reserve unchanged" in instruction.detail

@@ -59,7 +59,7 @@ def devices_offline() -> dict:
 def beat_jobs() -> list[dict]:
     """Every scheduled job: those in settings.CELERY_BEAT_SCHEDULE and any added in the admin,
     with django-celery-beat's bookkeeping (last run, runs) and the next run worked out from the
-    schedule. Beat records no failures; failed tasks show in the worker's log."""
+    schedule, and how each task's latest run ended (recorded by the workers, config.celery)."""
     stored = {
         task.name: task
         for task in PeriodicTask.objects.select_related("interval", "crontab", "clocked", "solar")
@@ -92,6 +92,9 @@ def beat_jobs() -> list[dict]:
                 "stored": task is not None,
             }
         )
+    outcomes = status.task_outcomes([job["task"] for job in jobs])
+    for job in jobs:
+        job["outcome"] = outcomes.get(job["task"])
     return jobs
 
 

@@ -175,6 +175,29 @@ def test_it_polls_raw_readings_after_a_time_and_downsamples(api, staff):
     assert bounded.data["count"] == 2
 
 
+def test_it_works_out_interval_power_for_a_meter_that_measures_none(api, staff):
+    meter = MeterFactory(kind="interval")
+    start = datetime(2026, 1, 5, tzinfo=UTC)
+    steps = [Decimal("0.5"), Decimal("1.0"), Decimal("0.25")]  # kWh in each half-hour
+    registers = [Decimal(100)]
+    for step in steps:
+        registers.append(registers[-1] + step)
+    services.reading_ingest_bulk(
+        items=[
+            ReadingIn(meter_id=meter.meter_id, at=start + timedelta(minutes=30 * n), import_kwh=kwh)
+            for n, kwh in enumerate(registers)
+        ],
+        source="api",
+    )
+
+    stats = _get(
+        api, staff, meter, "stats", start=start.isoformat(), end="2026-01-05T01:30:00Z"
+    ).data
+
+    assert (stats["min_power_w"], stats["max_power_w"]) == (500.0, 2000.0)
+    assert stats["avg_power_w"] == pytest.approx(1750 / 1.5)
+
+
 def test_it_answers_latest_stats_and_summary(api, staff):
     meter = MeterFactory(kind="live")
     start = datetime(2026, 1, 5, tzinfo=UTC)

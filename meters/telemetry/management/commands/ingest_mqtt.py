@@ -21,7 +21,6 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from urllib.parse import unquote, urlparse
 
 import paho.mqtt.client as mqtt
 from django.conf import settings
@@ -32,6 +31,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from config.exceptions import ServiceUnavailable
+from config.mqtt import broker_address, client_secure
 from meters.telemetry import services, supervision
 from meters.telemetry.services import Message
 
@@ -83,29 +83,6 @@ class Ingest:
 
     # --- MQTT ---------------------------------------------------------------------------------
 
-    @staticmethod
-    def _address() -> tuple[str, int]:
-        url = urlparse(settings.MQTT_URL)
-        secure = settings.MQTT_TLS or url.scheme in ("mqtts", "ssl")
-        return url.hostname or "127.0.0.1", url.port or (8883 if secure else 1883)
-
-    @staticmethod
-    def _secure(client: mqtt.Client) -> None:
-        """Credentials and TLS, from MQTT_USERNAME/PASSWORD/TLS_* or the URL."""
-        url = urlparse(settings.MQTT_URL)
-        username = settings.MQTT_USERNAME or unquote(url.username or "")
-        password = settings.MQTT_PASSWORD or unquote(url.password or "")
-        if username:
-            client.username_pw_set(username, password or None)
-        if settings.MQTT_TLS or url.scheme in ("mqtts", "ssl"):
-            client.tls_set(
-                ca_certs=settings.MQTT_TLS_CA_CERTS or None,
-                certfile=settings.MQTT_TLS_CERTFILE or None,
-                keyfile=settings.MQTT_TLS_KEYFILE or None,
-                cert_reqs=ssl.CERT_NONE if settings.MQTT_TLS_INSECURE else ssl.CERT_REQUIRED,
-            )
-            client.tls_insecure_set(settings.MQTT_TLS_INSECURE)
-
     def _probe(self) -> str | None:
         """ "5" when the broker accepts an MQTT 5 connection, "3.1.1" when it refuses the
         protocol version (e.g. the embedded amqtt), None when it cannot be reached."""
@@ -114,11 +91,11 @@ class Ingest:
             client_id=f"{self.client_id}-probe",
             protocol=mqtt.MQTTv5,
         )
-        self._secure(client)
+        client_secure(client)
         answer = {}
         client.on_connect = lambda c, u, f, reason_code, p: answer.setdefault("code", reason_code)
         try:
-            client.connect(*self._address(), keepalive=10)
+            client.connect(*broker_address(), keepalive=10)
         except (OSError, ssl.SSLError):
             return None
         deadline = time.monotonic() + 5
@@ -159,7 +136,7 @@ class Ingest:
         if not v5:
             kwargs["clean_session"] = False
         client = mqtt.Client(**kwargs)
-        self._secure(client)
+        client_secure(client)
         client.reconnect_delay_set(
             min_delay=settings.MQTT_RECONNECT_MIN_SECONDS,
             max_delay=settings.MQTT_RECONNECT_MAX_SECONDS,
@@ -173,7 +150,7 @@ class Ingest:
     def connect(self) -> None:
         self.protocol = self.protocol_resolve()
         self.client = self._client()
-        host, port = self._address()
+        host, port = broker_address()
         extra = {}
         if self.protocol == "5":
             properties = Properties(PacketTypes.CONNECT)

@@ -14,7 +14,6 @@ import signal
 import threading
 from datetime import datetime
 from decimal import Decimal
-from urllib.parse import unquote, urlparse
 from zoneinfo import ZoneInfo
 
 import paho.mqtt.client as mqtt
@@ -23,6 +22,7 @@ from django.core.management.base import BaseCommand
 from django.db.models import Q
 
 from accounts.models import CustomerAccount
+from config.mqtt import broker_address, client_secure
 from meters import services as meter_services
 from meters.models import Meter, MeterKind, Reading
 
@@ -132,15 +132,12 @@ class Command(BaseCommand):
         return []
 
     def _client(self) -> mqtt.Client:
-        url = urlparse(settings.MQTT_URL)
         client = mqtt.Client(
             callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
             client_id=f"homegrid-simulator-{random.randrange(16**6):06x}",  # noqa: S311
         )
-        username = settings.MQTT_USERNAME or unquote(url.username or "")
-        if username:
-            client.username_pw_set(username, settings.MQTT_PASSWORD or unquote(url.password or ""))
+        client_secure(client)
         client.reconnect_delay_set(min_delay=1, max_delay=10)
-        client.connect_async(url.hostname or "127.0.0.1", url.port or 1883)
+        client.connect_async(*broker_address())
         client.loop_start()
         return client
