@@ -212,14 +212,20 @@ def verify_archive(path: Path) -> None:
 
 
 def _ingest(
-    items: list[tuple[str, ReadingIn]], summary: RestoreSummary, default_source: str
+    items: list[tuple[str, ReadingIn]],
+    summary: RestoreSummary,
+    default_source: str,
+    *,
+    restoring: bool = False,
 ) -> None:
-    """Ingest a batch, keeping each row's own source, and count what became of it."""
+    """Ingest a batch, keeping each row's own source, and count what became of it. Only a
+    restore (``restoring``) may write into days whose raw readings were pruned."""
     by_source: dict[str, list[ReadingIn]] = defaultdict(list)
     for source, item in items:
         by_source[source or default_source].append(item)
     for source, batch in by_source.items():
-        for result in reading_ingest_bulk(items=batch, source=source):
+        results = reading_ingest_bulk(items=batch, source=source, into_pruned_days=restoring)
+        for result in results:
             summary.meters.add(result.meter_id)
             if result.status == "accepted":
                 summary.restored += 1
@@ -278,7 +284,7 @@ def readings_restore(
     for path in paths:
         summary.files += 1
         for batch in _batched(_archive_items(path), BATCH):
-            _ingest(batch, summary, "import")
+            _ingest(batch, summary, "import", restoring=True)
             if on_progress:
                 on_progress(len(batch))
     return summary

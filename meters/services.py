@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
@@ -32,6 +33,8 @@ from config.exceptions import ApplicationError, Conflict, NotFound, ServiceUnava
 from . import selectors
 from .models import (
     KWH_PLACES,
+    Archive,
+    ArchiveKind,
     DailyUsage,
     Meter,
     MeterKey,
@@ -711,6 +714,47 @@ def daily_usage_refresh(*, meter: Meter, days: set[date]) -> None:
     _rollups_save(rows, {meter.pk: emptied})
 
 
+def _refuse_pruned_days(candidates: list[_Candidate]) -> None:
+    """Refuse readings of live meters for a day past RAW_RETENTION_DAYS that was archived and
+    whose raw readings are gone (pruned): stored alone, a reading would replace the day's
+    roll-up with its own, and the next prune would delete it unarchived (the archive already
+    counts more rows). Restoring the day first brings its readings back, and then it is taken."""
+    tz = ZoneInfo(settings.TIME_ZONE)  # pruning's calendar (meters.archives)
+    cutoff = timezone.localdate(timezone=tz) - timedelta(days=settings.RAW_RETENTION_DAYS)
+    old = [
+        (candidate, candidate.at.astimezone(tz).date())
+        for candidate in candidates
+        if candidate.meter.kind == MeterKind.LIVE and candidate.at.astimezone(tz).date() < cutoff
+    ]
+    if not old:
+        return
+    days = {day for _, day in old}
+    archived = set(
+        Archive.objects.filter(
+            Q(kind=ArchiveKind.DAILY, period_start__in=days)
+            | Q(kind=ArchiveKind.MONTHLY, period_start__in={day.replace(day=1) for day in days})
+        ).values_list("kind", "period_start")
+    )
+    still_stored: dict[tuple[int, date], bool] = {}
+    for candidate, day in old:
+        if not {(ArchiveKind.DAILY, day), (ArchiveKind.MONTHLY, day.replace(day=1))} & archived:
+            continue
+        key = (candidate.meter.pk, day)
+        if key not in still_stored:
+            start, end = day_bounds(day, tz)
+            still_stored[key] = Reading.objects.filter(
+                meter_id=candidate.meter.pk, at__gte=start, at__lt=end
+            ).exists()
+        if not still_stored[key]:
+            _reject(
+                candidate.result,
+                "invalid",
+                f"at: the raw readings of {day} were archived and pruned (older than "
+                f"{settings.RAW_RETENTION_DAYS} days); restore that day first "
+                f"(manage.py restore_readings {day}).",
+            )
+
+
 def _meters_for(meter_ids: set[str], user: User | None) -> dict[str, Meter]:
     queryset = Meter.objects.filter(meter_id__in=meter_ids)
     if user is not None:
@@ -733,6 +777,7 @@ def reading_ingest_bulk(
     user: User | None = None,
     atomic: bool = False,
     infer_resets: bool = False,
+    into_pruned_days: bool = False,
 ) -> list[ItemResult]:
     """Validate and store readings of one or more meters; return one ItemResult per item, in
     order.
@@ -744,6 +789,9 @@ def reading_ingest_bulk(
     items are written in one transaction and rejected ones reported. ``infer_resets``: for
     devices that cannot say so (an MQTT reading head on an exchanged meter), a reading whose
     register is lower than the reading before it is stored as a register reset, not refused.
+    ``into_pruned_days``: accept readings of live meters for days whose raw readings were archived
+    and pruned (a restore from the archive); otherwise they are refused, since stored alone they
+    would replace the day's roll-up with theirs.
 
     Raises ServiceUnavailable while reception is paused. Roll-ups are updated in the same
     transaction; live updates are pushed after commit.
@@ -786,9 +834,12 @@ def reading_ingest_bulk(
                 f"import_kwh: item {first.index} has the same meter and time with another value.",
             )
 
+    if not into_pruned_days:
+        _refuse_pruned_days(list(by_key.values()))
     per_meter: dict[int, list[_Candidate]] = defaultdict(list)
     for candidate in by_key.values():
-        per_meter[candidate.meter.pk].append(candidate)
+        if candidate.result.status == ACCEPTED:
+            per_meter[candidate.meter.pk].append(candidate)
     # Only the stretch the batch covers, with its stored neighbours: enough for duplicates and
     # register checks, and an index probe or two per meter however many readings it holds.
     windows = {

@@ -6,6 +6,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
+from django.utils import timezone
 
 from config.exceptions import ApplicationError
 from meters import archives, services, tasks
@@ -230,3 +231,31 @@ def test_it_lets_staff_archive_and_restore_through_the_api(api, staff, customer)
         "/api/v1/system/archives/restore", {"kind": "daily", "period_start": "2020-01-01"}
     )
     assert missing.status_code == 400 and "no such archive" in missing.data["detail"]
+
+
+@override_settings(RAW_RETENTION_DAYS=30)
+def test_it_refuses_a_late_reading_for_a_pruned_day_until_the_day_is_restored():
+    live = MeterFactory(kind=MeterKind.LIVE)
+    day = date(2026, 1, 5)
+    _load(live, day, count=49)
+    archives.archive_write(kind="daily", period_start=day)
+    assert archives.readings_prune(today=timezone.localdate()) == 48
+    usage_before = list(DailyUsage.objects.filter(meter=live).values("day", "import_kwh"))
+    late = ReadingIn(
+        meter_id=live.meter_id,
+        at=local_midnight(day, live.tz) + timedelta(minutes=45),
+        import_kwh=Decimal("100.7"),
+    )
+
+    [result] = services.reading_ingest_bulk(items=[late], source="api")
+
+    assert (result.status, result.field) == ("rejected", "at")
+    assert "archived and pruned" in result.reason and "restore_readings 2026-01-05" in result.reason
+    assert list(DailyUsage.objects.filter(meter=live).values("day", "import_kwh")) == usage_before
+    with pytest.raises(ApplicationError):  # the single-reading door says the same
+        services.reading_record(meter=live, at=late.at, import_kwh=late.import_kwh, source="api")
+
+    call_command("restore_readings", str(day), stdout=StringIO())
+    [result] = services.reading_ingest_bulk(items=[late], source="api")
+    assert result.status == "accepted"
+    assert DailyUsage.objects.get(meter=live, day=day).import_kwh == Decimal(24)
