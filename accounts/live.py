@@ -29,6 +29,18 @@ def account_group(account_id: int) -> str:
     return f"live.account.{account_id}"
 
 
+def socket_url(request) -> str | None:
+    """Where a page listens for live events, or None when it must poll instead: under WSGI (no
+    websockets), or with the embedded demo's in-memory channel layer, which cannot carry an
+    event from the ingest or a worker process to the web process's sockets."""
+    from django.core.handlers.asgi import ASGIRequest
+
+    backend = settings.CHANNEL_LAYERS["default"]["BACKEND"]
+    if not isinstance(request, ASGIRequest) or backend.endswith("InMemoryChannelLayer"):
+        return None
+    return "/ws/live/"
+
+
 def _watch_key(group: str) -> str:
     return f"live:watched:{group}"
 

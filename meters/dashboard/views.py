@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,6 +16,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts import live
 from config.exceptions import ApplicationError, NotFound
 from meters import selectors as meter_selectors
 from meters import services as meter_services
@@ -99,8 +99,7 @@ def _render_dashboard(request, meter: Meter, meters: list[Meter]):
             "summary": reverse("dashboard:summary", args=[meter.meter_id]),
             "daily": reverse("dashboard:daily", args=[meter.meter_id]),
             "cards": reverse("dashboard:cards", args=[meter.meter_id]),
-            # Only the ASGI server (daphne) carries websockets; under WSGI the page polls.
-            "socket": "/ws/live/" if isinstance(request, ASGIRequest) else None,
+            "socket": live.socket_url(request),
         },
         "dailyDays": DASHBOARD_DAILY_DAYS,
     }
