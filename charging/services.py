@@ -488,9 +488,7 @@ def transaction_start(
                 pk=reservation_id, charger=charger, status=ReservationStatus.ACCEPTED
             ).update(status=ReservationStatus.USED)
         Connector.objects.get_or_create(charger=charger, connector_id=connector_id)
-        live.push_on_commit(
-            account_id=created.account_id, kind="charging.session", data=_session_data(created)
-        )
+        _push_session_event(charger, created, "charging.session", _session_data(created))
     return StartResult(created, info, replayed=False)
 
 
@@ -508,6 +506,15 @@ def _session_data(row: Transaction) -> dict:
         "stopped_at": row.stopped_at.isoformat() if row.stopped_at else None,
         "energy_kwh": str(row.energy_kwh) if row.energy_kwh is not None else None,
     }
+
+
+def _push_session_event(charger: Charger, row: Transaction, kind: str, data: dict) -> None:
+    """A session's event goes to the account it is billed to and, when a visitor charges, also to
+    the charger's owner, whose page shows the session (``data`` names no tag or account). Staff
+    then get it twice; their pages refresh on it and the second copy costs nothing more."""
+    live.push_on_commit(account_id=row.account_id, kind=kind, data=data)
+    if charger.account_id is not None and charger.account_id != row.account_id:
+        live.push_on_commit(account_id=charger.account_id, kind=kind, data=data)
 
 
 def _transaction_for(charger: Charger, transaction_id: int | None) -> Transaction | None:
@@ -583,7 +590,7 @@ def transaction_stop(
     Connector.objects.filter(charger=charger, connector_id=row.connector_id).update(
         live_power_w=Decimal(0), live_at=stopped_at
     )
-    live.push_on_commit(account_id=row.account_id, kind="charging.session", data=_session_data(row))
+    _push_session_event(charger, row, "charging.session", _session_data(row))
     return _stop_tag_info(row, id_tag)
 
 
@@ -672,10 +679,11 @@ def meter_values_record(
     samples = _meter_values_store(charger, row, connector_id, meter_value)
     _live_update(charger, connector_id, samples)
     if row is not None:
-        live.push_on_commit(
-            account_id=row.account_id,
-            kind="charging.meter",
-            data={"transaction_id": row.pk, "connector_id": connector_id, "samples": len(samples)},
+        _push_session_event(
+            charger,
+            row,
+            "charging.meter",
+            {"transaction_id": row.pk, "connector_id": connector_id, "samples": len(samples)},
         )
     return samples
 
