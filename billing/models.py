@@ -3,6 +3,8 @@
 Money is ``Decimal`` in the tariff's currency (pounds for GBP): unit prices keep five decimal
 places (24.567p/kWh is 0.24567), amounts are rounded half-up to the penny per line, and a bill's
 subtotal, VAT and total are sums of its lines. Months and days are local (settings.TIME_ZONE).
+An export credit line has a negative amount and is outside VAT, so a bill's total may be
+negative (a credit balance owed to the customer).
 """
 
 from django.conf import settings
@@ -32,7 +34,7 @@ class Tariff(models.Model):
         decimal_places=PRICE_PLACES,
         null=True,
         blank=True,
-        help_text="Paid per exported kWh (shown on the tariff; export is not billed yet).",
+        help_text="Paid per exported kWh: credited on the monthly bill, outside VAT.",
     )
     valid_from = models.DateField()
     valid_to = models.DateField(null=True, blank=True, help_text="Last day (inclusive).")
@@ -68,6 +70,11 @@ class Tariff(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(standing_charge_per_day__gte=0), name="tariff_standing_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(export_rate__isnull=True) | Q(export_rate__gte=0),
+                name="tariff_export_rate_not_negative",
+                violation_error_message="export_rate: must not be negative.",
             ),
         ]
 
@@ -238,6 +245,12 @@ class Bill(models.Model):
         return self.state == BillState.ISSUED
 
     @property
+    def is_credit(self) -> bool:
+        """The total is below zero: export credited beyond the charges, a credit balance owed
+        to the customer. Totals are stored as they are (negative), not capped or carried."""
+        return self.total < 0
+
+    @property
     def difference(self):
         """What this correction adds to (positive, a debit) or takes off (a credit) the bill it
         replaces; None for a bill that corrects nothing."""
@@ -250,6 +263,7 @@ class LineKind(models.TextChoices):
     ENERGY = "energy", "Energy"
     STANDING = "standing", "Standing charge"
     CHARGING = "charging", "EV charging"
+    EXPORT = "export", "Export credit"
     VAT = "vat", "VAT"
 
 

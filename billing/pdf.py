@@ -143,7 +143,12 @@ def invoice_pdf(bill: Bill) -> bytes:
     lines += [
         ["Subtotal", "", "", _money(bill, bill.subtotal)],
         ["VAT", "", "", _money(bill, bill.vat)],
-        ["Total", "", "", _money(bill, bill.total)],
+        [
+            "Total: credit balance (we owe you)" if bill.is_credit else "Total",
+            "",
+            "",
+            _money(bill, bill.total),
+        ],
     ]
     table = Table(lines, colWidths=[90 * mm, 30 * mm, 20 * mm, 25 * mm])
     table.setStyle(_GRID)

@@ -199,7 +199,12 @@ class LineDraft:
     amount: Decimal = ZERO
 
     def __post_init__(self) -> None:
-        if self.kind != LineKind.VAT:
+        """Each line is rounded half-up on its own. An export credit keeps the tariff's rate as
+        its unit price and is the negative of its rounded value (half-up away from zero), so a
+        credit and a charge of the same kWh and rate are the same number of pennies."""
+        if self.kind == LineKind.EXPORT:
+            self.amount = -money(self.quantity * self.unit_price)
+        elif self.kind != LineKind.VAT:
             self.amount = money(self.quantity * self.unit_price)
 
 
@@ -318,6 +323,7 @@ def _compose(
             tariff_by_pk[tariff.pk] = tariff
     tariff_pk_on = {day: pk for pk, pk_days in days_by_tariff.items() for day in pk_days}
     energy: dict[tuple[int, int | None], Decimal] = defaultdict(lambda: ZERO)
+    exported: dict[int, Decimal] = defaultdict(lambda: ZERO)
     if not meter_usages:
         draft.flag("The account has no meters: standing charge only.")
     for usage in meter_usages:
@@ -353,6 +359,10 @@ def _compose(
             if band is None:
                 band = tariffs.default_rate[tariff_pk].pk
             energy[(tariff_pk, band)] += kwh
+        for day, kwh in usage.export.items():
+            tariff_pk = tariff_pk_on.get(day)
+            if tariff_pk is not None:
+                exported[tariff_pk] += kwh
 
     for tariff_pk, tariff_days in days_by_tariff.items():
         tariff = tariff_by_pk[tariff_pk]
@@ -391,10 +401,13 @@ def _compose(
         )
     for session in sessions:
         _price_session(draft, session, tariffs)
+    for tariff_pk, tariff_days in days_by_tariff.items():
+        _credit_export(draft, tariff_by_pk[tariff_pk], tariff_days, exported.get(tariff_pk, ZERO))
 
+    # Export credits are outside VAT (see _credit_export): VAT is on the charges only.
     vat_groups: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)
     for line in draft.lines:
-        if line.tariff is not None:
+        if line.tariff is not None and line.kind != LineKind.EXPORT:
             vat_groups[line.tariff.vat_rate] += line.amount
     for rate, net in sorted(vat_groups.items()):
         vat = LineDraft(
@@ -407,6 +420,34 @@ def _compose(
         vat.amount = money(net * rate)
         draft.lines.append(vat)
     return draft
+
+
+def _credit_export(draft: BillDraft, tariff: Tariff, days: list[date], kwh: Decimal) -> None:
+    """An export credit line: the kWh exported on the tariff's days of the month times its
+    ``export_rate``, as a negative amount. None when the tariff has no (or a zero) export rate or
+    nothing was exported; a meter without an export register exports nothing.
+
+    The credit is outside VAT: payments to a domestic generator for exported electricity (the
+    Smart Export Guarantee) are not a taxable supply, so VAT is computed on the charges alone and
+    the credit is taken off after it. The bill's subtotal is the sum of its non-VAT lines, the
+    credit included, so ``total = subtotal + vat`` still holds; a total below zero is a credit
+    balance owed to the customer (``Bill.is_credit``)."""
+    quantity = kwh.quantize(KWH)
+    if not tariff.export_rate or quantity <= 0:
+        return
+    draft.lines.append(
+        LineDraft(
+            kind=LineKind.EXPORT,
+            description=(
+                f"{tariff.name} export credit, {days[0]:%d %b}-{days[-1]:%d %b}: "
+                f"{_fmt_kwh(quantity)} kWh (no VAT)"
+            ),
+            quantity=quantity,
+            unit="kWh",
+            unit_price=tariff.export_rate,
+            tariff=tariff,
+        )
+    )
 
 
 def _price_session(draft: BillDraft, session: Session, tariffs: _Tariffs) -> None:

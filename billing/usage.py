@@ -7,12 +7,16 @@ one per meter):
   after it, and the same around its end E (correlated sub-queries on the (meter, at) index);
 * daily roll-ups (meters.DailyUsage) per meter and local day, for tariffs with one flat rate;
 * for time-of-use tariffs, half-hourly consumption from consecutive register readings paired with
-  the window function LAG, in SQL.
+  the window function LAG, in SQL;
+* exported energy per meter and local day from the same roll-ups (``DailyUsage.export_kwh``) for
+  every account, flat or time-of-use: export has one rate per tariff, so it needs no half-hours.
+  A meter without an export register (roll-ups' ``export_kwh`` empty) exports nothing.
 
 Energy of an interval belongs to the reading that ends it (see meters.models). The period's
 energy is the energy of every interval inside [S, E]; an interval that crosses S or E is split
 by linear interpolation between its two readings, which is also how a missing boundary reading
-is estimated (quality E). An interval that ends in a register reset counts no energy.
+is estimated (quality E). An interval that ends in a register reset counts no energy. Export is
+corrected at S and E the same way, from the export registers of the same boundary readings.
 """
 
 import math
@@ -41,6 +45,7 @@ class Point:
     kwh: Decimal
     estimated: bool
     reset: bool
+    export_kwh: Decimal | None = None
 
 
 @dataclass
@@ -54,7 +59,8 @@ class BoundaryRead:
 @dataclass
 class MeterUsage:
     """One meter's month. ``energy`` maps (day, band key) to kWh; the band key is the rate's pk
-    for time-of-use accounts and None for flat ones (priced by the day's tariff)."""
+    for time-of-use accounts and None for flat ones (priced by the day's tariff). ``export`` maps
+    day to exported kWh (empty for a meter without an export register)."""
 
     meter_pk: int
     serial: str
@@ -65,6 +71,7 @@ class MeterUsage:
     resets: int = 0
     has_readings: bool = False
     energy: dict[tuple[date, int | None], Decimal] = field(default_factory=dict)
+    export: dict[date, Decimal] = field(default_factory=dict)
 
     @property
     def consumption_kwh(self) -> Decimal:
@@ -96,10 +103,16 @@ def _in_window(clock: time, starts_at: time, ends_at: time) -> bool:
     return clock >= starts_at or clock < ends_at
 
 
-def _point(at, kwh, quality, reset) -> Point | None:
+def _point(at, kwh, quality, reset, export_kwh=None) -> Point | None:
     if at is None:
         return None
-    return Point(at=at, kwh=kwh, estimated=quality == ReadingQuality.ESTIMATED, reset=bool(reset))
+    return Point(
+        at=at,
+        kwh=kwh,
+        estimated=quality == ReadingQuality.ESTIMATED,
+        reset=bool(reset),
+        export_kwh=export_kwh,
+    )
 
 
 _BOUNDARIES = {"b0": ("lte", "S"), "a0": ("gt", "S"), "b1": ("lte", "E"), "a1": ("gt", "E")}
@@ -114,7 +127,7 @@ def _boundary_rows(meters, start: datetime, end: datetime):
         nearest = Reading.objects.filter(
             meter=OuterRef("pk"), **{f"at__{lookup}": instants[instant]}
         ).order_by(order)
-        for column in ("at", "import_kwh", "quality", "register_reset"):
+        for column in ("at", "import_kwh", "quality", "register_reset", "export_kwh"):
             annotations[f"{name}_{column}"] = Subquery(nearest.values(column)[:1])
     return meters.annotate(**annotations).values(
         "pk", "meter_id", "account_id", "timezone", *annotations
@@ -124,6 +137,22 @@ def _boundary_rows(meters, start: datetime, end: datetime):
 def _interpolate(before: Point, after: Point, at: datetime) -> Decimal:
     share = Decimal((at - before.at) / (after.at - before.at))
     return (before.kwh + (after.kwh - before.kwh) * share).quantize(KWH)
+
+
+def _export_inside(before: Point | None, after: Point | None, at: datetime) -> Decimal:
+    """Exported kWh of the interval (before, after] that falls before ``at``, by linear
+    interpolation; zero when either end has no export register or the interval ends in a reset."""
+    if (
+        before is None
+        or after is None
+        or after.reset
+        or before.export_kwh is None
+        or after.export_kwh is None
+        or not before.at < at < after.at
+    ):
+        return ZERO
+    share = Decimal((at - before.at) / (after.at - before.at))
+    return ((after.export_kwh - before.export_kwh) * share).quantize(KWH)
 
 
 def _boundary(before: Point | None, after: Point | None, at: datetime, end: datetime, which: str):
@@ -186,6 +215,7 @@ def meter_usage_for_accounts(
                     row[f"{name}_import_kwh"],
                     row[f"{name}_quality"],
                     row[f"{name}_register_reset"],
+                    row[f"{name}_export_kwh"],
                 )
                 for name in _BOUNDARIES
             }
@@ -212,6 +242,8 @@ def meter_usage_for_accounts(
             _flat_energy(usages, flat, days, crossing, end)
         if banded:
             _banded_energy(usages, banded, start, end, rates_for_day)
+            _banded_export(usages, banded, days)
+        _export_boundaries(usages, days, crossing, start, end)
         _count_resets(usages, start, end)
     for usages in result.values():
         usages.sort(key=lambda usage: usage.serial)
@@ -223,12 +255,21 @@ def _add(usage: MeterUsage, day: date, band: int | None, kwh: Decimal) -> None:
     usage.energy[key] = usage.energy.get(key, ZERO) + kwh
 
 
+def _add_export(usage: MeterUsage, day: date, kwh: Decimal) -> None:
+    usage.export[day] = usage.export.get(day, ZERO) + kwh
+
+
 def _flat_energy(usages, pks, days, crossing, end) -> None:
     """Daily roll-ups, corrected at each end for the part of a crossing interval outside the
-    period: sum(days) - (opening - reading before S) + (closing - reading before E)."""
+    period: sum(days) - (opening - reading before S) + (closing - reading before E). The same rows
+    give the days' export."""
     rows = DailyUsage.objects.filter(meter_id__in=pks, day__gte=days[0], day__lte=days[-1])
-    for meter_pk, day, kwh in rows.values_list("meter_id", "day", "import_kwh"):
+    for meter_pk, day, kwh, exported in rows.values_list(
+        "meter_id", "day", "import_kwh", "export_kwh"
+    ):
         _add(usages[meter_pk], day, None, kwh)
+        if exported is not None:
+            _add_export(usages[meter_pk], day, exported)
     for pk in pks:
         usage = usages[pk]
         points, open_from, close_to = crossing[pk]
@@ -240,6 +281,32 @@ def _flat_energy(usages, pks, days, crossing, end) -> None:
                 _add(usage, max(day, days[0]), None, -outside)
         if b1 is not None and close_to is not None and close_to != b1.kwh:
             _add(usage, days[-1], None, close_to - b1.kwh)
+
+
+def _banded_export(usages, pks, days) -> None:
+    """Time-of-use meters' export from the daily roll-ups (their import is read half-hourly)."""
+    rows = DailyUsage.objects.filter(
+        meter_id__in=pks, day__gte=days[0], day__lte=days[-1], export_kwh__isnull=False
+    )
+    for meter_pk, day, exported in rows.values_list("meter_id", "day", "export_kwh"):
+        _add_export(usages[meter_pk], day, exported)
+
+
+def _export_boundaries(usages, days, crossing, start, end) -> None:
+    """Export of the intervals crossing S and E, as for flat import: the roll-ups hold an
+    interval on the day of the reading that ends it, so the share of the interval crossing S that
+    lies before S is taken off, and the share of the interval crossing E that lies before E is
+    added (it is on next month's first day)."""
+    for pk, usage in usages.items():
+        points = crossing[pk][0]
+        b0, a0, b1, a1 = points["b0"], points["a0"], points["b1"], points["a1"]
+        outside = _export_inside(b0, a0, start)
+        if outside:
+            day = interval_day(a0.at, usage.tz) if a0.at <= end else days[-1]
+            _add_export(usage, max(day, days[0]), -outside)
+        inside = _export_inside(b1, a1, end)
+        if inside:
+            _add_export(usage, days[-1], inside)
 
 
 def _banded_energy(usages, pks, start, end, rates_for_day) -> None:

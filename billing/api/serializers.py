@@ -72,7 +72,10 @@ class TariffAssignmentOutput(serializers.ModelSerializer):
 
 
 class BillLineOutput(serializers.ModelSerializer):
-    kind = serializers.CharField(help_text="energy, standing, charging or vat.")
+    kind = serializers.CharField(
+        help_text="energy, standing, charging, export (a credit: negative amount, outside VAT) "
+        "or vat."
+    )
 
     class Meta:
         model = BillLine
