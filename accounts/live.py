@@ -30,15 +30,17 @@ def account_group(account_id: int) -> str:
 
 
 def socket_url(request) -> str | None:
-    """Where a page listens for live events, or None when it must poll instead: under WSGI (no
-    websockets), or with the embedded demo's in-memory channel layer, which cannot carry an
-    event from the ingest or a worker process to the web process's sockets."""
+    """Where a page listens for live events, or None under WSGI (no websockets): poll then."""
     from django.core.handlers.asgi import ASGIRequest
 
-    backend = settings.CHANNEL_LAYERS["default"]["BACKEND"]
-    if not isinstance(request, ASGIRequest) or backend.endswith("InMemoryChannelLayer"):
-        return None
-    return "/ws/live/"
+    return "/ws/live/" if isinstance(request, ASGIRequest) else None
+
+
+def reaches_every_process() -> bool:
+    """Whether an event pushed by any process (the MQTT ingest, a worker) reaches the web
+    process's sockets: not with the embedded demo's in-memory channel layer, where only what
+    happens inside the web process itself (chargers, API writes) arrives, so pages also poll."""
+    return not settings.CHANNEL_LAYERS["default"]["BACKEND"].endswith("InMemoryChannelLayer")
 
 
 def _watch_key(group: str) -> str:

@@ -115,16 +115,16 @@ async def test_with_audience_keeps_accounts_with_an_open_socket_or_all_while_sta
     assert await database_sync_to_async(live.with_audience)([7, 8, None]) == {7, 8, None}
 
 
-def test_pages_listen_on_the_socket_only_where_other_processes_can_reach_it(settings):
+def test_pages_also_poll_where_other_processes_cannot_reach_their_socket(settings):
     import io
 
     from django.core.handlers.asgi import ASGIRequest
     from django.test import RequestFactory
 
     scope = {"type": "http", "method": "GET", "path": "/", "headers": [], "query_string": b""}
-    under_daphne = ASGIRequest(scope, io.BytesIO())
-    assert live.socket_url(under_daphne) == "/ws/live/"  # the Redis layer of the tests
+    assert live.socket_url(ASGIRequest(scope, io.BytesIO())) == "/ws/live/"
     assert live.socket_url(RequestFactory().get("/")) is None  # WSGI: no websockets
+    assert live.reaches_every_process()  # the tests' Redis layer
 
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    assert live.socket_url(under_daphne) is None  # the demo: ingest cannot reach it, so poll
+    assert not live.reaches_every_process()  # the demo: the ingest cannot reach the web process

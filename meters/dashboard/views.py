@@ -101,6 +101,8 @@ def _render_dashboard(request, meter: Meter, meters: list[Meter]):
             "cards": reverse("dashboard:cards", args=[meter.meter_id]),
             "socket": live.socket_url(request),
         },
+        # Readings come from the ingest process: poll as well when its pushes cannot arrive.
+        "pollWithSocket": not live.reaches_every_process(),
         "dailyDays": DASHBOARD_DAILY_DAYS,
     }
     return render(

@@ -343,7 +343,8 @@ function connectSocket() {
   state.socket = socket;
   socket.addEventListener("open", () => {
     state.socketRetry = 1000;
-    stopPolling();
+    if (cfg.pollWithSocket) startPolling(); // the demo: readings cannot arrive on the socket
+    else stopPolling();
     setLive("live", "Live");
     pollOnce();
   });
