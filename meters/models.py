@@ -154,7 +154,9 @@ class DailyUsage(models.Model):
         "rows written before it was kept, which the next ingest recomputes.",
     )
     has_gap = models.BooleanField(
-        default=False, help_text="An interval longer than half an hour or a register reset."
+        default=False,
+        db_default=False,  # rows inserted by SQL (bulk loads, benchmarks) need no value
+        help_text="An interval longer than half an hour or a register reset.",
     )
     is_partial = models.BooleanField(
         help_text="Not the whole day: a gap, or readings that do not reach both midnights."
