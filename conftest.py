@@ -23,6 +23,19 @@ def _clean_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    """A new channel layer object for every test. Each async test has its own event loop, and
+    channels_redis keeps asyncio locks that bind to the loop they were first contended in: a
+    test where two receivers (two consumers, or a consumer and the test itself) shared the
+    layer left it failing the next test with "bound to a different event loop"."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends = {}
+    yield
+    channel_layers.backends = {}
+
+
 @pytest.fixture
 def staff(db):
     return StaffFactory()
@@ -88,3 +101,10 @@ def console_errors(page):
     page.on("console", lambda message: message.type == "error" and errors.append(message.text))
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     return errors
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests run last, whichever folders are named: Playwright's sync API keeps an event
+    loop running in the main thread once a browser started, and every async test after it would
+    fail with "Runner.run() cannot be called from a running event loop"."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

@@ -115,15 +115,30 @@ def charger_connection_open(*, charger: Charger, channel_name: str, remote_addre
         connected_at=now,
         last_message_at=now,
     )
+    _push_connections([(locked.charge_point_id, locked.account_id)], connected=True)
     return previous
 
 
+def _push_connections(chargers: list[tuple[str, int | None]], *, connected: bool) -> None:
+    """``charging.connection`` to each (charge point id, owner account): open pages show the
+    charger online or offline without waiting for its next status."""
+    if chargers:
+        transaction.on_commit(
+            lambda: live.push_many(
+                (account_id, "charging.connection", {"charger": cp_id, "connected": connected})
+                for cp_id, account_id in chargers
+            )
+        )
+
+
+@transaction.atomic
 def charger_connection_close(*, charger_id: int, channel_name: str) -> None:
     """A socket closed. Only its owner may mark the charger disconnected: a stale socket closing
     after a reconnect must not take the new connection's state with it."""
-    Charger.objects.filter(pk=charger_id, channel_name=channel_name).update(
-        connected=False, channel_name="", disconnected_at=timezone.now()
-    )
+    owned = Charger.objects.filter(pk=charger_id, channel_name=channel_name)
+    closing = list(owned.values_list("charge_point_id", "account_id"))
+    owned.update(connected=False, channel_name="", disconnected_at=timezone.now())
+    _push_connections(closing, connected=False)
 
 
 def chargers_mark_offline(*, now: datetime | None = None) -> int:
@@ -139,7 +154,11 @@ def chargers_mark_offline(*, now: datetime | None = None) -> int:
             - F("heartbeat_interval") * timedelta(seconds=2)
         )
     )
-    return stale.update(connected=False, channel_name="", disconnected_at=now)
+    with transaction.atomic():
+        going = list(stale.select_for_update().values_list("charge_point_id", "account_id"))
+        marked = stale.update(connected=False, channel_name="", disconnected_at=now)
+        _push_connections(going, connected=False)
+    return marked
 
 
 UNAUTHENTICATED_ACCEPT_REFUSED = (

@@ -121,6 +121,41 @@ async def test_it_records_the_connection_and_marks_it_closed_on_disconnect(open_
     assert not charger.connected and charger.disconnected_at
 
 
+async def test_it_tells_the_owners_open_pages_when_the_charger_comes_and_goes(open_station):
+    import asyncio
+
+    from channels.layers import get_channel_layer
+
+    from accounts import live
+
+    charger = await _charger(account=await db(CustomerAccountFactory)())
+    group = live.account_group(charger.account_id)
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add(group, channel)
+    await live.watch([group])  # what the owner's open page does
+
+    async def next_connection_event():
+        while True:
+            message = await asyncio.wait_for(layer.receive(channel), timeout=5)
+            if message["kind"] == "charging.connection":
+                return message["data"]
+
+    station = await open_station(charger)
+    assert await next_connection_event() == {"charger": charger.charge_point_id, "connected": True}
+    await station.close()
+    assert await next_connection_event() == {"charger": charger.charge_point_id, "connected": False}
+
+    await open_station(charger)
+    assert (await next_connection_event())["connected"] is True
+    await db(Charger.objects.filter(pk=charger.pk).update)(
+        last_message_at=timezone.now() - timedelta(hours=1)
+    )
+    assert await db(services.chargers_mark_offline)() == 1
+    assert await next_connection_event() == {"charger": charger.charge_point_id, "connected": False}
+    await layer.group_discard(group, channel)
+
+
 async def test_it_closes_the_stale_socket_when_the_charger_reconnects(open_station):
     charger = await _charger()
     stale = await open_station(charger)
