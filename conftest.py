@@ -37,6 +37,24 @@ def _fresh_channel_layer():
 
 
 @pytest.fixture
+def daphne_server(transactional_db):
+    """A real daphne (``.url``, ``.ws_url``) on the test database, sharing the tests' Redis
+    channel layer and cache: what this process pushes reaches its sockets."""
+    from django.conf import settings
+    from django.db import connection
+
+    from tests.servers import Daphne, database_url
+
+    env = os.environ | {
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": database_url(connection.settings_dict),
+        "REDIS_URL": settings.REDIS_URL,
+    }
+    with Daphne(env) as server:
+        yield server
+
+
+@pytest.fixture
 def staff(db):
     return StaffFactory()
 

@@ -2,13 +2,11 @@
 websocket: a real daphne on the test database, sharing the Redis channel layer with this test
 process, and Debian's Chromium."""
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -17,7 +15,6 @@ from accounts.tests.factories import PASSWORD
 from meters import services
 from meters.models import MeterKind
 from meters.tests.factories import MeterFactory
-from tests.servers import Daphne, database_url
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -36,18 +33,9 @@ def _off_loop(function, *args, **kwargs):
         return pool.submit(run).result()
 
 
-@pytest.fixture
-def daphne(transactional_db):
-    env = os.environ | {
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": database_url(connection.settings_dict),
-        "REDIS_URL": settings.REDIS_URL,
-    }
-    with Daphne(env) as server:
-        yield server.url
-
-
-def test_a_reading_stored_during_the_visit_appears_live(page, daphne, customer, console_errors):
+def test_a_reading_stored_during_the_visit_appears_live(
+    page, daphne_server, customer, console_errors
+):
     meter = MeterFactory(account=customer.customer_accounts.get(), kind=MeterKind.LIVE)
     first_at = timezone.now().replace(microsecond=0) - timedelta(minutes=2)
     _off_loop(
@@ -58,14 +46,14 @@ def test_a_reading_stored_during_the_visit_appears_live(page, daphne, customer, 
         power_w=500.0,
         source="mqtt",
     )
-    page.goto(f"{daphne}/login/")
+    page.goto(f"{daphne_server.url}/login/")
     page.get_by_label("Email address").fill(customer.email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{daphne}/")
+    page.wait_for_url(f"{daphne_server.url}/")
 
     # Polling once an hour: only the websocket can bring the new reading within the test.
-    page.goto(f"{daphne}/dashboard/{meter.meter_id}/?poll=3600")
+    page.goto(f"{daphne_server.url}/dashboard/{meter.meter_id}/?poll=3600")
     wrap = page.locator("#chart-wrap")
     expect(wrap).to_have_attribute("data-points", "1")
     expect(wrap).to_have_attribute("data-socket", "open")

@@ -8,18 +8,14 @@ seen open (its "hello" frame) before the charger acts."""
 import base64
 import itertools
 import json
-import os
 import time
 from datetime import UTC, datetime
 
 import pytest
-from django.conf import settings
-from django.db import connection
 from playwright.sync_api import expect
 from websockets.sync.client import connect
 
 from accounts.tests.factories import PASSWORD, CustomerAccountFactory, UserFactory
-from tests.servers import Daphne, database_url
 
 from .factories import CHARGER_PASSWORD, ChargerFactory, IdTagFactory
 
@@ -27,17 +23,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(trans
 
 WAIT_MS = 5000
 _ids = itertools.count(1)
-
-
-@pytest.fixture
-def daphne(transactional_db):
-    env = os.environ | {
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": database_url(connection.settings_dict),
-        "REDIS_URL": settings.REDIS_URL,
-    }
-    with Daphne(env) as server:
-        yield server
 
 
 def _now() -> str:
@@ -71,6 +56,25 @@ class Station:
                 "errorCode": "NoError",
                 "status": status,
                 "timestamp": _now(),
+            },
+        )
+
+    def meter_values(self, session: int, wh: str, power: str, unit: str) -> None:
+        """One MeterValues sample: the energy register (Wh) and the power."""
+        self.conf(
+            "MeterValues",
+            {
+                "connectorId": 1,
+                "transactionId": session,
+                "meterValue": [
+                    {
+                        "timestamp": _now(),
+                        "sampledValue": [
+                            {"value": wh, "measurand": "Energy.Active.Import.Register"},
+                            {"value": power, "measurand": "Power.Active.Import", "unit": unit},
+                        ],
+                    }
+                ],
             },
         )
 
@@ -124,7 +128,7 @@ def _customer():
 
 
 def test_the_charging_page_follows_the_charger_without_a_reload(
-    browser, page, daphne, console_errors
+    browser, page, daphne_server, console_errors
 ):
     owner, account = _customer()
     neighbour, neighbours_account = _customer()
@@ -132,7 +136,7 @@ def test_the_charging_page_follows_the_charger_without_a_reload(
     neighbours_charger = ChargerFactory(account=neighbours_account)
     tag = IdTagFactory(account=account)
 
-    station = Station(daphne.ws_url, charger.charge_point_id)
+    station = Station(daphne_server.ws_url, charger.charge_point_id)
     try:
         assert (
             station.conf(
@@ -141,15 +145,15 @@ def test_the_charging_page_follows_the_charger_without_a_reload(
             == "Accepted"
         )
 
-        portal = Portal(page, daphne.url, owner)
-        portal.open(f"{daphne.url}/charging/{charger.pk}/")
+        portal = Portal(page, daphne_server.url, owner)
+        portal.open(f"{daphne_server.url}/charging/{charger.pk}/")
         # The neighbour watches their own charger's page at the same time.
         other_context = browser.new_context()
         other_page = other_context.new_page()
         other_errors = []
         other_page.on("pageerror", lambda exc: other_errors.append(str(exc)))
-        neighbours = Portal(other_page, daphne.url, neighbour)
-        neighbours.open(f"{daphne.url}/charging/{neighbours_charger.pk}/")
+        neighbours = Portal(other_page, daphne_server.url, neighbour)
+        neighbours.open(f"{daphne_server.url}/charging/{neighbours_charger.pk}/")
         expect(neighbours.connectors()).to_have_text(
             ["The charger has not reported its connectors yet."]
         )
@@ -182,22 +186,7 @@ def test_the_charging_page_follows_the_charger_without_a_reload(
         station.status(1, "Charging")
         expect(portal.cells(0).nth(0)).to_have_text("Charging", timeout=WAIT_MS)
 
-        station.conf(
-            "MeterValues",
-            {
-                "connectorId": 1,
-                "transactionId": session,
-                "meterValue": [
-                    {
-                        "timestamp": _now(),
-                        "sampledValue": [
-                            {"value": "2600", "measurand": "Energy.Active.Import.Register"},
-                            {"value": "7.2", "measurand": "Power.Active.Import", "unit": "kW"},
-                        ],
-                    }
-                ],
-            },
-        )
+        station.meter_values(session, "2600", "7.2", "kW")
         expect(portal.cells(0).nth(1)).to_have_text("7200 W", timeout=WAIT_MS)
         expect(portal.cells(0).nth(2)).to_have_text("2.600 kWh", timeout=WAIT_MS)
 
@@ -229,7 +218,7 @@ def test_the_charging_page_follows_the_charger_without_a_reload(
     assert console_errors == []
 
 
-def test_the_owner_sees_a_visitors_session_on_their_charger_live(browser, page, daphne):
+def test_the_owner_sees_a_visitors_session_on_their_charger_live(browser, page, daphne_server):
     """A visitor's session is billed to the visitor's account, but it runs on the owner's charger:
     the owner's open page must follow it too, without the visitor's tag reaching the owner."""
     owner, account = _customer()
@@ -237,12 +226,12 @@ def test_the_owner_sees_a_visitors_session_on_their_charger_live(browser, page, 
     charger = ChargerFactory(account=account)
     visitors_tag = IdTagFactory(account=visitors_account)
 
-    station = Station(daphne.ws_url, charger.charge_point_id)
+    station = Station(daphne_server.ws_url, charger.charge_point_id)
     try:
         station.conf("BootNotification", {"chargePointVendor": "Acme", "chargePointModel": "W"})
         station.status(1, "Available")
-        portal = Portal(page, daphne.url, owner)
-        portal.open(f"{daphne.url}/charging/{charger.pk}/")
+        portal = Portal(page, daphne_server.url, owner)
+        portal.open(f"{daphne_server.url}/charging/{charger.pk}/")
         expect(portal.cells(0).nth(0)).to_have_text("Available")
         expect(portal.charging_now()).to_contain_text("Not charging.")
 
@@ -256,22 +245,7 @@ def test_the_owner_sees_a_visitors_session_on_their_charger_live(browser, page, 
         expect(portal.charging_now()).to_contain_text(
             f"Session {session} on connector 1 by a visitor", timeout=WAIT_MS
         )
-        station.conf(
-            "MeterValues",
-            {
-                "connectorId": 1,
-                "transactionId": session,
-                "meterValue": [
-                    {
-                        "timestamp": _now(),
-                        "sampledValue": [
-                            {"value": "1250", "measurand": "Energy.Active.Import.Register"},
-                            {"value": "3700", "measurand": "Power.Active.Import", "unit": "W"},
-                        ],
-                    }
-                ],
-            },
-        )
+        station.meter_values(session, "1250", "3700", "W")
         expect(portal.cells(0).nth(1)).to_have_text("3700 W", timeout=WAIT_MS)
         expect(portal.cells(0).nth(2)).to_have_text("1.250 kWh", timeout=WAIT_MS)
         station.conf(
