@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
@@ -719,7 +718,7 @@ def _refuse_pruned_days(candidates: list[_Candidate]) -> None:
     whose raw readings are gone (pruned): stored alone, a reading would replace the day's
     roll-up with its own, and the next prune would delete it unarchived (the archive already
     counts more rows). Restoring the day first brings its readings back, and then it is taken."""
-    tz = ZoneInfo(settings.TIME_ZONE)  # pruning's calendar (meters.archives)
+    tz = timezone.get_default_timezone()  # pruning's calendar (meters.archives.local_zone)
     cutoff = timezone.localdate(timezone=tz) - timedelta(days=settings.RAW_RETENTION_DAYS)
     old = [
         (candidate, candidate.at.astimezone(tz).date())
