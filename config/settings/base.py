@@ -5,6 +5,8 @@ embedded parts (SQLite in WAL mode, the in-memory channel layer, kombu's file-sy
 ``var/``); setting ``DATABASE_URL``, ``REDIS_URL`` and ``MQTT_URL`` switches to the real services.
 """
 
+from datetime import datetime
+
 from .environment import BASE_DIR, VAR_DIR, env
 
 SECRET_KEY = env.str("SECRET_KEY", default="insecure-development-key-do-not-use-in-production")
@@ -192,6 +194,13 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/London")
 USE_I18N = True
 USE_TZ = True
+
+# --- Input at the edge (config/inputs.py: one validator per kind of value, every door) ------------
+# No client-given time before this is plausible (a meter's 1970-01-01 boot clock, year 1).
+INPUT_EARLIEST_DATETIME = datetime.fromisoformat(
+    env.str("INPUT_EARLIEST_DATETIME", default="2000-01-01T00:00:00+00:00")
+)
+INPUT_MAX_JSON_DEPTH = env.int("INPUT_MAX_JSON_DEPTH", default=32)
 
 # --- Static files ---------------------------------------------------------------------------------
 STATIC_URL = "static/"
