@@ -3,14 +3,31 @@ commands from any process arrive through the channel layer addressed to this soc
 
 One owner per charger: the charger row names the channel that holds its socket. A charger that
 reconnects (to this daphne or another) takes the row over and tells the stale channel to close.
+
+Every way a consumer ends - the charger closing, a close of ours, a bug, daphne cancelling it
+(shutdown, or a socket gone too long) - goes through ``__call__``'s ``finally``: the tasks are
+cancelled and awaited, and the charger is marked disconnected if this socket still owns it.
+
+Close codes. Before accept a refusal is an HTTP 403 (wrong or missing credentials). After
+accept daphne (autobahn) sends only 1000 and 3000-4999, so the WebSocket meanings are given as
+application codes 4000 + the RFC 6455 code:
+
+- 4000: replaced by a newer connection of the same charger;
+- 4001: the server is shutting down (1001 going away): reconnect, another node will take it;
+- 4002: no ``ocpp1.6`` subprotocol offered (1002; OCPP-J 1.6 section 3.1.2 asks the server to
+  finish the handshake without one, then close);
+- 4003: a binary frame (1003; OCPP-J is text frames only);
+- 4009: a frame over CHARGING_MAX_FRAME_BYTES (1009).
 """
 
 import asyncio
 import base64
 import binascii
+import contextlib
 import logging
 
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from ocpp.exceptions import OCPPError, UnknownCallErrorCodeError
@@ -19,18 +36,22 @@ from . import services
 from .db import db_call
 from .frame_log import frame_log
 from .models import ChargerCommand, CommandStatus, Direction
+from .node import handshake_slots, this_node
 from .ocpp_handlers import CentralSystem, answer_payload, command_call_payload
 
 log = logging.getLogger(__name__)
 
 SUBPROTOCOL = "ocpp1.6"
-CLOSE_REPLACED = 4000  # application code: a newer connection of the same charger took over
-CLOSE_PROTOCOL = 1002
-CLOSE_UNSUPPORTED_DATA = 1003
-CLOSE_TOO_BIG = 1009
+CLOSE_REPLACED = 4000
+CLOSE_GOING_AWAY = 4001
+CLOSE_NO_SUBPROTOCOL = 4002
+CLOSE_UNSUPPORTED_DATA = 4003
+CLOSE_TOO_BIG = 4009
 
 
-def _basic_auth(scope) -> tuple[str, str] | None:
+def _basic_auth(scope) -> tuple[str, bytes] | None:
+    """(user, password) of HTTP Basic. The password stays bytes: OCPP-J 1.6's example sends the
+    20-byte key raw, which need not be text."""
     for name, value in scope.get("headers", []):
         if name.lower() != b"authorization":
             continue
@@ -38,16 +59,48 @@ def _basic_auth(scope) -> tuple[str, str] | None:
         if scheme.lower() != "basic":
             return None
         try:
-            user, _, password = base64.b64decode(encoded.strip()).decode().partition(":")
+            user, _, password = base64.b64decode(encoded.strip(), validate=True).partition(b":")
+            return user.decode(), password
         except (binascii.Error, UnicodeDecodeError):
             return None
-        return user, password
     return None
 
 
 class OcppConsumer(AsyncWebsocketConsumer):
     charger = None
     central_system = None
+    reader: asyncio.Task | None = None
+    transport_gone = False  # daphne said websocket.disconnect (it may still be queued)
+    owns_socket = False  # accepted, and counted by this node
+    cancelled = False
+
+    async def __call__(self, scope, receive, send):
+        """Channels' loop, with daphne's messages read ahead by a task of ours: a handshake
+        waiting for its turn learns that its socket is gone and does no work for it."""
+        self.command_tasks: set[asyncio.Task] = set()
+        self.masked: set[str] = set()
+        messages: asyncio.Queue = asyncio.Queue()
+
+        async def read_ahead():
+            while True:
+                message = await receive()
+                if message["type"] == "websocket.disconnect":
+                    self.transport_gone = True
+                messages.put_nowait(message)
+
+        reading = asyncio.create_task(read_ahead())
+        try:
+            await super().__call__(scope, messages.get, send)
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+        finally:
+            reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reading
+            # Shielded: a second cancel (daphne giving up on a slow shutdown) must not leave the
+            # charger marked connected.
+            await asyncio.shield(self._end())
 
     async def dispatch(self, message):
         """As Channels' own, without its connection check before every message: that is a hop
@@ -58,61 +111,81 @@ class OcppConsumer(AsyncWebsocketConsumer):
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
 
+    async def _refuse(self):
+        await self.close()  # before accept: daphne refuses the handshake with 403
+        raise StopConsumer
+
     async def connect(self):
         self.charge_point_id = self.scope["url_route"]["kwargs"]["charge_point_id"]
         if SUBPROTOCOL not in self.scope.get("subprotocols", []):
-            # OCPP-J 1.6 section 3.1.2: finish the handshake without a subprotocol, then close.
             await self.accept()
-            await self.close(code=CLOSE_PROTOCOL)
-            return
+            await self.close(code=CLOSE_NO_SUBPROTOCOL)
+            raise StopConsumer
         credentials = _basic_auth(self.scope)
         if credentials and credentials[0] != self.charge_point_id:
-            await self.close()
-            return
-        charger = await db_call(services.charger_authenticate)(
-            charge_point_id=self.charge_point_id,
-            password=credentials[1] if credentials else None,
-        )
-        if charger is None:
-            await self.close()  # before accept: daphne refuses the handshake with 403
-            return
-        self.charger = charger
-        self.inbox: asyncio.Queue[str] = asyncio.Queue()
-        self.command_tasks: set[asyncio.Task] = set()
-        await self.accept(subprotocol=SUBPROTOCOL)
-        client = self.scope.get("client") or ("", 0)
-        previous = await db_call(services.charger_connection_open)(
-            charger=charger, channel_name=self.channel_name, remote_address=str(client[0] or "")
-        )
+            await self._refuse()
+        async with handshake_slots():
+            if self.transport_gone:
+                raise StopConsumer
+            charger = await db_call(services.charger_authenticate)(
+                charge_point_id=self.charge_point_id,
+                password=credentials[1] if credentials else None,
+            )
+            if charger is None:
+                await self._refuse()
+            if self.transport_gone:
+                raise StopConsumer
+            self.charger = charger
+            self.inbox: asyncio.Queue[str] = asyncio.Queue()
+            await self.accept(subprotocol=SUBPROTOCOL)
+            this_node().hold(self.channel_name)
+            self.owns_socket = True
+            client = self.scope.get("client") or ("", 0)
+            previous = await db_call(services.charger_connection_open)(
+                charger=charger, channel_name=self.channel_name, remote_address=str(client[0] or "")
+            )
         if previous:
             await self.channel_layer.send(previous, {"type": "ocpp.replaced"})
         self.central_system = CentralSystem(charger, self)
         self.reader = asyncio.create_task(self.central_system.start())
 
     async def disconnect(self, code):
-        if self.central_system is None:
-            return
-        self.reader.cancel()
-        for task in list(self.command_tasks):
+        """Nothing here: ``_end`` runs for this and for every other way the consumer ends."""
+
+    async def _end(self) -> None:
+        tasks = [task for task in (self.reader, *self.command_tasks) if task is not None]
+        for task in tasks:
             task.cancel()
-        await frame_log().flush()
-        await db_call(services.charger_connection_close)(
-            charger_id=self.charger.pk, channel_name=self.channel_name
-        )
+        # Awaited: a command's cancellation stores its "offline" outcome.
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if not self.owns_socket:
+            return
+        self.owns_socket = False
+        try:
+            if self.cancelled and not self.transport_gone:
+                await self.close(code=CLOSE_GOING_AWAY)
+            await frame_log().flush()
+            await db_call(services.charger_connection_close)(
+                charger_id=self.charger.pk, channel_name=self.channel_name
+            )
+        except Exception:
+            log.exception("%s: cleanup after the socket closed failed", self.charge_point_id)
+        finally:
+            await this_node().release()
 
     async def receive(self, text_data=None, bytes_data=None):
         if self.central_system is None:
             return
         if text_data is None:
-            await self.close(code=CLOSE_UNSUPPORTED_DATA)  # OCPP-J is text frames only
-            return
+            await self.close(code=CLOSE_UNSUPPORTED_DATA)
+            raise StopConsumer
         limit = settings.CHARGING_MAX_FRAME_BYTES
         if len(text_data) > limit or (
             len(text_data) * 4 > limit and len(text_data.encode()) > limit
         ):
             await self._log(Direction.IN, text_data[:1000] + "...(cut: frame too big)")
             await self.close(code=CLOSE_TOO_BIG)
-            return
+            raise StopConsumer
         await self._log(Direction.IN, text_data)
         self.inbox.put_nowait(text_data)
 
@@ -126,6 +199,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
         await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
 
     async def _log(self, direction: str, frame: str) -> None:
+        for secret in self.masked:  # a key being sent to the charger is never logged
+            frame = frame.replace(secret, services.KEY_MASK)
         frame_log().add(
             charger_id=self.charger.pk,
             charge_point_id=self.charge_point_id,
@@ -138,23 +213,28 @@ class OcppConsumer(AsyncWebsocketConsumer):
     async def ocpp_replaced(self, event):
         log.info("%s: replaced by a newer connection, closing", self.charge_point_id)
         await self.close(code=CLOSE_REPLACED)
+        raise StopConsumer
 
     async def ocpp_command(self, event):
         if self.central_system is None:
             return
-        task = asyncio.create_task(self._perform(event["command_id"]))
+        task = asyncio.create_task(self._perform(event["command_id"], event.get("secret", "")))
         self.command_tasks.add(task)
         task.add_done_callback(self.command_tasks.discard)
 
-    async def _perform(self, command_id: int) -> None:
+    async def _perform(self, command_id: int, secret: str = "") -> None:
         command = await db_call(
             ChargerCommand.objects.filter(pk=command_id, status=CommandStatus.PENDING).first
         )()
         if command is None:
             return
         outcome: dict = {"status": CommandStatus.ACCEPTED}
+        payload = command.payload
+        if secret:  # a key rotation: the key came with the event, never stored
+            self.masked.add(secret)
+            payload = payload | {"value": secret}
         try:
-            request = command_call_payload(command.operation, command.payload)
+            request = command_call_payload(command.operation, payload)
             result = await self.central_system.call(request, suppress=False)
             outcome["response"] = answer_payload(result)
         except TimeoutError:

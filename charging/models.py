@@ -6,11 +6,12 @@ samples, status history, the frame log, commands sent to chargers and what those
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.hashers import check_password, make_password
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils import timezone
+
+from . import keys
 
 INT32_MAX = 2**31 - 1
 
@@ -36,7 +37,8 @@ class Charger(models.Model):
     password_hash = models.CharField(
         max_length=256,
         blank=True,
-        help_text="HTTP Basic password (security profile 1), hashed. Empty: no password check.",
+        help_text="HTTP Basic password (security profile 1, the AuthorizationKey) as a keyed "
+        "HMAC-SHA256 digest (see charging/keys.py). Empty: no password check.",
     )
     registration = models.CharField(
         max_length=16, choices=Registration.choices, default=Registration.ACCEPTED
@@ -72,13 +74,11 @@ class Charger(models.Model):
         return self.charge_point_id
 
     def set_password(self, raw: str) -> None:
-        self.password_hash = make_password(raw) if raw else ""
+        self.password_hash = keys.key_digest(keys.key_canonical(raw)) if raw else ""
 
-    def check_password(self, raw: str | None) -> bool:
+    def check_password(self, raw: bytes | str | None) -> bool:
         """A charger without a password matches none: it may only wait as Pending."""
-        return (
-            bool(self.password_hash) and raw is not None and check_password(raw, self.password_hash)
-        )
+        return keys.key_matches(raw, self.password_hash)[0]
 
     @property
     def is_accepted(self) -> bool:
@@ -318,6 +318,9 @@ class ChargerCommand(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # A key rotation: the digest of the key sent (the key itself is stored nowhere; the payload
+    # shows a mask). It becomes the charger's password when the charger answers Accepted.
+    new_key_digest = models.CharField(max_length=256, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -420,3 +423,16 @@ class Anomaly(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.charger_id}"
+
+
+class ChargingNode(models.Model):
+    """A process holding charger sockets (a daphne), named by its channel layer prefix: the part
+    of its consumers' channel names before "!". It writes ``seen_at`` every
+    CHARGING_NODE_HEARTBEAT_SECONDS; one silent for CHARGING_NODE_TTL died without closing its
+    sockets (SIGKILL, power), so the chargers it owned are not connected any more."""
+
+    name = models.CharField(max_length=200, unique=True)
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name

@@ -27,11 +27,13 @@ from accounts import live
 from accounts.models import CustomerAccount, User
 from config.exceptions import ApplicationError, Conflict
 
+from . import keys
 from .models import (
     INT32_MAX,
     Anomaly,
     Charger,
     ChargerCommand,
+    ChargingNode,
     ChargingProfile,
     CommandStatus,
     Connector,
@@ -79,13 +81,15 @@ VENDOR_STRING_MAX = 255
 # --- connection ---------------------------------------------------------------------------------
 
 
-def charger_authenticate(*, charge_point_id: str, password: str | None) -> Charger | None:
+def charger_authenticate(*, charge_point_id: str, password: bytes | str | None) -> Charger | None:
     """The charger that may open a socket as ``charge_point_id``, or None to refuse it.
 
     Unknown charge points are refused under the "known" policy and stored as Pending under the
     "pending" policy (without a password: staff set one when they accept it). A charger without
     a password may connect only while Pending, where it can do nothing but boot; every other
-    charger must give its HTTP Basic password (security profile 1)."""
+    charger must give its HTTP Basic password (security profile 1), checked against its keyed
+    digest in microseconds (``charging.keys``). A legacy PBKDF2 hash that matches is rewritten
+    to the keyed digest, so it is paid once."""
     charger = Charger.objects.filter(charge_point_id=charge_point_id).first()
     if charger is None:
         if settings.CHARGING_REGISTRATION_POLICY != "pending":
@@ -96,8 +100,16 @@ def charger_authenticate(*, charge_point_id: str, password: str | None) -> Charg
         )
     if charger.registration == Registration.PENDING and not charger.password_hash:
         return charger
-    if not charger.check_password(password):
+    matches, needs_rehash = keys.key_matches(password, charger.password_hash)
+    if not matches:
         return None
+    if needs_rehash:
+        digest = keys.key_digest(keys.key_canonical(password))
+        # Only if nobody set a new key meanwhile.
+        Charger.objects.filter(pk=charger.pk, password_hash=charger.password_hash).update(
+            password_hash=digest
+        )
+        charger.password_hash = digest
     return charger
 
 
@@ -158,7 +170,56 @@ def chargers_mark_offline(*, now: datetime | None = None) -> int:
         going = list(stale.select_for_update().values_list("charge_point_id", "account_id"))
         marked = stale.update(connected=False, channel_name="", disconnected_at=now)
         _push_connections(going, connected=False)
-    return marked
+    return marked + chargers_release_dead_nodes(now=now)  # and those of a killed node
+
+
+def node_of(channel_name: str) -> str:
+    """The node (process) part of a consumer's channel name: channel layers name a process's
+    channels ``<prefix>!<unique>``."""
+    return channel_name.rpartition("!")[0] or channel_name
+
+
+@transaction.atomic
+def charging_node_heartbeat(*, name: str, now: datetime | None = None) -> int:
+    """Node ``name`` is alive; and chargers owned by nodes silent for CHARGING_NODE_TTL are
+    released, so every live node detects a killed one. Returns how many were released."""
+    now = now or timezone.now()
+    ChargingNode.objects.update_or_create(name=name, defaults={"seen_at": now})
+    return chargers_release_dead_nodes(now=now)
+
+
+def charging_node_gone(*, name: str) -> None:
+    """A node shutting down (its sockets were closed and released one by one)."""
+    ChargingNode.objects.filter(name=name).delete()
+
+
+def _dead_nodes(now: datetime):
+    return ChargingNode.objects.filter(
+        seen_at__lt=now - timedelta(seconds=settings.CHARGING_NODE_TTL)
+    )
+
+
+@transaction.atomic
+def chargers_release_dead_nodes(*, now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    dead = list(_dead_nodes(now).select_for_update(skip_locked=True).values_list("name", flat=True))
+    if not dead:
+        return 0
+    owned = Q()
+    for name in dead:
+        owned |= Q(channel_name__startswith=f"{name}!")
+    stale = Charger.objects.filter(owned, connected=True)
+    going = list(stale.select_for_update().values_list("charge_point_id", "account_id"))
+    released = stale.update(connected=False, channel_name="", disconnected_at=now)
+    ChargingNode.objects.filter(name__in=dead).delete()
+    if released:
+        log.warning("released %s chargers of dead nodes %s", released, dead)
+    _push_connections(going, connected=False)
+    return released
+
+
+def _owner_is_dead(channel_name: str) -> bool:
+    return _dead_nodes(timezone.now()).filter(name=node_of(channel_name)).exists()
 
 
 UNAUTHENTICATED_ACCEPT_REFUSED = (
@@ -194,13 +255,15 @@ def charge_point_id_validate(charge_point_id: str) -> None:
         )
 
 
-CHARGER_PASSWORD_MIN = 8
-
-
 def charger_password_validate(password: str) -> None:
-    if len(password) < CHARGER_PASSWORD_MIN:
+    """A key staff enter (one the charger was installed with): 16 to 40 printable ASCII
+    characters, as the OCPP security whitepaper makes the AuthorizationKey. Leave it out and the
+    server generates one."""
+    if not keys.KEY_MIN <= len(password) <= keys.KEY_MAX or not _printable_ascii(password):
         raise ApplicationError(
-            f"A charger password has at least {CHARGER_PASSWORD_MIN} characters.", field="password"
+            f"A charger password (AuthorizationKey) has {keys.KEY_MIN} to {keys.KEY_MAX} "
+            "printable ASCII characters; leave it out to have one generated.",
+            field="password",
         )
 
 
@@ -221,17 +284,23 @@ def charger_register(
     registration: str = Registration.ACCEPTED,
 ) -> Charger:
     """A new charger. Registering the same identity again (a replayed request) is a Conflict
-    naming the stored charger: there is no idempotent create, so a retry never changes it."""
+    naming the stored charger: there is no idempotent create, so a retry never changes it.
+
+    An Accepted charger registered without a password gets a generated key, on the returned
+    object only (``authorization_key``): shown once, as API tokens are; only its digest is
+    stored."""
     charge_point_id_validate(charge_point_id)
     existing = Charger.objects.filter(charge_point_id=charge_point_id).first()
     if existing:
         raise _charger_exists(existing)
+    generated = ""
     if password:
         charger_password_validate(password)
-    if registration == Registration.ACCEPTED and not password:
-        raise ApplicationError(UNAUTHENTICATED_ACCEPT_REFUSED, field="password")
+    elif registration == Registration.ACCEPTED:
+        password = generated = keys.key_new()
     charger = Charger(charge_point_id=charge_point_id, account=account, registration=registration)
     charger.set_password(password)
+    charger.authorization_key = generated
     try:
         with transaction.atomic():
             charger.save()
@@ -604,11 +673,9 @@ def transaction_stop(
     )
     row.transaction_data = transaction_data or []
     row.save()
-    if transaction_data:
-        _meter_values_store(charger, row, row.connector_id, transaction_data)
-    Connector.objects.filter(charger=charger, connector_id=row.connector_id).update(
-        live_power_w=Decimal(0), live_at=stopped_at
-    )
+    samples = _meter_values_store(charger, row, row.connector_id, transaction_data or [])
+    _live_update(charger, row.connector_id, samples)
+    _live_stop(charger, row, stopped_at)
     _push_session_event(charger, row, "charging.session", _session_data(row))
     return _stop_tag_info(row, id_tag)
 
@@ -688,15 +755,42 @@ def _live_update(charger: Charger, connector_id: int, samples: list[MeterValue])
     connector.save(update_fields=["live_power_w", "live_energy_kwh", "live_at"])
 
 
+def _live_stop(charger: Charger, row: Transaction, stopped_at: datetime) -> None:
+    """A session ended: the connector shows no power and the register at meterStop - unless it
+    already shows something newer (a late stop from the charger's offline queue, after the next
+    session began)."""
+    connector, _ = Connector.objects.select_for_update().get_or_create(
+        charger=charger, connector_id=row.connector_id
+    )
+    if connector.live_at and connector.live_at > stopped_at:
+        return
+    connector.live_power_w = Decimal(0)
+    register_kwh = Decimal(row.meter_stop_wh) / 1000
+    if abs(register_kwh) < Decimal(10) ** 11:  # what the column holds; a bogus one is left out
+        connector.live_energy_kwh = register_kwh.quantize(Decimal("0.001"))
+    connector.live_at = stopped_at
+    connector.save(update_fields=["live_power_w", "live_energy_kwh", "live_at"])
+
+
 @transaction.atomic
 def meter_values_record(
     *, charger: Charger, connector_id: int, meter_value: list, transaction_id: int | None = None
 ) -> list[MeterValue]:
+    """Store samples. Samples naming a transaction this charger never had (777777, 0, -1) are
+    kept, unattached, with an anomaly; they never move the connector's live figures, which show
+    the session actually running there."""
     row = _transaction_for(charger, transaction_id)
-    if transaction_id is not None and row is None:
-        _anomaly(charger, "meter_values_unknown_transaction", transaction_id=transaction_id)
     samples = _meter_values_store(charger, row, connector_id, meter_value)
-    _live_update(charger, connector_id, samples)
+    if transaction_id is not None and row is None:
+        _anomaly(
+            charger,
+            "meter_values_unknown_transaction",
+            transaction_id=transaction_id,
+            connector_id=connector_id,
+            samples=len(samples),
+        )
+    else:
+        _live_update(charger, connector_id, samples)
     if row is not None:
         _push_session_event(
             charger,
@@ -792,16 +886,39 @@ def _check_customer_may(*, user: User, charger: Charger, operation: str, payload
             raise ApplicationError("That is not one of your sessions.", field="payload")
 
 
+KEY_MASK = "********"
+
+
 def command_create(
     *, charger: Charger, operation: str, payload: dict, requested_by: User | None = None
 ) -> ChargerCommand:
     """Record a command and hand it to the daphne process that holds the charger's socket.
 
-    A charger that is not connected gets the command recorded as ``offline`` straight away."""
+    A charger that is not connected, or whose node died without closing its socket, gets the
+    command recorded as ``offline`` straight away."""
     if operation not in OPERATIONS:
         raise ApplicationError(f"Unknown operation {operation}.", field="operation")
     if not isinstance(payload, dict):
         raise ApplicationError("The payload must be a JSON object.", field="payload")
+    if operation == "ChangeConfiguration" and payload.get("key") == "AuthorizationKey":
+        raise ApplicationError(
+            "The AuthorizationKey is changed by the key rotation, which generates the key and "
+            "switches to it only when the charger accepts it.",
+            field="payload",
+        )
+    return _command_send(
+        charger=charger, operation=operation, payload=payload, requested_by=requested_by
+    )
+
+
+def _command_send(
+    *,
+    charger: Charger,
+    operation: str,
+    payload: dict,
+    requested_by: User | None,
+    new_key: str = "",
+) -> ChargerCommand:
     payload = dict(payload)
     if operation == "ReserveNow":
         payload["reservationId"] = 0  # the server allocates reservation ids; set below
@@ -818,21 +935,55 @@ def command_create(
         if operation == "ReserveNow":
             payload["reservationId"] = _reservation_open(charger, payload).pk
         command = ChargerCommand.objects.create(
-            charger=charger, operation=operation, payload=payload, requested_by=requested_by
+            charger=charger,
+            operation=operation,
+            payload=payload | {"value": KEY_MASK} if new_key else payload,
+            requested_by=requested_by,
+            new_key_digest=keys.key_digest(new_key) if new_key else "",
         )
         charger = Charger.objects.get(pk=charger.pk)
         if not charger.connected or not charger.channel_name:
             _command_finish(command, CommandStatus.OFFLINE, description="Charger not connected.")
             return command
+        if _owner_is_dead(charger.channel_name):
+            chargers_release_dead_nodes()
+            _command_finish(
+                command,
+                CommandStatus.OFFLINE,
+                description="Charger not connected (the server holding its socket died).",
+            )
+            return command
         channel = charger.channel_name
-        transaction.on_commit(lambda: _dispatch(channel, command.pk))
+        transaction.on_commit(lambda: _dispatch(channel, command.pk, new_key))
     return command
 
 
-def _dispatch(channel: str, command_id: int) -> None:
-    async_to_sync(get_channel_layer().send)(
-        channel, {"type": "ocpp.command", "command_id": command_id}
+@transaction.atomic
+def charger_key_rotate(*, charger: Charger, requested_by: User | None = None) -> ChargerCommand:
+    """Give a connected charger a new generated key, as OCPP-J 1.6 (6.2.2) asks: ChangeConfiguration
+    of AuthorizationKey with 40 hexadecimal characters. The stored key changes only when the
+    charger answers Accepted; Rejected, NotSupported, no answer or an offline charger keep the
+    old key. The new key is never stored or shown: it travels once to the charger through the
+    channel layer, and the command's payload and the frame log hold a mask."""
+    if not charger.password_hash:
+        raise ApplicationError(
+            "The charger has no key yet: set its password first.", field="password"
+        )
+    new_key = keys.key_new()
+    return _command_send(
+        charger=charger,
+        operation="ChangeConfiguration",
+        payload={"key": "AuthorizationKey", "value": new_key},
+        requested_by=requested_by,
+        new_key=new_key,
     )
+
+
+def _dispatch(channel: str, command_id: int, secret: str = "") -> None:
+    event = {"type": "ocpp.command", "command_id": command_id}
+    if secret:
+        event["secret"] = secret
+    async_to_sync(get_channel_layer().send)(channel, event)
 
 
 def _reservation_open(charger: Charger, payload: dict) -> Reservation:
@@ -971,6 +1122,11 @@ def _apply_local_list(command: ChargerCommand, response: dict) -> None:
     Charger.objects.filter(pk=charger.pk).update(local_list_version=payload["listVersion"])
 
 
+def _apply_configuration(command: ChargerCommand, response: dict) -> None:
+    if command.new_key_digest and command.payload.get("key") == "AuthorizationKey":
+        Charger.objects.filter(pk=command.charger_id).update(password_hash=command.new_key_digest)
+
+
 def _apply_list_version(command: ChargerCommand, response: dict) -> None:
     Charger.objects.filter(pk=command.charger_id).update(
         local_list_version=response.get("listVersion", 0)
@@ -984,6 +1140,7 @@ _APPLY = {
     "ClearChargingProfile": _apply_clear_profile,
     "SendLocalList": _apply_local_list,
     "GetLocalListVersion": _apply_list_version,
+    "ChangeConfiguration": _apply_configuration,
 }
 
 

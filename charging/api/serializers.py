@@ -54,6 +54,18 @@ class ChargerOutput(serializers.ModelSerializer):
         return bool(charger.password_hash)
 
 
+class ChargerCreatedOutput(ChargerOutput):
+    authorization_key = serializers.CharField(
+        read_only=True,
+        help_text="The key the server generated when none was given (40 hexadecimal "
+        "characters, the OCPP AuthorizationKey; the charger's HTTP Basic password). Shown only "
+        'in this answer: only its digest is stored. "" when a password was given or none is set.',
+    )
+
+    class Meta(ChargerOutput.Meta):
+        fields = [*ChargerOutput.Meta.fields, "authorization_key"]
+
+
 class TransactionOutput(serializers.ModelSerializer):
     transaction_id = serializers.IntegerField(source="pk", read_only=True)
     charger = serializers.SlugRelatedField(slug_field="charge_point_id", read_only=True)
@@ -159,8 +171,9 @@ class ChargerUpdateInput(_Input):
         write_only=True,
         trim_whitespace=False,
         style={"input_type": "password"},
-        help_text="HTTP Basic password (security profile 1), at least 8 characters; stored "
-        "hashed, never returned.",
+        help_text="HTTP Basic password (security profile 1, the AuthorizationKey the charger "
+        "was installed with): 16 to 40 printable ASCII characters; stored as a keyed digest, "
+        "never returned. Leave it out when registering an Accepted charger to have one generated.",
     )
 
 
@@ -177,7 +190,8 @@ class ChargerCreateInput(ChargerUpdateInput):
     registration = serializers.ChoiceField(
         choices=Registration.choices,
         default=Registration.ACCEPTED,
-        help_text="Accepted (the default) needs a password; a Pending charger may only boot.",
+        help_text="Accepted (the default) needs a password (generated when none is given); a "
+        "Pending charger may only boot.",
     )
 
 

@@ -6,6 +6,11 @@ urlpatterns = [
     path("chargers", views.ChargerListApi.as_view(), name="charger-list"),
     path("chargers/<int:pk>", views.ChargerDetailApi.as_view(), name="charger-detail"),
     path(
+        "chargers/<int:pk>/authorization-key",
+        views.ChargerKeyRotateApi.as_view(),
+        name="charger-key-rotate",
+    ),
+    path(
         "chargers/<int:pk>/commands",
         views.ChargerCommandListApi.as_view(),
         name="charger-command-list",

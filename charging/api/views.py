@@ -4,13 +4,14 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import CustomersReadStaffWrite, IsCustomerOrStaff
+from accounts.permissions import CustomersReadStaffWrite, IsCustomerOrStaff, IsStaff
 from config.api import csv_response
 
 from .. import selectors, services
 from ..models import ChargerCommand
 from .filters import ChargerFilter, CommandFilter, IdTagFilter, TransactionFilter
 from .serializers import (
+    ChargerCreatedOutput,
     ChargerCreateInput,
     ChargerOutput,
     ChargerUpdateInput,
@@ -44,7 +45,7 @@ class ChargerListApi(generics.ListAPIView):
     @extend_schema(
         request=ChargerCreateInput,
         responses={
-            201: ChargerOutput,
+            201: ChargerCreatedOutput,
             400: BAD_INPUT,
             403: STAFF_ONLY,
             409: OpenApiResponse(
@@ -54,12 +55,14 @@ class ChargerListApi(generics.ListAPIView):
         },
     )
     def post(self, request):
-        """Register a charger (staff). The password is stored hashed and never returned; an
-        Accepted charger (the default) needs one. Creating is not idempotent: the same identity
-        again is 409."""
-        charger = services.charger_register(**_validated(ChargerCreateInput, request))
-        charger = selectors.charger_for_user(user=request.user, charger_id=charger.pk)
-        return Response(ChargerOutput(charger).data, status=status.HTTP_201_CREATED)
+        """Register a charger (staff). The password is stored as a keyed digest and never
+        returned; an Accepted charger (the default) registered without one gets a generated key,
+        in `authorization_key` of this answer only. Creating is not idempotent: the same
+        identity again is 409."""
+        created = services.charger_register(**_validated(ChargerCreateInput, request))
+        charger = selectors.charger_for_user(user=request.user, charger_id=created.pk)
+        charger.authorization_key = created.authorization_key
+        return Response(ChargerCreatedOutput(charger).data, status=status.HTTP_201_CREATED)
 
 
 class ChargerDetailApi(generics.RetrieveAPIView):
@@ -186,6 +189,28 @@ class CommandCreateApi(APIView):
             payload=request.data,
             requested_by=request.user,
         )
+        command = selectors.command_wait(command=command)
+        if not command.is_done:
+            command = services.command_expire(command=command)
+        return Response(CommandOutput(command).data, status=201)
+
+
+class ChargerKeyRotateApi(APIView):
+    """Give the charger a new generated authorization key (staff), as OCPP-J 1.6 section 6.2.2
+    describes: ChangeConfiguration of AuthorizationKey. The stored key changes only when the
+    charger answers Accepted; any other outcome (rejected, NotSupported, timeout, offline) keeps
+    the old one. The new key is never returned, stored or logged: only the charger gets it. The
+    answer is the command, as for other operations."""
+
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        request=None,
+        responses={201: CommandOutput, 400: BAD_INPUT, 403: STAFF_ONLY},
+    )
+    def post(self, request, pk: int):
+        charger = selectors.charger_for_user(user=request.user, charger_id=pk)
+        command = services.charger_key_rotate(charger=charger, requested_by=request.user)
         command = selectors.command_wait(command=command)
         if not command.is_done:
             command = services.command_expire(command=command)

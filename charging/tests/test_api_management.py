@@ -31,7 +31,7 @@ def test_staff_register_a_charger_whose_password_is_stored_hashed_and_never_show
     body = {
         "charge_point_id": "RDAM 123",
         "account": account.account_number,
-        "password": "s3cret-password",
+        "password": "s3cret-password-16",
     }
 
     response = api.as_user(staff).post(CHARGERS, body, format="json")
@@ -40,10 +40,10 @@ def test_staff_register_a_charger_whose_password_is_stored_hashed_and_never_show
     created = response.json()
     assert (created["charge_point_id"], created["account"]) == ("RDAM 123", account.account_number)
     assert (created["registration"], created["has_password"]) == ("Accepted", True)
-    assert "s3cret-password" not in response.content.decode()
+    assert "s3cret-password-16" not in response.content.decode()
     assert "password" not in created and "password_hash" not in created
     charger = Charger.objects.get(pk=created["id"])
-    assert charger.check_password("s3cret-password")
+    assert charger.check_password("s3cret-password-16")
     assert "s3cret" not in charger.password_hash
     listed = api.get(CHARGERS, {"charge_point_id": "RDAM 123"}).json()["results"]
     assert [row["id"] for row in listed] == [charger.pk]
@@ -65,13 +65,13 @@ def test_a_pending_charger_may_be_registered_without_a_password(api, staff):
 
 @pytest.mark.django_db
 def test_registering_an_identity_again_is_409_and_changes_nothing(api, staff):
-    body = {"charge_point_id": "CP-DUP", "password": "first-password"}
+    body = {"charge_point_id": "CP-DUP", "password": "first-password-16ch"}
     first = api.as_user(staff).post(CHARGERS, body, format="json")
 
     replay = api.post(CHARGERS, body, format="json")
     other = api.post(
         CHARGERS,
-        {"charge_point_id": "CP-DUP", "password": "second-password", "registration": "Pending"},
+        {"charge_point_id": "CP-DUP", "password": "second-password-16", "registration": "Pending"},
         format="json",
     )
 
@@ -80,7 +80,7 @@ def test_registering_an_identity_again_is_409_and_changes_nothing(api, staff):
         assert "charge_point_id" in _fields(response)
         assert response.json()["existing_id"] == first.json()["id"]
     charger = Charger.objects.get()
-    assert charger.check_password("first-password") and charger.registration == "Accepted"
+    assert charger.check_password("first-password-16ch") and charger.registration == "Accepted"
 
 
 @pytest.mark.django_db
@@ -93,7 +93,7 @@ def test_registering_an_identity_again_is_409_and_changes_nothing(api, staff):
         ({"charge_point_id": "site:1"}, "charge_point_id", '":"'),
         ({"charge_point_id": "Ladesäule"}, "charge_point_id", "printable ASCII"),
         ({"charge_point_id": " CP1"}, "charge_point_id", "either end"),
-        ({"password": "short"}, "password", "at least 8"),
+        ({"password": "short"}, "password", "16 to 40"),
         ({"password": ""}, "password", "blank"),
         ({"registration": "Maybe"}, "registration", "not a valid choice"),
         ({"account": "HG-NOBODY"}, "account", "does not exist"),
@@ -104,7 +104,7 @@ def test_registering_an_identity_again_is_409_and_changes_nothing(api, staff):
 def test_a_bad_charger_is_refused_with_400_naming_the_field_and_rule(
     api, staff, body, field, words
 ):
-    request = {"charge_point_id": "CP-BAD", "password": "long-enough-1"} | body
+    request = {"charge_point_id": "CP-BAD", "password": "long-enough-key-1"} | body
 
     response = api.as_user(staff).post(CHARGERS, request, format="json")
 
@@ -114,12 +114,19 @@ def test_a_bad_charger_is_refused_with_400_naming_the_field_and_rule(
 
 
 @pytest.mark.django_db
-def test_an_accepted_charger_without_a_password_is_refused(api, staff):
+def test_an_accepted_charger_registered_without_a_password_gets_a_generated_key_shown_once(
+    api, staff
+):
     response = api.as_user(staff).post(CHARGERS, {"charge_point_id": "CP-OPEN"}, format="json")
 
-    assert response.status_code == 400
-    assert _fields(response) == {"password": [services.UNAUTHENTICATED_ACCEPT_REFUSED]}
-    assert not Charger.objects.exists()
+    assert response.status_code == 201, response.json()
+    key = response.json()["authorization_key"]
+    assert len(key) == 40 and int(key, 16) >= 0  # AuthorizationKey: 20 bytes as hexadecimal
+    charger = Charger.objects.get(charge_point_id="CP-OPEN")
+    assert charger.check_password(key) and key not in charger.password_hash
+    assert charger.check_password(bytes.fromhex(key))  # OCPP-J's example sends the raw bytes
+    shown = api.get(f"{CHARGERS}/{charger.pk}").json()
+    assert "authorization_key" not in shown and shown["has_password"] is True
 
 
 @pytest.mark.django_db
@@ -129,7 +136,7 @@ def test_staff_change_a_chargers_account_and_password(api, staff):
 
     response = api.as_user(staff).patch(
         f"{CHARGERS}/{charger.pk}",
-        {"account": account.account_number, "password": "new-password-2"},
+        {"account": account.account_number, "password": "new-password-16ch"},
         format="json",
     )
 
@@ -137,7 +144,9 @@ def test_staff_change_a_chargers_account_and_password(api, staff):
     assert response.json()["account"] == account.account_number
     charger.refresh_from_db()
     assert charger.account == account
-    assert charger.check_password("new-password-2") and not charger.check_password(CHARGER_PASSWORD)
+    assert charger.check_password("new-password-16ch") and not charger.check_password(
+        CHARGER_PASSWORD
+    )
     cleared = api.patch(f"{CHARGERS}/{charger.pk}", {"account": None}, format="json")
     assert cleared.json()["account"] is None
 
@@ -148,13 +157,13 @@ def test_staff_accept_a_pending_charger_with_its_password_in_one_request(api, st
 
     response = api.as_user(staff).patch(
         f"{CHARGERS}/{charger.pk}",
-        {"registration": "Accepted", "password": "now-it-has-one"},
+        {"registration": "Accepted", "password": "now-it-has-one-key"},
         format="json",
     )
 
     assert response.status_code == 200
     charger.refresh_from_db()
-    assert charger.registration == "Accepted" and charger.check_password("now-it-has-one")
+    assert charger.registration == "Accepted" and charger.check_password("now-it-has-one-key")
 
 
 @pytest.mark.django_db
@@ -178,7 +187,7 @@ def test_accepting_a_charger_without_a_password_is_refused_and_changes_nothing(a
     ("body", "field", "words"),
     [
         ({"charge_point_id": "RENAMED"}, "charge_point_id", "cannot be changed"),
-        ({"password": "short"}, "password", "at least 8"),
+        ({"password": "short"}, "password", "16 to 40"),
         ({"registration": "Retired"}, "registration", "not a valid choice"),
         ({"heartbeat_interval": 10}, "heartbeat_interval", "Unknown field"),
     ],
@@ -252,7 +261,7 @@ def test_customers_read_their_charger_but_may_not_change_register_or_delete_it(a
 
     assert client.get(f"{CHARGERS}/{charger.pk}").status_code == 200
     create = client.post(
-        CHARGERS, {"charge_point_id": "MINE-2", "password": "long-enough-1"}, format="json"
+        CHARGERS, {"charge_point_id": "MINE-2", "password": "long-enough-key-1"}, format="json"
     )
     change = client.patch(f"{CHARGERS}/{charger.pk}", {"registration": "Pending"}, format="json")
     delete = client.delete(f"{CHARGERS}/{charger.pk}")
@@ -266,7 +275,7 @@ def test_customers_read_their_charger_but_may_not_change_register_or_delete_it(a
 @pytest.mark.django_db
 def test_analysts_get_403_and_anonymous_callers_401_for_chargers(api, analyst):
     charger = ChargerFactory()
-    body = {"charge_point_id": "CP-X", "password": "long-enough-1"}
+    body = {"charge_point_id": "CP-X", "password": "long-enough-key-1"}
 
     anonymous = [
         api.get(CHARGERS).status_code,
@@ -291,12 +300,12 @@ def test_analysts_get_403_and_anonymous_callers_401_for_chargers(api, analyst):
 async def test_a_charger_registered_through_the_api_connects_with_its_password(api, open_station):
     staff = await db(StaffFactory)()
     client = await db(api.as_user)(staff)
-    body = {"charge_point_id": "API-CP", "password": "its-own-password"}
+    body = {"charge_point_id": "API-CP", "password": "its-own-key-16chr"}
     response = await db(client.post)(CHARGERS, body, format="json")
     assert response.status_code == 201
 
-    wrong = await open_station(charge_point_id="API-CP", password="not-its-password")
-    right = await open_station(charge_point_id="API-CP", password="its-own-password", boot=False)
+    wrong = await open_station(charge_point_id="API-CP", password="not-its-key-16chr")
+    right = await open_station(charge_point_id="API-CP", password="its-own-key-16chr", boot=False)
 
     assert not wrong.connected
     assert right.connected and (await right.boot())["status"] == "Accepted"
@@ -572,7 +581,7 @@ def test_the_admin_refuses_a_charger_identity_with_a_slash(client, staff):
         {
             "charge_point_id": "site/1",
             "registration": "Accepted",
-            "new_password": "long-enough-1",
+            "new_password": "long-enough-key-1",
             "connectors-TOTAL_FORMS": "0",
             "connectors-INITIAL_FORMS": "0",
         },
@@ -598,6 +607,6 @@ def test_the_admin_refuses_a_short_charger_password_instead_of_failing(client, s
         },
     )
 
-    assert response.status_code == 200 and "at least 8" in response.content.decode()
+    assert response.status_code == 200 and "16 to 40" in response.content.decode()
     charger.refresh_from_db()
     assert charger.check_password(CHARGER_PASSWORD)

@@ -45,7 +45,7 @@ async def test_it_refuses_a_connection_without_the_ocpp16_subprotocol(open_stati
     station = await open_station(charger, subprotocols=("ocpp1.5",), expect_connected=False)
     assert station.subprotocol is None
     closed = await station.ws.receive_output(timeout=5)
-    assert closed == {"type": "websocket.close", "code": 1002}
+    assert closed == {"type": "websocket.close", "code": 4002}
     assert not (await _refresh(charger)).connected
 
 
@@ -650,13 +650,13 @@ async def test_it_answers_each_bad_frame_with_the_right_call_error_and_stays_up(
         await _still_up(station)
 
 
-async def test_it_closes_with_1009_on_an_oversize_frame(open_station):
+async def test_it_closes_with_4009_on_an_oversize_frame(open_station):
     charger = await _charger()
     station = await open_station(charger)
     huge = json.dumps([2, "big", "DataTransfer", {"vendorId": "x", "data": "y" * 70_000}])
     await station.ws.send_to(text_data=huge)
     closed = await station.ws.receive_output(timeout=5)
-    assert closed == {"type": "websocket.close", "code": 1009}
+    assert closed == {"type": "websocket.close", "code": 4009}
 
 
 @override_settings(CHARGING_RATE_LIMIT_BURST=5, CHARGING_RATE_LIMIT_PER_SECOND=0.001)

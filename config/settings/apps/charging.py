@@ -19,12 +19,20 @@ CHARGING_MESSAGE_RETENTION_DAYS = env.int("CHARGING_MESSAGE_RETENTION_DAYS", def
 # answered with a GenericError CALLERROR and not processed.
 CHARGING_RATE_LIMIT_BURST = env.int("CHARGING_RATE_LIMIT_BURST", default=60)
 CHARGING_RATE_LIMIT_PER_SECOND = env.float("CHARGING_RATE_LIMIT_PER_SECOND", default=10.0)
-# Frames larger than this close the connection with 1009 (message too big).
+# Frames larger than this close the connection with 4009 (1009 "message too big", as an
+# application code: daphne sends only 1000 and 3000-4999).
 CHARGING_MAX_FRAME_BYTES = env.int("CHARGING_MAX_FRAME_BYTES", default=65536)
 # Store every frame in OcppMessage (turn off only to measure the cost of the log).
 CHARGING_LOG_MESSAGES = env.bool("CHARGING_LOG_MESSAGES", default=True)
 # Frames are written in batches this many seconds after the first of a batch.
 CHARGING_LOG_FLUSH_SECONDS = env.float("CHARGING_LOG_FLUSH_SECONDS", default=0.2)
+# Handshakes doing their database work at once, per daphne process; more wait their turn (a
+# reconnect storm queues instead of failing). About the database thread pool's size.
+CHARGING_HANDSHAKE_CONCURRENCY = env.int("CHARGING_HANDSHAKE_CONCURRENCY", default=4)
+# Each daphne process writes that it is alive this often; one silent for CHARGING_NODE_TTL s
+# is dead and the chargers it owned are disconnected (commands to them end "offline" at once).
+CHARGING_NODE_HEARTBEAT_SECONDS = env.float("CHARGING_NODE_HEARTBEAT_SECONDS", default=10.0)
+CHARGING_NODE_TTL = env.float("CHARGING_NODE_TTL", default=45.0)
 
 CHARGING_BEAT_SCHEDULE: dict = {
     "charging-mark-offline": {"task": "charging.tasks.chargers_mark_offline", "schedule": 60.0},
