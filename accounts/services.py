@@ -71,7 +71,6 @@ def user_update(*, user: User, keep_token: ApiToken | None = None, **changes) ->
     return user
 
 
-@transaction.atomic
 def user_update_own(
     *,
     user: User,
@@ -85,7 +84,8 @@ def user_update_own(
     with it the password reset) to another mailbox.
 
     ``request`` lets a wrong current password count towards the login lockout, so this door
-    cannot be used to guess the password either."""
+    cannot be used to guess the password either. The check runs before, not inside, the
+    transaction of the change: a refusal must not roll back the failure it recorded."""
     new_email = changes.get("email")
     email_changes = (
         new_email is not None and User.objects.normalize_email(new_email).lower() != user.email
