@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
+from .forms import AdminPasswordChangeForm
 from .models import ApiToken, CustomerAccount, User
 
 
@@ -41,6 +42,7 @@ class UserChange(UserChangeForm):
 class UserAdmin(DjangoUserAdmin):
     form = UserChange
     add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm  # revokes the user's API tokens
     ordering = ["email"]
     list_display = ["email", "full_name", "role", "is_active", "date_joined", "last_login"]
     list_filter = ["role", "is_active", "is_superuser"]

@@ -3,9 +3,13 @@
 import secrets
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from config.exceptions import Conflict, NotFound
@@ -43,7 +47,12 @@ def user_create(
 
 
 @transaction.atomic
-def user_update(*, user: User, **changes) -> User:
+def user_update(*, user: User, keep_token: ApiToken | None = None, **changes) -> User:
+    """Change a user's details (staff, or the user through ``user_update_own``).
+
+    A new email address is announced to the old one once the change is committed; a new
+    password goes through ``user_password_set`` (every token but ``keep_token`` revoked)."""
+    old_email = user.email
     if "email" in changes:
         email = User.objects.normalize_email(changes["email"]).lower()
         if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
@@ -52,11 +61,90 @@ def user_update(*, user: User, **changes) -> User:
     password = changes.pop("password", None)
     for field, value in changes.items():
         setattr(user, field, value)
+    user.save()
     if password:
+        user_password_set(user=user, password=password, keep_token=keep_token)
+    if user.email != old_email:
+        transaction.on_commit(
+            lambda: _tell_old_address(old_email=old_email, new_email=user.email, user=user)
+        )
+    return user
+
+
+def user_update_own(
+    *,
+    user: User,
+    current_password: str | None,
+    request: HttpRequest | None = None,
+    keep_token: ApiToken | None = None,
+    **changes,
+) -> User:
+    """A user changing their own details. A new email address or password needs the current
+    password: a stolen token or an unattended session must not be enough to move the login (and
+    with it the password reset) to another mailbox.
+
+    ``request`` lets a wrong current password count towards the login lockout, so this door
+    cannot be used to guess the password either. The check runs before, not inside, the
+    transaction of the change: a refusal must not roll back the failure it recorded."""
+    new_email = changes.get("email")
+    email_changes = (
+        new_email is not None and User.objects.normalize_email(new_email).lower() != user.email
+    )
+    if email_changes or changes.get("password"):
+        _confirm_current_password(user=user, password=current_password, request=request)
+    return user_update(user=user, keep_token=keep_token, **changes)
+
+
+def _confirm_current_password(*, user: User, password: str | None, request) -> None:
+    # authenticate(), not check_password(): the lockout's failure count sees it.
+    confirmed = authenticate(request, email=user.email, password=password) if password else None
+    if confirmed is None or confirmed.pk != user.pk:
+        raise ValidationError(
+            {
+                "current_password": [
+                    "Give your current password to change your email address or password."
+                ]
+            }
+        )
+
+
+def _tell_old_address(*, old_email: str, new_email: str, user: User) -> None:
+    send_mail(
+        subject="Your HomeGrid login email was changed",
+        message=(
+            f"Hello {user.get_short_name()},\n\n"
+            f"The email address of your HomeGrid login was changed from {old_email} to "
+            f"{new_email}. Password resets now go to the new address.\n\n"
+            "If you did not make this change, contact us at once: someone else may have access "
+            "to your account.\n"
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[old_email],
+    )
+
+
+@transaction.atomic
+def user_password_set(
+    *, user: User, password: str | None, keep_token: ApiToken | None = None
+) -> int:
+    """Set a user's password (``None``: no password login at all) and revoke every one of
+    their API tokens except ``keep_token`` (the token making this very request, if any).
+    Returns how many tokens were revoked.
+
+    Every door that changes a password calls this: portal change and reset, the admin's
+    password form, the API. Other sessions end by themselves: Django stores a hash of the
+    password in each session and logs a session out once it no longer matches; the door that
+    made the change keeps its own session with ``update_session_auth_hash``."""
+    if password is None:
+        user.set_unusable_password()
+    else:
         _validate_new_password(password, user)
         user.set_password(password)
-    user.save()
-    return user
+    user.save(update_fields=["password"])
+    tokens = ApiToken.objects.filter(user=user, revoked_at__isnull=True)
+    if keep_token is not None:
+        tokens = tokens.exclude(pk=keep_token.pk)
+    return tokens.update(revoked_at=timezone.now())
 
 
 def _new_account_number() -> str:

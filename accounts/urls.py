@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import forms, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -11,13 +11,21 @@ urlpatterns = [
     path("profile/", views.profile, name="profile"),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token-revoke"),
-    path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "password/change/",
+        auth_views.PasswordChangeView.as_view(form_class=forms.PasswordChangeForm),
+        name="password_change",
+    ),
     path(
         "password/change/done/",
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
-    path("password/reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "password/reset/",
+        auth_views.PasswordResetView.as_view(form_class=forms.PasswordResetForm),
+        name="password_reset",
+    ),
     path(
         "password/reset/sent/",
         auth_views.PasswordResetDoneView.as_view(),
@@ -25,7 +33,7 @@ urlpatterns = [
     ),
     path(
         "password/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
+        auth_views.PasswordResetConfirmView.as_view(form_class=forms.SetPasswordForm),
         name="password_reset_confirm",
     ),
     path(

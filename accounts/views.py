@@ -60,8 +60,14 @@ def profile(request):
         request.POST or None, initial={"full_name": user.full_name, "email": user.email}
     )
     if request.method == "POST" and form.is_valid():
+        changes = dict(form.cleaned_data)
         try:
-            services.user_update(user=user, **form.cleaned_data)
+            services.user_update_own(
+                user=user,
+                current_password=changes.pop("current_password"),
+                request=request,
+                **changes,
+            )
         except (ValidationError, ApplicationError) as exc:
             _attach_errors(form, exc)
         else:

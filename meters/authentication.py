@@ -3,6 +3,12 @@
 Listed before the users' token authentication on the meters' views; a key without the ``mk_``
 prefix is left to it. The authenticated principal is a ``MeterDevice``, which the selectors scope
 to its own meter.
+
+A meter key is a write-only credential: it may submit readings (``READING_DOORS``) and read
+nothing, not even its own meter, whose record carries the account's address and postcode, nor
+its readings, which are the household's consumption. The rule lives here, in the one class every
+meter-key request passes through, so a door added later is closed to meter keys until it is
+named below.
 """
 
 from dataclasses import dataclass
@@ -11,6 +17,9 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from .models import MeterKey
+
+# (HTTP method, URL name) pairs a meter key may use: submitting readings, single or bulk.
+READING_DOORS = frozenset({("POST", "meter-readings"), ("POST", "readings-bulk")})
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,12 @@ class MeterKeyAuthentication(authentication.BaseAuthentication):
         ).first()
         if meter_key is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked meter key.")
+        match = getattr(request, "resolver_match", None)
+        if (request.method, match.url_name if match else None) not in READING_DOORS:
+            raise exceptions.PermissionDenied(
+                "A meter key may only submit readings (POST /api/v1/meters/{meter_id}/readings "
+                "or /api/v1/readings/bulk); use a user's token to read."
+            )
         return MeterDevice(meter_id=meter_key.meter_id, key_id=meter_key.pk), meter_key
 
     def authenticate_header(self, request) -> str:
@@ -58,5 +73,8 @@ class MeterKeyScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "`Token mk_<key>`: a meter's own key (staff create it).",
+            "description": (
+                "`Token mk_<key>`: a meter's own key (staff create it). Write-only: it may "
+                "submit that meter's readings and read nothing."
+            ),
         }

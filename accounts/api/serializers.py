@@ -1,4 +1,3 @@
-from django.contrib.auth.password_validation import validate_password
 from rest_framework import serializers
 
 from accounts.models import ApiToken, CustomerAccount, DwellingType, Region, Role, User
@@ -75,18 +74,16 @@ class MeOutput(serializers.ModelSerializer):
 class MeInput(serializers.Serializer):
     email = serializers.EmailField(required=False)
     full_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
-    password = serializers.CharField(write_only=True, required=False)
-    current_password = serializers.CharField(write_only=True, required=False)
-
-    def validate(self, attrs):
-        user = self.context["request"].user
-        if "password" in attrs:
-            if not user.check_password(attrs.pop("current_password", "")):
-                raise serializers.ValidationError(
-                    {"current_password": ["Give your current password to set a new one."]}
-                )
-            validate_password(attrs["password"], user)
-        return attrs
+    password = serializers.CharField(
+        write_only=True,
+        required=False,
+        help_text="A new password. Revokes every other API token of yours.",
+    )
+    current_password = serializers.CharField(
+        write_only=True,
+        required=False,
+        help_text="Required to change `email` or `password`.",
+    )
 
 
 class TokenOutput(serializers.ModelSerializer):

@@ -1,14 +1,15 @@
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, update_session_auth_hash
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
-from accounts import selectors, services
+from accounts import login_guard, selectors, services
 from accounts.authentication import TokenAuthentication
-from accounts.models import CustomerAccount, User
+from accounts.models import ApiToken, CustomerAccount, User
 from accounts.permissions import IsStaff
 
 from .serializers import (
@@ -38,16 +39,36 @@ class MeApi(GenericAPIView):
     def get(self, request):
         return Response(MeOutput(request.user).data)
 
-    @extend_schema(request=MeInput, responses=MeOutput)
+    @extend_schema(
+        request=MeInput,
+        responses=MeOutput,
+        description=(
+            "Changing `email` or `password` needs `current_password` (400 naming it otherwise); "
+            "the old address is told of a new one by mail. A new password revokes every API "
+            "token of yours but the one making this request, and ends your other sessions."
+        ),
+    )
     def patch(self, request):
-        data = MeInput(data=request.data, context={"request": request})
+        data = MeInput(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_update(user=request.user, **data.validated_data)
+        changes = dict(data.validated_data)
+        user = services.user_update_own(
+            user=request.user,
+            current_password=changes.pop("current_password", None),
+            request=request,
+            keep_token=request.auth if isinstance(request.auth, ApiToken) else None,
+            **changes,
+        )
+        if changes.get("password") and isinstance(
+            request.successful_authenticator, SessionAuthentication
+        ):
+            update_session_auth_hash(request, user)
         return Response(MeOutput(user).data)
 
 
 class LoginTokenApi(GenericAPIView):
-    """Exchange email and password for a new named API token (throttled)."""
+    """Exchange email and password for a new named API token (throttled; failures count towards
+    the same lockout as the portal's login)."""
 
     permission_classes = [AllowAny]
     # Only so that a wrong password is answered 401 with a WWW-Authenticate header, not 403.
@@ -62,6 +83,15 @@ class LoginTokenApi(GenericAPIView):
         user = authenticate(
             request, email=data.validated_data["email"], password=data.validated_data["password"]
         )
+        if getattr(request, "axes_locked_out", False):
+            minutes = login_guard.lockout_minutes(request)
+            raise Throttled(
+                wait=minutes * 60 or None,
+                detail=(
+                    "Too many failed logins for this user or from this address: "
+                    + (f"try again in {minutes} minutes." if minutes else "ask staff to unlock it.")
+                ),
+            )
         if user is None:
             raise AuthenticationFailed("Email or password is wrong, or the user is inactive.")
         issued = services.token_create(user=user, name=data.validated_data["name"])

@@ -5,7 +5,7 @@ embedded parts (SQLite in WAL mode, the in-memory channel layer, kombu's file-sy
 ``var/``); setting ``DATABASE_URL``, ``REDIS_URL`` and ``MQTT_URL`` switches to the real services.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from .environment import BASE_DIR, VAR_DIR, env
 
@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "channels",
+    "axes",
     *HOMEGRID_APPS,
 ]
 
@@ -52,6 +53,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes asks: it turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -183,11 +186,40 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "accounts.login_guard.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="HomeGrid <no-reply@homegrid.local>")
+
+# --- Security: lockout, reset mails, proxies (README, "Security") ------------------------------
+# Failed logins are counted per login name and per client address; either reaching the limit
+# locks that name or address out until LOGIN_LOCKOUT_MINUTES pass without another try
+# (0: until staff delete the attempt in the admin).
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+_lockout_minutes = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+AXES_COOLOFF_TIME = timedelta(minutes=_lockout_minutes) if _lockout_minutes else None
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "email"
+AXES_USERNAME_CALLABLE = "accounts.login_guard.login_username"
+AXES_CLIENT_IP_CALLABLE = "accounts.login_guard.client_address"
+AXES_LOCKOUT_CALLABLE = "accounts.login_guard.lockout_response"
+AXES_VERBOSE = False
+
+PASSWORD_RESET_MAILS_PER_ADDRESS = env.int("PASSWORD_RESET_MAILS_PER_ADDRESS", default=3)
+PASSWORD_RESET_MAILS_PER_CLIENT = env.int("PASSWORD_RESET_MAILS_PER_CLIENT", default=10)
+PASSWORD_RESET_WINDOW_SECONDS = env.int("PASSWORD_RESET_WINDOW_SECONDS", default=3600)
+
+# How many reverse proxies that append to X-Forwarded-For stand in front of daphne. 0: the
+# header is the client's to forge and is ignored; the socket's peer is the client. The API's
+# throttles (DRF NUM_PROXIES), the login lockout and the reset-mail limit all follow it, and the
+# Procfile passes daphne --proxy-headers only when it is above 0.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # --- Time, language -------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
@@ -239,6 +271,7 @@ REST_FRAMEWORK = {
         "token": env.str("THROTTLE_TOKEN", default="30/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "HomeGrid API",
