@@ -32,6 +32,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django_filters import rest_framework as drf_filters
+from django_filters.utils import translate_validation
 from rest_framework import exceptions, parsers, serializers, status
 
 from config.inputs import (
@@ -42,6 +43,7 @@ from config.inputs import (
     datetime_plausible,
     json_loads,
     json_value_check,
+    month_plausible,
     offset_check,
     to_decimal,
     to_utc,
@@ -147,6 +149,31 @@ class LocalDateTimeField(DateTimeField):
     zone instead of the server's (and checks its plausibility there, once it is placed)."""
 
     def enforce_timezone(self, value):
+        return value
+
+
+# ---- months -------------------------------------------------------------------------------
+
+
+class MonthField(serializers.RegexField):
+    """A month as ``YYYY-MM`` (the text, as given). ``plausible=True``: a month to bill or
+    archive, checked by config.inputs.month_plausible (not before INPUT_EARLIEST_DATETIME's,
+    not after this one); otherwise any real month (a filter)."""
+
+    def __init__(self, *, plausible: bool = False, **kwargs):
+        self.plausible = plausible
+        super().__init__(r"^\d{4}-\d{2}$", **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        year, month = int(value[:4]), int(value[5:])
+        if year < 1 or not 1 <= month <= 12:
+            raise serializers.ValidationError(f"{value} is not a month (YYYY-MM).", code="invalid")
+        if self.plausible:
+            try:
+                month_plausible(year, month)
+            except InputError as exc:
+                _fail(exc)
         return value
 
 
@@ -260,5 +287,5 @@ def filtered(filterset_class, request, queryset):
     backend does it: a 400 naming the filter and the rule when a filter is invalid."""
     filterset = filterset_class(request.query_params, queryset=queryset, request=request)
     if not filterset.is_valid():
-        raise drf_filters.utils.translate_validation(filterset.errors)
+        raise translate_validation(filterset.errors)
     return filterset.qs

@@ -21,7 +21,7 @@ from meters.models import (
 from meters.services import BULK_MAX_ITEMS
 
 
-class MeterOutput(serializers.ModelSerializer):
+class MeterOutput(fields.ModelSerializer):
     account_number = serializers.CharField(source="account.account_number", read_only=True)
 
     class Meta:
@@ -54,7 +54,7 @@ class MeterInput(serializers.Serializer):
     timezone = serializers.CharField(required=False, help_text="IANA name; default Europe/London.")
 
 
-class ReadingOutput(serializers.ModelSerializer):
+class ReadingOutput(fields.ModelSerializer):
     meter_id = serializers.CharField(source="meter.meter_id", read_only=True)
 
     class Meta:
@@ -133,7 +133,7 @@ class BulkOutput(serializers.Serializer):
     results = ItemResultOutput(many=True)
 
 
-class ReceptionOutput(serializers.ModelSerializer):
+class ReceptionOutput(fields.ModelSerializer):
     changed_by = serializers.CharField(source="changed_by.email", default=None)
     is_open = serializers.BooleanField(read_only=True)
 
@@ -142,7 +142,7 @@ class ReceptionOutput(serializers.ModelSerializer):
         fields = ["is_open", "paused", "maintenance", "reason", "changed_by", "changed_at"]
 
 
-class ReceptionChangeOutput(serializers.ModelSerializer):
+class ReceptionChangeOutput(fields.ModelSerializer):
     changed_by = serializers.CharField(source="changed_by.email", default=None)
 
     class Meta:
@@ -156,7 +156,7 @@ class ReceptionInput(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
 
 
-class DailyUsageOutput(serializers.ModelSerializer):
+class DailyUsageOutput(fields.ModelSerializer):
     class Meta:
         model = DailyUsage
         fields = [
