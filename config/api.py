@@ -8,6 +8,8 @@ Every error answer is ``{"detail": "<sentence>"}``; invalid input adds ``"fields
 import csv
 from collections.abc import Iterable
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import StreamingHttpResponse
 from rest_framework import exceptions, status
@@ -16,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from config.api_fields import body_too_large
 from config.exceptions import ApplicationError, ServiceUnavailable
 
 
@@ -88,6 +91,11 @@ def exception_handler(exc, context):
         return Response(body, status=exc.status_code, headers=headers)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
+    # Django raises these while reading a form body; left alone they become its HTML 400 page.
+    if isinstance(exc, RequestDataTooBig):
+        exc = body_too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    if isinstance(exc, TooManyFieldsSent):
+        exc = exceptions.ParseError(str(exc), code="too_many_fields")
 
     response = drf_exception_handler(exc, context)
     if response is None:

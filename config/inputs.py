@@ -18,6 +18,7 @@ These functions are pure apart from reading settings, so they are cheap enough f
 """
 
 import json
+import math
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
@@ -149,6 +150,25 @@ def json_loads(
     if "\\u0000" in text:
         _refuse_nul(value)
     return value
+
+
+def json_value_check(value: Any) -> None:
+    """A parsed JSON value about to be stored (JSONB), from wherever it was parsed: no NUL in
+    any string or key, no NaN/Infinity. Raises InputError ``nul_character`` / ``not_finite``."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise InputError("nul_character", "Text must not contain NUL (\\u0000).")
+        elif isinstance(item, float | Decimal):
+            if not item.is_finite() if isinstance(item, Decimal) else not math.isfinite(item):
+                raise InputError("not_finite", "JSON numbers must be finite (not NaN or Infinity).")
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
 
 
 # ---- numbers ------------------------------------------------------------------------------

@@ -12,8 +12,8 @@ import secrets
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import NamedTuple
 
 from django.conf import settings
@@ -28,9 +28,17 @@ from accounts.models import CustomerAccount, User
 from accounts.postcodes import normalise_postcode, outward_code
 from config.database import array_cursor
 from config.exceptions import ApplicationError, Conflict, NotFound, ServiceUnavailable
+from config.inputs import (
+    InputError,
+    datetime_plausible,
+    json_value_check,
+    max_clock_skew,
+    to_decimal,
+)
 
 from . import selectors
 from .models import (
+    KWH_DIGITS,
     KWH_PLACES,
     Archive,
     ArchiveKind,
@@ -48,9 +56,10 @@ from .timeutils import HALF_HOUR, JUST_BEFORE, day_bounds, half_hours_in_day, in
 
 log = logging.getLogger(__name__)
 
-KWH_QUANTUM = Decimal(1).scaleb(-KWH_PLACES)
 _QUALITIES = frozenset(ReadingQuality.values)
 BULK_MAX_ITEMS = 10_000
+# A terawatt: beyond any meter, and well inside a float (a Decimal 1e400 is not).
+MAX_WATTS = 1e12
 
 
 # --- Reception --------------------------------------------------------------------------------
@@ -247,47 +256,64 @@ class _Series:
 
 
 def _kwh(value, name: str) -> Decimal:
-    if isinstance(value, bool):
-        raise ValueError(f"{name}: must be a number of kWh.")
+    if isinstance(value, str):
+        value = value.strip()
     try:
-        number = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
-    except (InvalidOperation, ValueError) as exc:
-        raise ValueError(f"{name}: must be a number of kWh, not {value!r}.") from exc
-    if not number.is_finite():
-        raise ValueError(f"{name}: must be a finite number of kWh.")
+        number = to_decimal(value, max_digits=KWH_DIGITS, decimal_places=KWH_PLACES)
+    except InputError as exc:
+        raise ValueError(f"{name}: {exc.message}") from exc
     if number < 0:
         raise ValueError(f"{name}: a register cannot be negative ({number}).")
-    number = number.quantize(KWH_QUANTUM)
-    if number.adjusted() >= Reading._meta.get_field("import_kwh").max_digits - KWH_PLACES:
-        raise ValueError(f"{name}: {number} is too large for a kWh register.")
     return number
 
 
-def _timestamp(value, meter: Meter) -> datetime:
+def _timestamp(value, meter: Meter, latest: datetime) -> datetime:
+    """``value`` (a datetime or ISO 8601 text; naive is read in the meter's zone) in UTC, when
+    plausible (config.inputs.datetime_plausible: not before INPUT_EARLIEST_DATETIME, offset
+    within ±14:00, not beyond ``latest``)."""
     if isinstance(value, str):
-        parsed = parse_datetime(value.strip())
+        try:
+            parsed = parse_datetime(value.strip()) if len(value) <= 64 else None
+        except ValueError:
+            parsed = None
         if parsed is None:
-            raise ValueError(f"at: {value!r} is not an ISO 8601 timestamp.")
+            raise ValueError(f"at: {value[:64]!r} is not an ISO 8601 timestamp.")
         value = parsed
     if not isinstance(value, datetime):
         raise ValueError("at: must be a timestamp.")
-    if timezone.is_naive(value):
-        try:
-            return localise(value, meter.tz)
-        except ValueError as exc:
-            raise ValueError(f"at: {value.isoformat()} {exc} ({meter.timezone}).") from exc
-    return value.astimezone(UTC)
+    try:
+        if timezone.is_naive(value):
+            try:
+                value = localise(value, meter.tz)
+            except OverflowError as exc:
+                raise InputError(
+                    "out_of_range", "The datetime is outside the supported range."
+                ) from exc
+            except ValueError as exc:
+                raise ValueError(f"at: {value.isoformat()} {exc} ({meter.timezone}).") from exc
+        at = datetime_plausible(value, now=latest - max_clock_skew())
+    except InputError as exc:
+        raise ValueError(f"at: {exc.message}") from exc
+    return at
+
+
+def _watts_check(value, name: str) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValueError(f"{name}: must be a number of watts, not {str(value)[:40]!r}.")
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:
+        finite = False
+    if not finite or abs(value) > MAX_WATTS:
+        raise ValueError(f"{name}: must be a finite number of watts within ±{MAX_WATTS:.0e}.")
 
 
 def _validate_item(index: int, item: ReadingIn, meter: Meter, latest: datetime) -> _Candidate:
     """Rules that need only the item and its meter. Raises ValueError("<field>: <rule>").
     ``latest``: the latest acceptable time (now plus the allowed clock skew)."""
-    at = _timestamp(item.at, meter)
-    if at > latest:
-        raise ValueError(
-            f"at: {at.isoformat()} is in the future (more than "
-            f"{settings.READING_MAX_CLOCK_SKEW_SECONDS} s ahead)."
-        )
+    at = _timestamp(item.at, meter, latest)
     if meter.kind == MeterKind.INTERVAL:
         local = at.astimezone(meter.tz)
         if local.minute not in (0, 30) or local.second or local.microsecond:
@@ -298,17 +324,16 @@ def _validate_item(index: int, item: ReadingIn, meter: Meter, latest: datetime) 
     import_kwh = _kwh(item.import_kwh, "import_kwh")
     export_kwh = None if item.export_kwh is None else _kwh(item.export_kwh, "export_kwh")
     for name in ("power_w", "power_l1_w", "power_l2_w", "power_l3_w"):
-        value = getattr(item, name)
-        if value is not None and (
-            isinstance(value, bool)
-            or not isinstance(value, int | float | Decimal)
-            or not math.isfinite(value)
-        ):
-            raise ValueError(f"{name}: must be a number of watts, not {value!r}.")
+        _watts_check(getattr(item, name), name)
     if not isinstance(item.register_reset, bool):
         raise ValueError("register_reset: must be true or false.")
-    if item.raw is not None and not isinstance(item.raw, dict):
-        raise ValueError("raw: must be a JSON object.")
+    if item.raw is not None:
+        if not isinstance(item.raw, dict):
+            raise ValueError("raw: must be a JSON object.")
+        try:
+            json_value_check(item.raw)
+        except InputError as exc:
+            raise ValueError(f"raw: {exc.message}") from exc
     if item.quality not in _QUALITIES:
         raise ValueError(f"quality: must be one of {', '.join(ReadingQuality.values)}.")
     return _Candidate(

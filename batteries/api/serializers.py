@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from accounts.models import CustomerAccount
+from config import api_fields as fields
 
 from ..models import (
     Battery,
@@ -22,19 +23,19 @@ class BatteryInput(serializers.Serializer):
     )
     location = serializers.CharField(max_length=200)
     postcode = serializers.CharField(max_length=10)
-    capacity_kwh = serializers.DecimalField(max_digits=6, decimal_places=2)
+    capacity_kwh = fields.DecimalField(max_digits=6, decimal_places=2)
     vendor = serializers.CharField(max_length=100)
     model = serializers.CharField(max_length=100)
     ip_address = serializers.IPAddressField(required=False, allow_null=True)
-    min_soc_reserve = serializers.DecimalField(max_digits=5, decimal_places=2, required=False)
-    max_soc_reserve = serializers.DecimalField(max_digits=5, decimal_places=2, required=False)
+    min_soc_reserve = fields.DecimalField(max_digits=5, decimal_places=2, required=False)
+    max_soc_reserve = fields.DecimalField(max_digits=5, decimal_places=2, required=False)
 
 
 STATUS_HELP = "idle, charging, discharging or offline."
 FLAG_HELP = "ok, warning or error."
 
 
-class BatteryOutput(serializers.ModelSerializer):
+class BatteryOutput(fields.ModelSerializer):
     account = serializers.CharField(source="account.account_number")
     # Plain strings in the schema: several models have a "status", each with its own choices.
     status = serializers.CharField(help_text=STATUS_HELP)
@@ -86,19 +87,27 @@ class ArchiveOutput(serializers.Serializer):
 class TelemetryInput(serializers.Serializer):
     """One reading. Validated by the telemetry service (the same rules as MQTT)."""
 
-    timestamp = serializers.DateTimeField(
-        required=False, help_text="Default: now. Without an offset: Europe/London."
+    timestamp = fields.DateTimeField(
+        plausible=True,
+        required=False,
+        help_text="Default: now. Without an offset: Europe/London. Not before "
+        "INPUT_EARLIEST_DATETIME, nor ahead of the server's clock by more than the allowed skew.",
     )
-    soc_percent = serializers.DecimalField(max_digits=5, decimal_places=2, help_text="0-100.")
-    power_kw = serializers.DecimalField(
+    soc_percent = fields.DecimalField(max_digits=5, decimal_places=2, help_text="0-100.")
+    power_kw = fields.DecimalField(
         max_digits=8, decimal_places=3, help_text="+ discharging, - charging."
     )
-    voltage_v = serializers.DecimalField(max_digits=7, decimal_places=2, help_text=">= 0.")
-    temperature_c = serializers.DecimalField(
-        max_digits=5, decimal_places=2, help_text="-50 to 100."
-    )
+    voltage_v = fields.DecimalField(max_digits=7, decimal_places=2, help_text=">= 0.")
+    temperature_c = fields.DecimalField(max_digits=5, decimal_places=2, help_text="-50 to 100.")
     status = serializers.CharField(help_text=STATUS_HELP)
     flag = serializers.CharField(required=False, help_text=f"{FLAG_HELP} Default ok.")
+
+
+class TelemetryTimeInput(serializers.Serializer):
+    """The reading's time, checked at the door by the API's one datetime rule before the
+    telemetry service checks the values (the same service MQTT calls)."""
+
+    timestamp = fields.DateTimeField(plausible=True)
 
 
 class BulkTelemetryItem(TelemetryInput):
@@ -115,9 +124,9 @@ class IngestOutput(serializers.Serializer):
 
 
 class HistoryQuery(serializers.Serializer):
-    start = serializers.DateTimeField(required=False, help_text="Default: end - 24 h.")
-    end = serializers.DateTimeField(required=False, help_text="Default: now. Exclusive.")
-    after = serializers.DateTimeField(
+    start = fields.DateTimeField(required=False, help_text="Default: end - 24 h.")
+    end = fields.DateTimeField(required=False, help_text="Default: now. Exclusive.")
+    after = fields.DateTimeField(
         required=False, help_text="Only readings after this (the previous page's next_after)."
     )
     bucket = serializers.IntegerField(
@@ -127,14 +136,14 @@ class HistoryQuery(serializers.Serializer):
 
 
 class HistoryPoint(serializers.Serializer):
-    at = serializers.DateTimeField(help_text="Reading time, or the bucket's start.")
-    soc_percent = serializers.DecimalField(max_digits=7, decimal_places=2)
-    power_kw = serializers.DecimalField(max_digits=10, decimal_places=3)
-    voltage_v = serializers.DecimalField(max_digits=9, decimal_places=2)
-    temperature_c = serializers.DecimalField(max_digits=7, decimal_places=2)
+    at = fields.DateTimeField(help_text="Reading time, or the bucket's start.")
+    soc_percent = fields.DecimalField(max_digits=7, decimal_places=2)
+    power_kw = fields.DecimalField(max_digits=10, decimal_places=3)
+    voltage_v = fields.DecimalField(max_digits=9, decimal_places=2)
+    temperature_c = fields.DecimalField(max_digits=7, decimal_places=2)
     status = serializers.CharField(required=False, help_text="Raw readings only.")
     flag = serializers.CharField(required=False, help_text="Raw readings only.")
-    temperature_max_c = serializers.DecimalField(
+    temperature_max_c = fields.DecimalField(
         max_digits=7, decimal_places=2, required=False, help_text="Buckets only."
     )
     readings = serializers.IntegerField(required=False, help_text="Buckets only.")
@@ -143,13 +152,13 @@ class HistoryPoint(serializers.Serializer):
 class HistoryOutput(serializers.Serializer):
     battery = serializers.UUIDField()
     bucket_seconds = serializers.IntegerField(allow_null=True)
-    next_after = serializers.DateTimeField(
+    next_after = fields.DateTimeField(
         allow_null=True, help_text="Pass as after= for the next page; null at the end."
     )
     points = HistoryPoint(many=True)
 
 
-class AlertOutput(serializers.ModelSerializer):
+class AlertOutput(fields.ModelSerializer):
     status = serializers.CharField(help_text="open, acknowledged or resolved.")
 
     class Meta:
@@ -162,16 +171,14 @@ class AlertOutput(serializers.ModelSerializer):
 
 class InstructionInput(serializers.Serializer):
     action = serializers.ChoiceField(choices=InstructionAction.choices)
-    power_kw = serializers.DecimalField(
-        max_digits=7, decimal_places=3, required=False, allow_null=True
-    )
-    reserve_soc = serializers.DecimalField(
+    power_kw = fields.DecimalField(max_digits=7, decimal_places=3, required=False, allow_null=True)
+    reserve_soc = fields.DecimalField(
         max_digits=5, decimal_places=2, required=False, allow_null=True
     )
     expires_in_minutes = serializers.IntegerField(required=False, min_value=1)
 
 
-class InstructionOutput(serializers.ModelSerializer):
+class InstructionOutput(fields.ModelSerializer):
     rule = serializers.CharField(source="rule.name", allow_null=True, default=None)
     status = serializers.CharField(
         help_text="pending, sent, acknowledged, rejected, expired, failed or superseded."
@@ -206,31 +213,25 @@ class RuleInput(serializers.Serializer):
     identifier_prefix = serializers.CharField(
         max_length=32, required=False, allow_blank=True, default="", help_text="e.g. N1-"
     )
-    soc_above = serializers.DecimalField(
-        max_digits=5, decimal_places=2, required=False, allow_null=True
-    )
-    soc_below = serializers.DecimalField(
-        max_digits=5, decimal_places=2, required=False, allow_null=True
-    )
+    soc_above = fields.DecimalField(max_digits=5, decimal_places=2, required=False, allow_null=True)
+    soc_below = fields.DecimalField(max_digits=5, decimal_places=2, required=False, allow_null=True)
     window_start = serializers.TimeField(required=False, allow_null=True)
     window_end = serializers.TimeField(required=False, allow_null=True)
     tariff_window = serializers.ChoiceField(
         choices=TariffWindow.choices, required=False, allow_blank=True, default=""
     )
-    temperature_below = serializers.DecimalField(
+    temperature_below = fields.DecimalField(
         max_digits=5, decimal_places=2, required=False, allow_null=True
     )
     only_without_alerts = serializers.BooleanField(required=False, default=False)
     action = serializers.ChoiceField(choices=InstructionAction.choices)
-    power_kw = serializers.DecimalField(
-        max_digits=7, decimal_places=3, required=False, allow_null=True
-    )
-    reserve_soc = serializers.DecimalField(
+    power_kw = fields.DecimalField(max_digits=7, decimal_places=3, required=False, allow_null=True)
+    reserve_soc = fields.DecimalField(
         max_digits=5, decimal_places=2, required=False, allow_null=True
     )
 
 
-class RuleOutput(serializers.ModelSerializer):
+class RuleOutput(fields.ModelSerializer):
     battery = serializers.SlugRelatedField(slug_field="identifier", read_only=True)
     account = serializers.SlugRelatedField(slug_field="account_number", read_only=True)
 

@@ -31,6 +31,7 @@ from .serializers import (
     RuleInput,
     RuleOutput,
     TelemetryInput,
+    TelemetryTimeInput,
 )
 
 KEY = OpenApiParameter(
@@ -111,6 +112,13 @@ class BatteryDetailApi(GenericAPIView):
         return Response(ArchiveOutput.of(services.battery_delete(battery=battery)))
 
 
+def _check_timestamp(data) -> None:
+    """A given timestamp must be plausible (a year-1 reading once made the battery undeletable);
+    a missing or empty one means now, as the service reads it."""
+    if isinstance(data, dict) and data.get("timestamp") not in (None, ""):
+        TelemetryTimeInput(data={"timestamp": data["timestamp"]}).is_valid(raise_exception=True)
+
+
 class TelemetryApi(GenericAPIView):
     permission_classes = [IsCustomerOrStaff]
     serializer_class = TelemetryInput
@@ -124,6 +132,7 @@ class TelemetryApi(GenericAPIView):
         """Store one reading: 201 when stored, 200 when it replays a stored one, 409 when it
         contradicts one."""
         battery = selectors.battery_get(user=request.user, key=key)
+        _check_timestamp(request.data)
         result = services.reading_record(battery=battery, data=request.data, source="api")
         code = status.HTTP_201_CREATED if result.stored else status.HTTP_200_OK
         return Response({"stored": result.stored, "duplicates": result.duplicates}, status=code)

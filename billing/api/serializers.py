@@ -11,9 +11,10 @@ from billing.models import (
     TariffRate,
     WindowKind,
 )
+from config import api_fields as fields
 
 
-class TariffRateSerializer(serializers.ModelSerializer):
+class TariffRateSerializer(fields.ModelSerializer):
     window = serializers.ChoiceField(
         source="kind",
         choices=WindowKind.choices,
@@ -31,7 +32,7 @@ class TariffRateSerializer(serializers.ModelSerializer):
         fields = ["band", "window", "unit_rate", "starts_at", "ends_at", "days", "priority"]
 
 
-class TariffSerializer(serializers.ModelSerializer):
+class TariffSerializer(fields.ModelSerializer):
     rates = TariffRateSerializer(many=True)
 
     class Meta:
@@ -62,7 +63,7 @@ class TariffAssignmentInput(serializers.Serializer):
     ends_on = serializers.DateField(required=False, allow_null=True, default=None)
 
 
-class TariffAssignmentOutput(serializers.ModelSerializer):
+class TariffAssignmentOutput(fields.ModelSerializer):
     account_number = serializers.CharField(source="account.account_number")
     tariff = TariffSerializer()
 
@@ -71,7 +72,7 @@ class TariffAssignmentOutput(serializers.ModelSerializer):
         fields = ["account_number", "tariff", "starts_on", "ends_on"]
 
 
-class BillLineOutput(serializers.ModelSerializer):
+class BillLineOutput(fields.ModelSerializer):
     kind = serializers.CharField(
         help_text="energy, standing, charging, export (a credit: negative amount, outside VAT) "
         "or vat."
@@ -92,7 +93,7 @@ class BillLineOutput(serializers.ModelSerializer):
         ]
 
 
-class BillReadOutput(serializers.ModelSerializer):
+class BillReadOutput(fields.ModelSerializer):
     meter_id = serializers.CharField(source="meter_serial")
     opening_quality = serializers.CharField(help_text="A actual, E estimated.")
     closing_quality = serializers.CharField(help_text="A actual, E estimated.")
@@ -113,7 +114,7 @@ class BillReadOutput(serializers.ModelSerializer):
         ]
 
 
-class BillSummaryOutput(serializers.ModelSerializer):
+class BillSummaryOutput(fields.ModelSerializer):
     account_number = serializers.CharField(source="account.account_number")
     month = serializers.DateField(format="%Y-%m")
     corrects = serializers.SlugRelatedField(slug_field="number", read_only=True)
@@ -148,7 +149,7 @@ class BillSummaryOutput(serializers.ModelSerializer):
 class BillOutput(BillSummaryOutput):
     lines = BillLineOutput(many=True)
     reads = BillReadOutput(many=True)
-    difference = serializers.DecimalField(
+    difference = fields.DecimalField(
         max_digits=12,
         decimal_places=2,
         allow_null=True,
@@ -172,7 +173,7 @@ class BillOutput(BillSummaryOutput):
 
 
 class BillFilter(serializers.Serializer):
-    month = serializers.RegexField(r"^\d{4}-\d{2}$", required=False, help_text="YYYY-MM")
+    month = fields.MonthField(required=False, help_text="YYYY-MM")
     state = serializers.ChoiceField(choices=BillState.choices, required=False)
     account = serializers.CharField(required=False, help_text="Account number.")
 
@@ -187,7 +188,7 @@ class VoidInput(serializers.Serializer):
 
 
 class BillRunInput(serializers.Serializer):
-    month = serializers.RegexField(r"^\d{4}-\d{2}$", help_text="YYYY-MM, a month that has ended.")
+    month = fields.MonthField(plausible=True, help_text="YYYY-MM, a month that has ended.")
     accounts = serializers.ListField(
         child=serializers.CharField(), required=False, help_text="Account numbers; default all."
     )

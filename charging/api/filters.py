@@ -1,12 +1,14 @@
 import django_filters
 
+from config.api_fields import DateTimeFilter, FilterSet
+
 from ..models import Charger, ChargerCommand, IdTag, Transaction
 
 
-class TransactionFilter(django_filters.FilterSet):
+class TransactionFilter(FilterSet):
     charger = django_filters.CharFilter(field_name="charger__charge_point_id")
-    started_after = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
-    started_before = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+    started_after = DateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_before = DateTimeFilter(field_name="started_at", lookup_expr="lt")
     active = django_filters.BooleanFilter(field_name="stopped_at", lookup_expr="isnull")
 
     class Meta:
@@ -14,7 +16,7 @@ class TransactionFilter(django_filters.FilterSet):
         fields = ["charger", "connector_id", "id_tag", "started_after", "started_before", "active"]
 
 
-class CommandFilter(django_filters.FilterSet):
+class CommandFilter(FilterSet):
     charger = django_filters.CharFilter(field_name="charger__charge_point_id")
 
     class Meta:
@@ -22,7 +24,7 @@ class CommandFilter(django_filters.FilterSet):
         fields = ["charger", "operation", "status"]
 
 
-class ChargerFilter(django_filters.FilterSet):
+class ChargerFilter(FilterSet):
     account = django_filters.CharFilter(field_name="account__account_number")
 
     class Meta:
@@ -30,7 +32,7 @@ class ChargerFilter(django_filters.FilterSet):
         fields = ["charge_point_id", "registration", "account", "connected"]
 
 
-class IdTagFilter(django_filters.FilterSet):
+class IdTagFilter(FilterSet):
     id_tag = django_filters.CharFilter(lookup_expr="iexact", help_text="Matched ignoring case.")
     account = django_filters.CharFilter(field_name="account__account_number")
 

@@ -2,11 +2,12 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.models import CustomerAccount
+from config import api_fields as fields
 
 from ..models import Charger, ChargerCommand, Connector, IdTag, Registration, Transaction
 
 
-class ConnectorOutput(serializers.ModelSerializer):
+class ConnectorOutput(fields.ModelSerializer):
     class Meta:
         model = Connector
         fields = [
@@ -21,7 +22,7 @@ class ConnectorOutput(serializers.ModelSerializer):
         ]
 
 
-class ChargerOutput(serializers.ModelSerializer):
+class ChargerOutput(fields.ModelSerializer):
     connectors = ConnectorOutput(many=True, read_only=True)
     account = serializers.SlugRelatedField(slug_field="account_number", read_only=True)
     has_password = serializers.SerializerMethodField(
@@ -66,7 +67,7 @@ class ChargerCreatedOutput(ChargerOutput):
         fields = [*ChargerOutput.Meta.fields, "authorization_key"]
 
 
-class TransactionOutput(serializers.ModelSerializer):
+class TransactionOutput(fields.ModelSerializer):
     transaction_id = serializers.IntegerField(source="pk", read_only=True)
     charger = serializers.SlugRelatedField(slug_field="charge_point_id", read_only=True)
     account = serializers.SlugRelatedField(slug_field="account_number", read_only=True)
@@ -101,7 +102,7 @@ class TransactionOutput(serializers.ModelSerializer):
         return data
 
 
-class CommandOutput(serializers.ModelSerializer):
+class CommandOutput(fields.ModelSerializer):
     charger = serializers.SlugRelatedField(slug_field="charge_point_id", read_only=True)
 
     class Meta:
@@ -195,7 +196,7 @@ class ChargerCreateInput(ChargerUpdateInput):
     )
 
 
-class IdTagOutput(serializers.ModelSerializer):
+class IdTagOutput(fields.ModelSerializer):
     account = serializers.SlugRelatedField(slug_field="account_number", read_only=True)
     parent_id_tag = serializers.CharField(
         source="parent.id_tag", read_only=True, allow_null=True, default=None
@@ -240,7 +241,7 @@ class IdTagUpdateInput(_Input):
         help_text="The group's parent tag (registered already), matched ignoring case; null "
         "or empty for none.",
     )
-    expires_at = serializers.DateTimeField(
+    expires_at = fields.DateTimeField(
         required=False,
         allow_null=True,
         help_text="After this the tag is answered Expired; null for never. Without an offset, "

@@ -6,6 +6,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import CustomersReadStaffWrite, IsCustomerOrStaff, IsStaff
 from config.api import csv_response
+from config.api_fields import filtered
 
 from .. import selectors, services
 from ..models import ChargerCommand
@@ -279,9 +280,9 @@ class TransactionCsvApi(APIView):
         responses={(200, "text/csv"): OpenApiTypes.STR},
     )
     def get(self, request):
-        rows = TransactionFilter(
-            request.query_params, queryset=selectors.transactions_for_user(user=request.user)
-        ).qs
+        rows = filtered(
+            TransactionFilter, request, selectors.transactions_for_user(user=request.user)
+        )
         lines = (
             [TransactionOutput(row).data[field] for field in CSV_FIELDS]
             for row in rows.iterator(chunk_size=1000)

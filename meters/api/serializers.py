@@ -1,8 +1,15 @@
+from decimal import ROUND_HALF_EVEN
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import CustomerAccount
+from config import api_fields as fields
+from config.api_fields import LocalDateTimeField
+from config.inputs import InputError, month_plausible
 from meters.models import (
+    KWH_DIGITS,
+    KWH_PLACES,
     DailyUsage,
     Meter,
     MeterKind,
@@ -14,15 +21,7 @@ from meters.models import (
 from meters.services import BULK_MAX_ITEMS
 
 
-class LocalDateTimeField(serializers.DateTimeField):
-    """Keeps a timestamp without an offset naive, so the service reads it in the meter's time
-    zone instead of the server's."""
-
-    def enforce_timezone(self, value):
-        return value
-
-
-class MeterOutput(serializers.ModelSerializer):
+class MeterOutput(fields.ModelSerializer):
     account_number = serializers.CharField(source="account.account_number", read_only=True)
 
     class Meta:
@@ -55,7 +54,7 @@ class MeterInput(serializers.Serializer):
     timezone = serializers.CharField(required=False, help_text="IANA name; default Europe/London.")
 
 
-class ReadingOutput(serializers.ModelSerializer):
+class ReadingOutput(fields.ModelSerializer):
     meter_id = serializers.CharField(source="meter.meter_id", read_only=True)
 
     class Meta:
@@ -81,16 +80,24 @@ class ReadingInput(serializers.Serializer):
         "that does not exist or occurs twice (DST changes) is refused. Interval meters: :00 or "
         ":30 with zero seconds."
     )
-    import_kwh = serializers.DecimalField(
-        max_digits=None, decimal_places=None, help_text="Import register, kWh (not negative)."
+    # Rounded to the stored places (a reading head reports more), bounded to the column.
+    import_kwh = fields.DecimalField(
+        max_digits=KWH_DIGITS,
+        decimal_places=KWH_PLACES,
+        rounding=ROUND_HALF_EVEN,
+        help_text="Import register, kWh (not negative).",
     )
-    export_kwh = serializers.DecimalField(
-        max_digits=None, decimal_places=None, required=False, allow_null=True
+    export_kwh = fields.DecimalField(
+        max_digits=KWH_DIGITS,
+        decimal_places=KWH_PLACES,
+        rounding=ROUND_HALF_EVEN,
+        required=False,
+        allow_null=True,
     )
-    power_w = serializers.FloatField(required=False, allow_null=True)
-    power_l1_w = serializers.FloatField(required=False, allow_null=True)
-    power_l2_w = serializers.FloatField(required=False, allow_null=True)
-    power_l3_w = serializers.FloatField(required=False, allow_null=True)
+    power_w = fields.FloatField(required=False, allow_null=True)
+    power_l1_w = fields.FloatField(required=False, allow_null=True)
+    power_l2_w = fields.FloatField(required=False, allow_null=True)
+    power_l3_w = fields.FloatField(required=False, allow_null=True)
     quality = serializers.ChoiceField(choices=ReadingQuality.choices, default="actual")
     register_reset = serializers.BooleanField(
         default=False,
@@ -110,7 +117,7 @@ class BulkInput(serializers.Serializer):
 class ItemResultOutput(serializers.Serializer):
     index = serializers.IntegerField()
     meter_id = serializers.CharField()
-    at = serializers.DateTimeField(allow_null=True)
+    at = fields.DateTimeField(allow_null=True)
     status = serializers.ChoiceField(choices=["accepted", "duplicate", "rejected", "skipped"])
     code = serializers.CharField(
         required=False, help_text="When rejected: unknown_meter, conflict or invalid."
@@ -126,7 +133,7 @@ class BulkOutput(serializers.Serializer):
     results = ItemResultOutput(many=True)
 
 
-class ReceptionOutput(serializers.ModelSerializer):
+class ReceptionOutput(fields.ModelSerializer):
     changed_by = serializers.CharField(source="changed_by.email", default=None)
     is_open = serializers.BooleanField(read_only=True)
 
@@ -135,7 +142,7 @@ class ReceptionOutput(serializers.ModelSerializer):
         fields = ["is_open", "paused", "maintenance", "reason", "changed_by", "changed_at"]
 
 
-class ReceptionChangeOutput(serializers.ModelSerializer):
+class ReceptionChangeOutput(fields.ModelSerializer):
     changed_by = serializers.CharField(source="changed_by.email", default=None)
 
     class Meta:
@@ -149,7 +156,7 @@ class ReceptionInput(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
 
 
-class DailyUsageOutput(serializers.ModelSerializer):
+class DailyUsageOutput(fields.ModelSerializer):
     class Meta:
         model = DailyUsage
         fields = [
@@ -187,18 +194,18 @@ class ConsumptionQuery(serializers.Serializer):
 
 
 class ReadingPoint(serializers.Serializer):
-    at = serializers.DateTimeField()
-    import_kwh = serializers.DecimalField(max_digits=14, decimal_places=4)
+    at = fields.DateTimeField()
+    import_kwh = fields.DecimalField(max_digits=14, decimal_places=4)
 
 
 class ConsumptionOutput(serializers.Serializer):
     meter_id = serializers.CharField()
     period = serializers.CharField()
-    start = serializers.DateTimeField()
-    end = serializers.DateTimeField()
+    start = fields.DateTimeField()
+    end = fields.DateTimeField()
     start_reading = ReadingPoint()
     end_reading = ReadingPoint()
-    consumption_kwh = serializers.DecimalField(max_digits=14, decimal_places=4)
+    consumption_kwh = fields.DecimalField(max_digits=14, decimal_places=4)
     readings = serializers.IntegerField()
     is_complete = serializers.BooleanField()
 
@@ -213,9 +220,9 @@ class SeriesQuery(serializers.Serializer):
 
 
 class SeriesRow(serializers.Serializer):
-    interval_start = serializers.DateTimeField()
-    interval_end = serializers.DateTimeField()
-    consumption = serializers.DecimalField(max_digits=14, decimal_places=4)
+    interval_start = fields.DateTimeField()
+    interval_end = fields.DateTimeField()
+    consumption = fields.DecimalField(max_digits=14, decimal_places=4)
 
 
 class RangeQuery(serializers.Serializer):
@@ -225,13 +232,13 @@ class RangeQuery(serializers.Serializer):
 
 class StatsOutput(serializers.Serializer):
     meter_id = serializers.CharField()
-    start = serializers.DateTimeField()
-    end = serializers.DateTimeField()
+    start = fields.DateTimeField()
+    end = fields.DateTimeField()
     readings = serializers.IntegerField()
-    energy_kwh = serializers.DecimalField(max_digits=14, decimal_places=4, allow_null=True)
-    min_power_w = serializers.FloatField(allow_null=True)
-    max_power_w = serializers.FloatField(allow_null=True)
-    avg_power_w = serializers.FloatField(allow_null=True)
+    energy_kwh = fields.DecimalField(max_digits=14, decimal_places=4, allow_null=True)
+    min_power_w = fields.FloatField(allow_null=True)
+    max_power_w = fields.FloatField(allow_null=True)
+    avg_power_w = fields.FloatField(allow_null=True)
 
 
 class SummaryQuery(serializers.Serializer):
@@ -240,10 +247,10 @@ class SummaryQuery(serializers.Serializer):
 
 class SummaryDay(serializers.Serializer):
     day = serializers.DateField()
-    import_kwh = serializers.DecimalField(max_digits=14, decimal_places=4)
-    export_kwh = serializers.DecimalField(max_digits=14, decimal_places=4, allow_null=True)
+    import_kwh = fields.DecimalField(max_digits=14, decimal_places=4)
+    export_kwh = fields.DecimalField(max_digits=14, decimal_places=4, allow_null=True)
     is_partial = serializers.BooleanField()
-    moving_average_30d_kwh = serializers.DecimalField(
+    moving_average_30d_kwh = fields.DecimalField(
         max_digits=14,
         decimal_places=4,
         allow_null=True,
@@ -254,12 +261,10 @@ class SummaryDay(serializers.Serializer):
 class SummaryOutput(serializers.Serializer):
     meter_id = serializers.CharField()
     days = SummaryDay(many=True)
-    average_daily_kwh_last_year = serializers.DecimalField(
+    average_daily_kwh_last_year = fields.DecimalField(
         max_digits=14, decimal_places=4, allow_null=True
     )
-    moving_average_30d_kwh = serializers.DecimalField(
-        max_digits=14, decimal_places=4, allow_null=True
-    )
+    moving_average_30d_kwh = fields.DecimalField(max_digits=14, decimal_places=4, allow_null=True)
 
 
 class AggregatesQuery(serializers.Serializer):
@@ -275,8 +280,8 @@ class AggregateRow(serializers.Serializer):
     group = serializers.CharField()
     period = serializers.DateField()
     meters = serializers.IntegerField()
-    total_kwh = serializers.DecimalField(max_digits=18, decimal_places=4)
-    average_kwh_per_meter = serializers.DecimalField(max_digits=18, decimal_places=4)
+    total_kwh = fields.DecimalField(max_digits=18, decimal_places=4)
+    average_kwh_per_meter = fields.DecimalField(max_digits=18, decimal_places=4)
 
 
 class ArchiveOutput(serializers.Serializer):
@@ -285,7 +290,7 @@ class ArchiveOutput(serializers.Serializer):
     path = serializers.CharField()
     sha256 = serializers.CharField()
     rows = serializers.IntegerField()
-    created_at = serializers.DateTimeField()
+    created_at = fields.DateTimeField()
 
 
 @extend_schema_field({"type": "string", "pattern": "^(daily|monthly)$"})
@@ -299,6 +304,13 @@ class ArchiveKindField(serializers.ChoiceField):
 class ArchiveInput(serializers.Serializer):
     kind = ArchiveKindField(help_text="daily or monthly")
     period_start = serializers.DateField(help_text="The day, or any day of the month.")
+
+    def validate_period_start(self, value):
+        try:
+            month_plausible(value.year, value.month)
+        except InputError as exc:
+            raise serializers.ValidationError(exc.message, code=exc.code) from exc
+        return value
 
 
 class RestoreOutput(serializers.Serializer):
@@ -315,8 +327,8 @@ class MeterKeyOutput(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     prefix = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    revoked_at = serializers.DateTimeField(allow_null=True)
+    created_at = fields.DateTimeField()
+    revoked_at = fields.DateTimeField(allow_null=True)
 
 
 class IssuedMeterKeyOutput(MeterKeyOutput):

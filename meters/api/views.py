@@ -1,6 +1,5 @@
 """The meters API: doors that parse, call a service or selector, and answer."""
 
-import json
 from datetime import UTC
 
 from django.conf import settings
@@ -8,12 +7,7 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import (
-    APIException,
-    ParseError,
-    UnsupportedMediaType,
-    ValidationError,
-)
+from rest_framework.exceptions import UnsupportedMediaType, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -21,6 +15,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsAnalyst, IsStaff
 from config.api import Pagination, csv_response, query_params
+from config.api_fields import body_too_large, parse_json_body, read_body
 from config.exceptions import NotFound
 from meters import archives, greenbutton, selectors, services
 from meters.authentication import MeterKeyAuthentication
@@ -141,28 +136,16 @@ def _readings_out(meter, readings) -> list:
     return s.ReadingOutput(readings, many=True).data
 
 
-class PayloadTooLarge(APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
-
-
 def _bulk_body(request) -> object:
     """The JSON body of a bulk request. Read here rather than through request.data: 10,000
     readings with raw payloads pass Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), so this door
-    has its own bound, READINGS_BULK_MAX_BYTES."""
+    has its own bound, READINGS_BULK_MAX_BYTES; the JSON rules are the parser's."""
     if not (request.content_type or "").startswith("application/json"):
         raise UnsupportedMediaType(request.content_type or "none")
     limit = settings.READINGS_BULK_MAX_BYTES
     if int(request.META.get("CONTENT_LENGTH") or 0) > limit:
-        raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
-    stream = request.stream
-    body = stream.read(limit + 1) if stream is not None else b""
-    if len(body) > limit:
-        raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
-    try:
-        return json.loads(body or b"{}")
-    except ValueError as exc:
-        raise ParseError(f"JSON parse error - {exc}") from exc
+        raise body_too_large(limit)
+    return parse_json_body(read_body(request.stream, limit) or b"{}")
 
 
 def _bulk_items(data) -> list[services.ReadingIn]:
