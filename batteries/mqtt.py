@@ -36,30 +36,41 @@ Acknowledgement payload::
     {"instruction_id": "<uuid>", "result": "accepted" | "rejected", "reason": "optional text"}
 
 Every handler raises ``BadPayload`` (a ValueError) for a payload it cannot use, with a message
-naming the problem, and ``config.exceptions.NotFound`` for an unknown battery or instruction; the
-caller logs and drops such a message (retrying cannot make it valid).
+naming the problem and a ``code`` (the shared input rule's, e.g. ``too_deep``, or
+``bad_battery_payload``), and ``config.exceptions.NotFound`` for an unknown battery or
+instruction; the caller dead-letters such a message (retrying cannot make it valid). The batch
+handler never lets one message's failure, foreseen or not, stop the others.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 import paho.mqtt.client as paho
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import InterfaceError, OperationalError
 
-from config.exceptions import NotFound
+from config.exceptions import NotFound, ServiceUnavailable
+from config.inputs import InputError, json_loads
 from config.mqtt import broker_address, client_secure
 
 from . import services
 from .models import Battery
 
+log = logging.getLogger(__name__)
+
 
 class BadPayload(ValueError):
-    """The message cannot be used as it is; its text says why."""
+    """The message cannot be used as it is; its text says why, its ``code`` which rule."""
+
+    def __init__(self, message: str, code: str = "bad_battery_payload"):
+        super().__init__(message)
+        self.code = code
 
 
 def telemetry_topic(identifier: str) -> str:
@@ -76,14 +87,21 @@ def ack_topic(identifier: str) -> str:
 
 def _json(payload: bytes) -> object:
     try:
-        return json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadPayload(f"Payload is not JSON: {exc}") from exc
+        return json_loads(payload)
+    except InputError as exc:
+        what = "is not JSON" if exc.code == "not_json" else "is refused"
+        raise BadPayload(f"Payload {what}: {exc.message}", code=exc.code) from exc
+
+
+# A message with more readings than this is not a unit's backlog but a flood.
+MAX_READINGS_PER_MESSAGE = 1000
 
 
 def _readings(identifier: str, payload: bytes, received_at: datetime, battery: Battery) -> list:
     data = _json(payload)
     items = data if isinstance(data, list) else [data]
+    if not items or len(items) > MAX_READINGS_PER_MESSAGE:
+        raise BadPayload(f"A message holds 1 to {MAX_READINGS_PER_MESSAGE} readings.")
     readings = []
     for index, item in enumerate(items):
         try:
@@ -117,27 +135,50 @@ def handle_telemetry(
     )
 
 
+def _stamped_on_receipt(payload_readings: list, received_at: datetime) -> bool:
+    return any(values.at == received_at for _, values in payload_readings)
+
+
 def handle_telemetry_batch(
     messages: Iterable[tuple[str, bytes, datetime]],
+    *,
+    redeliveries: Callable[[list[int]], set[int]] | None = None,
 ) -> tuple[services.IngestResult, list[tuple[int, Exception]]]:
     """Store many telemetry messages ``(identifier, payload, received_at)`` in one transaction.
     Messages that are bad or name an unknown battery are left out and returned with their index
-    and error; the others are stored (returns the ingest counts and those errors)."""
+    and error; the others are stored (returns the ingest counts and those errors). Whatever one
+    message contains, its failure is its own: an unforeseen exception is returned as its error
+    (and logged), never raised.
+
+    ``redeliveries``: called with the indexes of messages with a reading stamped with its receive
+    time (no timestamp in the payload), returns those already stored once (a redelivery), which
+    are skipped: their (battery, time) cannot recognise them."""
     messages = list(messages)
     batteries = {
         battery.identifier: battery
         for battery in Battery.objects.filter(identifier__in={m[0] for m in messages})
     }
-    readings, errors = [], []
+    parsed: dict[int, list] = {}
+    errors = []
     for index, (identifier, payload, received_at) in enumerate(messages):
         battery = batteries.get(identifier)
         if battery is None:
             errors.append((index, NotFound(f"No battery {identifier}.")))
             continue
         try:
-            readings.extend(_readings(identifier, payload, received_at, battery))
+            parsed[index] = _readings(identifier, payload, received_at, battery)
         except BadPayload as exc:
             errors.append((index, exc))
+        except (ServiceUnavailable, OperationalError, InterfaceError):
+            raise
+        except Exception as exc:
+            log.exception("batteries: telemetry message of %s broke its parsing", identifier)
+            errors.append((index, exc))
+    if redeliveries is not None:
+        stamped = [i for i, found in parsed.items() if _stamped_on_receipt(found, messages[i][2])]
+        for index in redeliveries(stamped) if stamped else ():
+            del parsed[index]
+    readings = [reading for found in parsed.values() for reading in found]
     result = services.readings_ingest(readings=readings, source="mqtt", skip_conflicts=True)
     return result, errors
 

@@ -13,7 +13,7 @@ state.
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from config.exceptions import Conflict
+from config.inputs import InputError, earliest_datetime, to_decimal, to_utc
 
 from ..models import Battery, BatteryFlag, BatteryReading, BatteryStatus
 from ..sql import field_in
@@ -34,6 +35,8 @@ _RANGES = {
     "voltage_v": (Decimal(0), Decimal(10_000), "Voltage must be 0 V or more (below 10,000 V)."),
     "power_kw": (Decimal(-1000), Decimal(1000), "Power must be between -1000 and 1000 kW."),
 }
+# Room for every range above with its places; larger numbers are out of range anyway.
+_DIGITS = 12
 _PLACES = {
     "soc_percent": Decimal("0.01"),
     "temperature_c": Decimal("0.01"),
@@ -69,7 +72,18 @@ def _parse_time(value, default: datetime) -> datetime:
         if parsed is None:
             raise ValueError("Give an ISO 8601 timestamp, e.g. 2026-01-31T13:30:00Z.")
     if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed)
+        try:
+            parsed = timezone.make_aware(parsed)
+        except (OverflowError, ValueError) as exc:
+            raise ValueError("The timestamp is outside the supported range.") from exc
+    try:
+        # Convertible to UTC (year 1 with an offset is not) and not before the earliest accepted
+        # datetime; the future bound (CLOCK_SKEW) is the caller's.
+        parsed = to_utc(parsed)
+    except InputError as exc:
+        raise ValueError(exc.message) from exc
+    if parsed < earliest_datetime():
+        raise ValueError(f"The timestamp is before {earliest_datetime():%Y-%m-%d}.")
     return parsed
 
 
@@ -96,20 +110,26 @@ def reading_values_parse(
             errors[name] = ["This field is required (a number)."]
             continue
         try:
-            number = Decimal(str(raw))
-        except (InvalidOperation, ValueError):
-            errors[name] = ["A number is required."]
+            # Bounded before it is compared: 1e400, a megabyte of digits and NaN are refused by
+            # the shared rule instead of raising from quantize.
+            number = to_decimal(
+                raw if isinstance(raw, int | Decimal) else str(raw),
+                max_digits=_DIGITS,
+                decimal_places=-_PLACES[name].as_tuple().exponent,
+            )
+        except InputError as exc:
+            errors[name] = [rule if exc.code in ("out_of_range", "not_finite") else exc.message]
             continue
-        if not number.is_finite() or not low <= number <= high:
+        if not low <= number <= high:
             errors[name] = [rule]
             continue
-        values[name] = number.quantize(_PLACES[name])
+        values[name] = number
     status = data.get("status")
-    if status not in BatteryStatus.values:
+    if not isinstance(status, str) or status not in BatteryStatus.values:
         errors["status"] = [f"Status must be one of {', '.join(BatteryStatus.values)}."]
     values["status"] = status
     flag = data.get("flag", BatteryFlag.OK)
-    if flag not in BatteryFlag.values:
+    if not isinstance(flag, str) or flag not in BatteryFlag.values:
         errors["flag"] = [f"Flag must be one of {', '.join(BatteryFlag.values)}."]
     values["flag"] = flag
     if errors:
@@ -210,13 +230,18 @@ def readings_ingest_bulk(*, user, items: object, source: str) -> IngestResult:
         raise ValidationError({"readings": ["Give a non-empty list of readings."]})
     if len(items) > BULK_MAX_READINGS:
         raise ValidationError({"readings": [f"At most {BULK_MAX_READINGS} per request."]})
-    keys = [str(item.get("battery", "")) if isinstance(item, dict) else "" for item in items]
-    batteries = selectors.batteries_by_key(user=user, keys=keys)
+    keys = [_battery_key(item) for item in items]
+    batteries = selectors.batteries_by_key(user=user, keys=[key for key in keys if key])
     readings, errors = [], {}
     for index, (item, key) in enumerate(zip(items, keys, strict=True)):
-        battery = batteries.get(key)
+        if not isinstance(item, dict):
+            errors[f"readings[{index}]"] = ["A reading is a JSON object."]
+            continue
+        battery = batteries.get(key) if key else None
         if battery is None:
-            errors[f"readings[{index}].battery"] = [f"No battery {key}."]
+            errors[f"readings[{index}].battery"] = [
+                f"No battery {key}." if key else "Name the battery by its UUID or identifier."
+            ]
             continue
         try:
             readings.append((battery, reading_values_parse(item)))
@@ -226,6 +251,19 @@ def readings_ingest_bulk(*, user, items: object, source: str) -> IngestResult:
     if errors:
         raise ValidationError(errors)
     return readings_ingest(readings=readings, source=source)
+
+
+# A battery's key is its UUID or identifier: anything longer is no battery's.
+_KEY_MAX_LENGTH = 64
+
+
+def _battery_key(item: object) -> str:
+    """The item's battery key when it is a usable text, else "" (a poison item is refused by its
+    index and rule, never looked up)."""
+    key = item.get("battery") if isinstance(item, dict) else None
+    if not isinstance(key, str) or not key or len(key) > _KEY_MAX_LENGTH or "\x00" in key:
+        return ""
+    return key
 
 
 def _conflict(battery: Battery, values: ReadingValues, skip: bool, result: IngestResult) -> None:

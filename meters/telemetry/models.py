@@ -101,6 +101,18 @@ class DeadLetter(models.Model):
         return bytes(self.payload).decode("utf-8", errors="replace")
 
 
+class ReceivedMessage(models.Model):
+    """The identity (sha256 of topic and payload) of a message whose reading was stamped with its
+    receive time, kept for TELEMETRY_DEDUP_WINDOW_SECONDS: a redelivery gets a new receive time,
+    so only this recognises it. Messages with their own plausible Time need no row."""
+
+    digest = models.CharField(max_length=64, primary_key=True)
+    received_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.digest
+
+
 class AlertKind(models.TextChoices):
     INGEST_DOWN = "ingest_down", "Ingest down"
     INGEST_DEGRADED = "ingest_degraded", "Ingest degraded"

@@ -13,16 +13,20 @@ scale``. Decisions on odd payloads:
 - empty keys, empty strings and non-numbers are ignored; numbers may be quoted ("186.7");
 - the meter group is the first group that holds an import register; other groups (``ESP32``,
   ``Gas``) are ignored unless an override points into them;
-- a reading needs an import register; power alone is not stored.
+- a reading needs an import register; power alone is not stored;
+- the payload is parsed by ``config.inputs.json_loads`` (bounded depth and number length, no
+  NaN/Infinity, no NUL), and registers must fit the readings' column (``to_decimal``): a
+  message that breaks those limits is refused with the rule's code, never half-read.
 """
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
+
+from config.inputs import MAX_NUMBER_LENGTH, InputError, json_loads, to_decimal
 
 QUANTITIES = (
     "import_kwh",
@@ -43,6 +47,15 @@ DEFAULT_KEYS: dict[str, tuple[str, ...]] = {
     "meter_number": ("Meter_id", "Meter_number"),
 }
 REGISTERS = ("import_kwh", "export_kwh")
+# The readings' register column (meters.models.KWH_DIGITS / KWH_PLACES): repeated here because
+# payloads is pure and imported by models; a test pins them equal.
+REGISTER_DIGITS = 14
+REGISTER_PLACES = 4
+# Watts beyond a gigawatt are a broken reading head, not a home; they would also overflow float.
+MAX_ABS_WATTS = Decimal(10) ** 9
+# Device.topic's length: a longer device name cannot be recorded, so it is refused by its code.
+DEVICE_MAX_LENGTH = 128
+TOPIC_KINDS = ("SENSOR", "LWT", "STATE")
 TIME_FROM_PAYLOAD = "payload"
 TIME_FROM_RECEIPT = "received"
 
@@ -64,21 +77,45 @@ class Topic:
 
 def topic_parse(topic: str, *, tele_root: str, batteries_root: str) -> Topic | None:
     """``tele/<device>/SENSOR|LWT|STATE`` and ``<batteries>/<id>/telemetry|cmd/ack``; None for
-    any other topic. A device topic may itself contain slashes (Tasmota's %prefix%/%topic%)."""
+    any other topic (Tasmota's INFO1, RESULT, ... and foreign roots are not ours). A device topic
+    may itself contain slashes (Tasmota's %prefix%/%topic%).
+
+    Raises PayloadError for a topic that is meant for us but cannot be used, so it is
+    dead-lettered by code instead of silently dropped: ``empty_device`` (``tele//SENSOR``),
+    ``device_too_long`` (longer than a device's name can be), ``unknown_topic_kind``
+    (``tele/x/sensor``: Tasmota's kinds are upper case)."""
     for root in (tele_root, batteries_root):
         if not topic.startswith(root + "/"):
             continue
         parts = topic[len(root) + 1 :].split("/")
-        if root == tele_root and len(parts) >= 2 and parts[-1] in ("SENSOR", "LWT", "STATE"):
-            device = "/".join(parts[:-1])
-            if device:
-                return Topic(kind=parts[-1], device=device)
-        if root == batteries_root and parts[0]:
+        if root == tele_root and len(parts) >= 2:
+            kind = parts[-1]
+            if kind not in TOPIC_KINDS:
+                if kind.upper() in TOPIC_KINDS:
+                    raise PayloadError(
+                        "unknown_topic_kind",
+                        f"Topic kind {kind!r} is not one of {', '.join(TOPIC_KINDS)} "
+                        "(Tasmota's kinds are upper case).",
+                    )
+                continue
+            return Topic(kind=kind, device=_device_name("/".join(parts[:-1])))
+        if root == batteries_root and len(parts) >= 2:
             if parts[1:] == ["telemetry"]:
-                return Topic(kind="battery_telemetry", device=parts[0])
+                return Topic(kind="battery_telemetry", device=_device_name(parts[0]))
             if parts[1:] == ["cmd", "ack"]:
-                return Topic(kind="battery_ack", device=parts[0])
+                return Topic(kind="battery_ack", device=_device_name(parts[0]))
     return None
+
+
+def _device_name(name: str) -> str:
+    if not name.strip("/"):
+        raise PayloadError("empty_device", "The topic names no device (an empty level).")
+    if len(name) > DEVICE_MAX_LENGTH:
+        raise PayloadError(
+            "device_too_long",
+            f"The device name has {len(name)} characters; at most {DEVICE_MAX_LENGTH}.",
+        )
+    return name
 
 
 def lwt_parse(payload: bytes) -> bool:
@@ -101,25 +138,15 @@ def _first_wins(pairs: list[tuple[str, object]]) -> dict:
     return result
 
 
-def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not a number")
-
-
 def json_parse(payload: bytes) -> dict:
-    """The SENSOR payload as a dict, numbers as Decimal (no float rounding of registers)."""
+    """The SENSOR payload as a dict, numbers as Decimal (no float rounding of registers). Raises
+    PayloadError with the code of the input rule it breaks (``not_json``, ``too_deep``,
+    ``number_too_long``, ``not_finite``, ``nul_character``)."""
     try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise PayloadError("not_json", f"Payload is not UTF-8 text: {exc}.") from exc
-    try:
-        data = json.loads(
-            text,
-            parse_float=Decimal,
-            object_pairs_hook=_first_wins,
-            parse_constant=_refuse_constant,
-        )
-    except ValueError as exc:
-        raise PayloadError("not_json", f"Payload is not JSON: {exc}.") from exc
+        data = json_loads(payload, object_pairs_hook=_first_wins)
+    except InputError as exc:
+        what = "is not JSON" if exc.code == "not_json" else "is refused"
+        raise PayloadError(exc.code, f"Payload {what}: {exc.message}") from exc
     if not isinstance(data, dict):
         raise PayloadError("not_json", "Payload is JSON but not an object.")
     return data
@@ -132,7 +159,7 @@ def _number(value) -> Decimal | None:
         number = Decimal(value)
     elif isinstance(value, float):
         number = Decimal(str(value))
-    elif isinstance(value, str) and value.strip():
+    elif isinstance(value, str) and value.strip() and len(value) <= MAX_NUMBER_LENGTH:
         try:
             number = Decimal(value.strip())
         except InvalidOperation:
@@ -224,7 +251,12 @@ def sensor_map(data: dict, overrides: dict | None = None) -> Mapped:
             values[quantity] = _text(raw)
             continue
         number = _number(raw)
-        values[quantity] = None if number is None else number * Decimal(str(rule.get("scale", 1)))
+        try:
+            values[quantity] = (
+                None if number is None else number * Decimal(str(rule.get("scale", 1)))
+            )
+        except ArithmeticError as exc:  # decimal.Overflow: 1e999999 scaled
+            raise PayloadError("out_of_range", f"{path}: the scaled value overflows.") from exc
     overridden = {rule["quantity"] for rule in overrides.values()}
 
     meter_group = next(
@@ -279,6 +311,8 @@ def sensor_map(data: dict, overrides: dict | None = None) -> Mapped:
 
 
 def sensor_require_register(mapped: Mapped) -> None:
+    """Raise PayloadError unless the reading has an import register, its registers are not
+    negative and fit the readings' column, and its powers are plausible."""
     if mapped.import_kwh is None:
         raise PayloadError(
             "no_register",
@@ -290,6 +324,15 @@ def sensor_require_register(mapped: Mapped) -> None:
         value = getattr(mapped, name)
         if value is not None and value < 0:
             raise PayloadError("negative_register", f"{name}: a register cannot be negative.")
+        if value is not None:
+            try:
+                to_decimal(value, max_digits=REGISTER_DIGITS, decimal_places=REGISTER_PLACES)
+            except InputError as exc:
+                raise PayloadError(exc.code, f"{name}: {exc.message}") from exc
+    for name in ("power_w", "power_l1_w", "power_l2_w", "power_l3_w"):
+        value = getattr(mapped, name)
+        if value is not None and abs(value) > MAX_ABS_WATTS:
+            raise PayloadError("out_of_range", f"{name}: more than {MAX_ABS_WATTS:,} W.")
 
 
 def reading_time(
@@ -303,14 +346,14 @@ def reading_time(
     """The payload's ``Time`` (local to the device unless it has an offset) when plausible: not
     more than ``max_ahead`` after the receive time nor ``max_behind`` before it. Otherwise the
     receive time. Returns the instant and which of the two it is."""
-    if time:
+    if time and len(time) <= 64:
         try:
             parsed = datetime.fromisoformat(time.strip())
-        except ValueError:
-            parsed = None
-        if parsed is not None:
             if parsed.tzinfo is None:
                 parsed = parsed.replace(tzinfo=tz)
             if received_at - max_behind <= parsed <= received_at + max_ahead:
                 return parsed.astimezone(UTC), TIME_FROM_PAYLOAD
+        except (ValueError, OverflowError):
+            # Not a datetime, or one at the edge of the calendar that no offset can move.
+            pass
     return received_at, TIME_FROM_RECEIPT

@@ -23,6 +23,10 @@ def status_section() -> dict:
         "devices_silent": state["devices_silent"],
         "devices_offline": state["devices_offline"],
         "dead_letters": DeadLetter.objects.count(),
+        # By code (empty_device, too_deep, crashed_before, ...): what kind of input is failing.
+        "dead_letters_by_code": dict(
+            DeadLetter.objects.values_list("code").annotate(n=Count("pk")).order_by("code")
+        ),
         "open_alerts": [
             {"kind": a.kind, "message": a.message, "opened_at": a.opened_at.isoformat()}
             for a in Alert.objects.filter(resolved_at__isnull=True)[:20]

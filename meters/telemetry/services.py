@@ -3,10 +3,20 @@ dead letters; device attachment; supervision alerts.
 
 ``messages_store`` is the one place a message's fate is decided. The ingest process calls it with
 a batch and acknowledges the batch's messages only after it returned (its transaction committed).
+
+No message can stop the ingest, by construction rather than by a list of catches: everything a
+message's bytes decide (its topic, JSON, mapping, bounds) runs in per-message steps through
+``guarded``, which turns any exception into a ``Refused`` verdict (InputError/PayloadError: its
+code; anything else: code ``error`` with the exception's class, logged with its traceback). Only
+the batch writes run outside a step; when one of those fails for a reason that is not the
+infrastructure's, ``messages_store_isolating`` bisects the batch so only the culprit is
+dead-lettered. A message that kills the process outright is recognised on redelivery by the
+ingest command (``inflight``) and dead-lettered with ``crashed_before``.
 Readings are written through ``meters.services.reading_ingest_bulk`` (COPY on PostgreSQL), so the
 meters' rules (unique meter+time, registers never go down unless reset, reception pause) hold.
 """
 
+import hashlib
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -16,18 +26,19 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from config.database import array_cursor
-from config.exceptions import ApplicationError, ServiceUnavailable
+from config.exceptions import ApplicationError, NotFound, ServiceUnavailable
+from config.inputs import InputError
 from meters import services as meter_services
 from meters.models import Meter, MeterKind, ReadingSource
 
 from . import payloads, supervision
-from .models import Alert, AlertKind, DeadLetter, Device, DeviceTransition
+from .models import Alert, AlertKind, DeadLetter, Device, DeviceTransition, ReceivedMessage
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +50,11 @@ STORED = "stored"
 DUPLICATE = "duplicate"
 REJECTED = "rejected"
 IGNORED = "ignored"
+
+# Failures that are not the message's fault: the batch is held and retried, never dead-lettered.
+INFRASTRUCTURE_ERRORS = (ServiceUnavailable, OperationalError, InterfaceError)
+# A dead letter's reason is for people: long enough for a traceback's last line.
+REASON_MAX_LENGTH = 2000
 
 
 @dataclass(frozen=True)
@@ -68,21 +84,53 @@ def batteries_root() -> str:
     return getattr(settings, "BATTERIES_MQTT_TOPIC_ROOT", "batteries")
 
 
+def message_digest(message: Message) -> str:
+    """A message's identity across redeliveries: its topic and bytes (MQTT's packet id is
+    reused, and a restarted process sees redelivered messages without the dup flag)."""
+    return hashlib.sha256(message.topic.encode() + b"\n" + bytes(message.payload)).hexdigest()
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A per-message step's verdict on a message it cannot use."""
+
+    code: str
+    reason: str
+
+
+def guarded(step, *args, message: Message, **kwargs):
+    """``step(*args, **kwargs)``, or the Refused verdict for whatever it raised: the one place a
+    message's own failure is turned into a dead letter instead of stopping the batch or the
+    process. Infrastructure errors propagate: retrying the batch later may succeed."""
+    try:
+        return step(*args, **kwargs)
+    except INFRASTRUCTURE_ERRORS:
+        raise
+    except (payloads.PayloadError, InputError) as exc:
+        return Refused(exc.code, str(exc))
+    except Exception as exc:
+        log.exception("telemetry: message on %s broke %s", message.topic[:256], step.__name__)
+        return Refused("error", f"{type(exc).__name__}: {exc}")
+
+
+def _dead_letter_row(message: Message, code: str, reason: str, device=None) -> DeadLetter:
+    return DeadLetter(
+        topic=message.topic[:256].replace("\x00", ""),
+        payload=bytes(message.payload),
+        code=code[:32],
+        # PostgreSQL text cannot hold NUL, and an exception's text may quote the payload.
+        reason=reason.replace("\x00", "")[:REASON_MAX_LENGTH],
+        device=device,
+        received_at=message.received_at,
+    )
+
+
 def _dead_letter(
     dead: list[DeadLetter], message: Message, code: str, reason: str, device=None
 ) -> None:
-    log.warning("telemetry: %s on %s: %s", code, message.topic, reason)
+    log.warning("telemetry: %s on %s: %s", code, message.topic[:256], reason[:500])
     if settings.TELEMETRY_DEAD_LETTERS:
-        dead.append(
-            DeadLetter(
-                topic=message.topic[:256],
-                payload=message.payload,
-                code=code,
-                reason=reason,
-                device=device,
-                received_at=message.received_at,
-            )
-        )
+        dead.append(_dead_letter_row(message, code, reason, device))
 
 
 @transaction.atomic
@@ -110,9 +158,17 @@ def messages_store(*, messages: list[Message]) -> BatchReport:
         "battery_ack": battery_acks,
     }
     for index, message in enumerate(messages):
-        topic = payloads.topic_parse(
-            message.topic, tele_root=tele_root(), batteries_root=batteries_root()
+        topic = guarded(
+            payloads.topic_parse,
+            message.topic,
+            tele_root=tele_root(),
+            batteries_root=batteries_root(),
+            message=message,
         )
+        if isinstance(topic, Refused):
+            _reject(report, index, topic.code)
+            _dead_letter(dead, message, topic.code, topic.reason)
+            continue
         if topic is None:
             report.outcomes[index] = IGNORED
             continue
@@ -173,12 +229,9 @@ def _devices_for(
     numbers: dict[str, str] = {}
     for index, topic in sensors:
         if topic.device in missing | unassigned and topic.device not in numbers:
-            try:
-                mapped = payloads.sensor_map(payloads.json_parse(messages[index].payload))
-            except payloads.PayloadError:
-                continue
-            if mapped.meter_number:
-                numbers[topic.device] = mapped.meter_number
+            number = guarded(_meter_number, messages[index].payload, message=messages[index])
+            if number and not isinstance(number, Refused):
+                numbers[topic.device] = number
     free_meters = {
         meter.meter_id: meter
         for meter in Meter.objects.filter(
@@ -209,6 +262,10 @@ def _devices_for(
     return devices
 
 
+def _meter_number(payload: bytes) -> str:
+    return payloads.sensor_map(payloads.json_parse(payload)).meter_number[:64]
+
+
 def _device_tz(device: Device) -> ZoneInfo:
     if device.timezone:
         return ZoneInfo(device.timezone)
@@ -217,13 +274,69 @@ def _device_tz(device: Device) -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
 
 
-@dataclass
-class _Pending:
-    index: int
-    device: Device
-    at: datetime
-    time_source: str
-    mapped: payloads.Mapped
+SKIP_BOOT_ZERO = "boot_zero"
+
+
+def sensor_mapped(message: Message, *, overrides: dict | None) -> payloads.Mapped:
+    """Step one of a SENSOR message: its bytes as the meter's quantities (raises PayloadError)."""
+    return payloads.sensor_map(payloads.json_parse(message.payload), overrides)
+
+
+def sensor_reading(
+    mapped: payloads.Mapped,
+    message: Message,
+    *,
+    meter_id: str,
+    device_topic: str,
+    tz: ZoneInfo,
+    ahead: timedelta,
+    behind: timedelta,
+) -> meter_services.ReadingIn | str:
+    """Step two: the quantities as the ReadingIn to store, or ``SKIP_BOOT_ZERO``. Pure (no
+    database); raises PayloadError for registers it cannot store."""
+    payloads.sensor_require_register(mapped)
+    if mapped.is_boot_zero:
+        return SKIP_BOOT_ZERO
+    at, source = payloads.reading_time(
+        mapped.time, tz=tz, received_at=message.received_at, max_ahead=ahead, max_behind=behind
+    )
+    return meter_services.ReadingIn(
+        meter_id=meter_id,
+        at=at,
+        import_kwh=mapped.import_kwh,
+        export_kwh=mapped.export_kwh,
+        power_w=mapped.power_w,
+        power_l1_w=mapped.power_l1_w,
+        power_l2_w=mapped.power_l2_w,
+        power_l3_w=mapped.power_l3_w,
+        raw={
+            "device": device_topic,
+            "time_source": source,
+            "time": mapped.time,
+            "payload": _printable(message.payload),
+        },
+    )
+
+
+def sensor_message_reading(
+    message: Message, *, meter_id: str, device_topic: str = "", overrides=None, tz=None
+) -> meter_services.ReadingIn | str | Refused:
+    """A SENSOR message of an attached device from bytes to its fate, both steps guarded: a
+    ReadingIn, ``SKIP_BOOT_ZERO`` or Refused — never an exception (the property tests' door)."""
+    mapped = guarded(sensor_mapped, message, overrides=overrides, message=message)
+    if isinstance(mapped, Refused):
+        return mapped
+    return guarded(
+        sensor_reading,
+        mapped,
+        message,
+        meter_id=meter_id,
+        device_topic=device_topic,
+        tz=tz or ZoneInfo(settings.TIME_ZONE),
+        ahead=timedelta(seconds=settings.TELEMETRY_TIME_MAX_AHEAD_SECONDS),
+        behind=timedelta(seconds=settings.TELEMETRY_TIME_MAX_BEHIND_SECONDS),
+        message=message,
+    )
 
 
 def _store_sensors(
@@ -237,7 +350,7 @@ def _store_sensors(
         return
     ahead = timedelta(seconds=settings.TELEMETRY_TIME_MAX_AHEAD_SECONDS)
     behind = timedelta(seconds=settings.TELEMETRY_TIME_MAX_BEHIND_SECONDS)
-    pending: list[_Pending] = []
+    pending: list[tuple[int, Device, meter_services.ReadingIn]] = []
     touched: dict[int, Device] = {}
     for index, topic in sensors:
         message = messages[index]
@@ -251,69 +364,115 @@ def _store_sensors(
         device.last_seen = max(filter(None, [device.last_seen, message.received_at]))
         device.last_sensor_at = max(filter(None, [device.last_sensor_at, message.received_at]))
         device.last_payload = _printable(message.payload)
-        try:
-            data = payloads.json_parse(message.payload)
-            mapped = payloads.sensor_map(data, device.mapping_overrides)
-            if mapped.meter_number:
-                device.last_meter_number = mapped.meter_number[:64]
-            if device.meter is None:
-                raise payloads.PayloadError(
-                    "unassigned_device",
-                    f"Device {device.topic} is not attached to a meter; attach it in the admin.",
-                )
-            payloads.sensor_require_register(mapped)
-        except payloads.PayloadError as exc:
-            _reject(report, index, exc.code)
-            _dead_letter(dead, message, exc.code, str(exc), device)
-            continue
-        if mapped.is_boot_zero:
+        mapped = guarded(
+            sensor_mapped, message, overrides=device.mapping_overrides, message=message
+        )
+        if not isinstance(mapped, Refused) and mapped.meter_number:
+            device.last_meter_number = mapped.meter_number[:64]
+        if not isinstance(mapped, Refused) and device.meter is None:
+            mapped = Refused(
+                "unassigned_device",
+                f"Device {device.topic} is not attached to a meter; attach it in the admin.",
+            )
+        reading = mapped
+        if not isinstance(mapped, Refused):
+            reading = guarded(
+                sensor_reading,
+                mapped,
+                message,
+                meter_id=device.meter.meter_id,
+                device_topic=device.topic,
+                tz=_device_tz(device),
+                ahead=ahead,
+                behind=behind,
+                message=message,
+            )
+        if isinstance(reading, Refused):
+            _reject(report, index, reading.code)
+            _dead_letter(dead, message, reading.code, reading.reason, device)
+        elif reading == SKIP_BOOT_ZERO:
             report.outcomes[index] = IGNORED
             report.codes["boot_zero"] += 1
-            continue
-        at, source = payloads.reading_time(
-            mapped.time,
-            tz=_device_tz(device),
-            received_at=message.received_at,
-            max_ahead=ahead,
-            max_behind=behind,
-        )
-        pending.append(
-            _Pending(index=index, device=device, at=at, time_source=source, mapped=mapped)
-        )
-    items = [
-        meter_services.ReadingIn(
-            meter_id=p.device.meter.meter_id,
-            at=p.at,
-            import_kwh=p.mapped.import_kwh,
-            export_kwh=p.mapped.export_kwh,
-            power_w=p.mapped.power_w,
-            power_l1_w=p.mapped.power_l1_w,
-            power_l2_w=p.mapped.power_l2_w,
-            power_l3_w=p.mapped.power_l3_w,
-            raw={
-                "device": p.device.topic,
-                "time_source": p.time_source,
-                "time": p.mapped.time,
-                "payload": _printable(messages[p.index].payload),
-            },
-        )
-        for p in pending
-    ]
-    if items:
+        else:
+            pending.append((index, device, reading))
+    pending = _first_receipts(messages, pending, report)
+    if pending:
         # A reading head cannot tell a meter exchange: a register that went down is a reset.
         results = meter_services.reading_ingest_bulk(
-            items=items, source=ReadingSource.MQTT, infer_resets=True
+            items=[reading for _, _, reading in pending],
+            source=ReadingSource.MQTT,
+            infer_resets=True,
         )
-        for p, result in zip(pending, results, strict=True):
+        for (index, device, _), result in zip(pending, results, strict=True):
             if result.status == meter_services.REJECTED:
                 code = result.code or "invalid"
-                _reject(report, p.index, code)
-                _dead_letter(dead, messages[p.index], code, result.reason, p.device)
+                _reject(report, index, code)
+                _dead_letter(dead, messages[index], code, result.reason, device)
             elif result.status == meter_services.DUPLICATE:
-                report.outcomes[p.index] = DUPLICATE
+                report.outcomes[index] = DUPLICATE
             else:
-                report.outcomes[p.index] = STORED
+                report.outcomes[index] = STORED
     _devices_touch(list(touched.values()))
+
+
+def _first_receipts(
+    messages: list[Message],
+    pending: list[tuple[int, Device, meter_services.ReadingIn]],
+    report: BatchReport,
+) -> list[tuple[int, Device, meter_services.ReadingIn]]:
+    """Exactly-once for readings stamped with their receive time: a redelivery has a new receive
+    time, so the unique (meter, time) cannot recognise it. Their digests are recorded in this
+    transaction (``ReceivedMessage``, kept TELEMETRY_DEDUP_WINDOW_SECONDS); one already recorded is
+    a duplicate. Readings with a payload Time are idempotent by (meter, time) already."""
+    stamped = {
+        index: message_digest(messages[index])
+        for index, _, reading in pending
+        if reading.raw["time_source"] == payloads.TIME_FROM_RECEIPT
+    }
+    if not stamped:
+        return pending
+    fresh = _digests_record(
+        {digest: messages[index].received_at for index, digest in stamped.items()}
+    )
+    kept, seen = [], set()
+    for entry in pending:
+        digest = stamped.get(entry[0])
+        if digest is not None and (digest not in fresh or digest in seen):
+            report.outcomes[entry[0]] = DUPLICATE
+            continue
+        if digest is not None:
+            seen.add(digest)
+        kept.append(entry)
+    return kept
+
+
+def _digests_record(digests: dict[str, datetime]) -> set[str]:
+    """Record digests (with when received); return those that were not recorded before."""
+    if settings.DATABASE_IS_POSTGRES:
+        table = ReceivedMessage._meta.db_table
+        with array_cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (digest, received_at) "  # noqa: S608 - constant table name
+                "SELECT * FROM unnest(%b::text[], %b::timestamptz[]) ON CONFLICT DO NOTHING "
+                "RETURNING digest",
+                [list(digests), list(digests.values())],
+            )
+            return {row[0] for row in cursor.fetchall()}
+    # SQLite (the embedded demo) has one writer at a time: reading, then inserting, is safe.
+    known = set(ReceivedMessage.objects.filter(digest__in=digests).values_list("digest", flat=True))
+    fresh = {digest: at for digest, at in digests.items() if digest not in known}
+    ReceivedMessage.objects.bulk_create(
+        [ReceivedMessage(digest=digest, received_at=at) for digest, at in fresh.items()],
+        ignore_conflicts=True,
+    )
+    return set(fresh)
+
+
+def received_messages_prune(*, now: datetime | None = None) -> int:
+    """Forget receipt digests older than the dedup window (supervision runs this every minute)."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.TELEMETRY_DEDUP_WINDOW_SECONDS)
+    deleted, _ = ReceivedMessage.objects.filter(received_at__lt=cutoff).delete()
+    return deleted
 
 
 _TOUCHED = ["last_seen", "last_sensor_at", "last_payload", "last_meter_number"]
@@ -359,11 +518,10 @@ def _store_lwts(
         if device is None:
             report.outcomes[index] = IGNORED
             continue
-        try:
-            online = payloads.lwt_parse(message.payload)
-        except payloads.PayloadError as exc:
-            _reject(report, index, exc.code)
-            _dead_letter(dead, message, exc.code, str(exc), device)
+        online = guarded(payloads.lwt_parse, message.payload, message=message)
+        if isinstance(online, Refused):
+            _reject(report, index, online.code)
+            _dead_letter(dead, message, online.code, online.reason, device)
             continue
         device_set_online(device=device, online=online, at=message.received_at)
         report.outcomes[index] = STORED
@@ -412,16 +570,36 @@ def _store_battery_telemetry(
         return
     handler = import_string(BATTERY_TELEMETRY_HANDLER)
     batch = [(t.device, messages[i].payload, messages[i].received_at) for i, t in items]
-    _, errors = handler(batch)
+    redelivered: set[int] = set()
+
+    def redeliveries(positions: list[int]) -> set[int]:
+        digests = {p: message_digest(messages[items[p][0]]) for p in positions}
+        fresh = _digests_record({d: messages[items[p][0]].received_at for p, d in digests.items()})
+        first: set[str] = set()
+        for position, digest in digests.items():
+            if digest in fresh and digest not in first:
+                first.add(digest)
+            else:
+                redelivered.add(position)
+        return redelivered
+
+    _, errors = handler(batch, redeliveries=redeliveries)
     failed = dict(errors)
     for position, (index, _) in enumerate(items):
         error = failed.get(position)
+        if position in redelivered:
+            report.outcomes[index] = DUPLICATE
+            continue
         if error is None:
             report.outcomes[index] = STORED
             continue
-        code = "unknown_battery" if not isinstance(error, ValueError) else "bad_battery_payload"
+        if isinstance(error, NotFound):
+            code = "unknown_battery"
+        else:
+            code = getattr(error, "code", None) or "error"
+        reason = str(error) if code != "error" else f"{type(error).__name__}: {error}"
         _reject(report, index, code)
-        _dead_letter(dead, messages[index], code, str(error))
+        _dead_letter(dead, messages[index], code, reason)
 
 
 def _store_battery_acks(
@@ -436,37 +614,81 @@ def _store_battery_acks(
     for index, topic in items:
         message = messages[index]
         try:
+            # A savepoint per acknowledgement: one that fails, even in the database, leaves
+            # the batch's transaction usable.
             with transaction.atomic():
                 handler(topic.device, message.payload, message.received_at)
+        except INFRASTRUCTURE_ERRORS:
+            raise
         except (ValueError, ApplicationError) as exc:
-            _reject(report, index, "bad_battery_ack")
-            _dead_letter(dead, message, "bad_battery_ack", str(exc))
+            code = getattr(exc, "code", None)
+            code = code if isinstance(code, str) and code != "bad_battery_payload" else None
+            _reject(report, index, code or "bad_battery_ack")
+            _dead_letter(dead, message, code or "bad_battery_ack", str(exc))
+            continue
+        except Exception as exc:
+            log.exception("telemetry: battery acknowledgement on %s failed", message.topic[:256])
+            _reject(report, index, "error")
+            _dead_letter(dead, message, "error", f"{type(exc).__name__}: {exc}")
             continue
         report.outcomes[index] = STORED
 
 
-def messages_store_one_by_one(*, messages: list[Message]) -> BatchReport:
-    """Fallback when a whole batch failed unexpectedly: store each message in its own
-    transaction, so the one that breaks is dead-lettered and the others still go in."""
-    report = BatchReport()
+def messages_store_isolating(*, messages: list[Message]) -> BatchReport:
+    """``messages_store``, and when the batch's writes fail for a reason that is not the
+    infrastructure's (a bug or a database refusal no per-message step foresaw), the batch is
+    bisected and each half stored on its own: the good messages go in, and only the message that
+    fails alone is dead-lettered, with code ``error`` and the exception's class. A culprit costs
+    about 2·log2(batch) extra transactions, not one per message. Infrastructure errors propagate
+    (the caller holds and retries the batch)."""
+    try:
+        return messages_store(messages=messages)
+    except INFRASTRUCTURE_ERRORS:
+        raise
+    except Exception as exc:
+        if len(messages) == 1:
+            log.exception("telemetry: message on %s failed alone", messages[0].topic[:256])
+            return messages_dead_letter(
+                messages=messages, code="error", reason=f"{type(exc).__name__}: {exc}"
+            )
+        log.warning(
+            "telemetry: a batch of %d failed (%s: %s); storing its halves apart",
+            len(messages),
+            type(exc).__name__,
+            exc,
+        )
+    middle = len(messages) // 2
+    report = messages_store_isolating(messages=messages[:middle])
+    rest = messages_store_isolating(messages=messages[middle:])
+    report.outcomes.extend(rest.outcomes)
+    report.codes.update(rest.codes)
+    return report
+
+
+def messages_dead_letter(*, messages: list[Message], code: str, reason: str) -> BatchReport:
+    """Keep messages as dead letters without reading them (a message that failed alone, or one
+    that was in progress when the process died ``crashed_before``). Should even this write fail
+    for a reason of its own, the message is logged and given up: a dead letter must not become
+    a poison message itself."""
+    report = BatchReport(outcomes=[REJECTED] * len(messages), codes=Counter({code: len(messages)}))
     for message in messages:
-        try:
-            single = messages_store(messages=[message])
-        except ServiceUnavailable:
-            raise
-        except Exception as exc:  # the message is poison: keep it, never block the stream
-            log.exception("telemetry: message on %s failed", message.topic)
-            if settings.TELEMETRY_DEAD_LETTERS:
-                DeadLetter.objects.create(
-                    topic=message.topic[:256],
-                    payload=message.payload,
-                    code="error",
-                    reason=f"{type(exc).__name__}: {exc}",
-                    received_at=message.received_at,
-                )
-            single = BatchReport(outcomes=[REJECTED], codes=Counter({"error": 1}))
-        report.outcomes.extend(single.outcomes)
-        report.codes.update(single.codes)
+        log.warning("telemetry: %s on %s: %s", code, message.topic[:256], reason[:500])
+    if not settings.TELEMETRY_DEAD_LETTERS:
+        return report
+    try:
+        with transaction.atomic():
+            DeadLetter.objects.bulk_create(
+                [_dead_letter_row(message, code, reason) for message in messages]
+            )
+    except INFRASTRUCTURE_ERRORS:
+        raise
+    except Exception:
+        log.exception(
+            "telemetry: could not keep %d dead letters (%s); payloads: %r",
+            len(messages),
+            code,
+            [bytes(m.payload[:200]) for m in messages],
+        )
     return report
 
 
@@ -587,5 +809,6 @@ def supervision_run() -> dict:
             device__topic__in=topics
         ):
             alert_resolve(kind=kind, device=alert.device)
+    received_messages_prune()
     supervision.state_remember(state)
     return state

@@ -59,6 +59,17 @@ TELEMETRY_TIME_MAX_AHEAD_SECONDS = env.int("TELEMETRY_TIME_MAX_AHEAD_SECONDS", d
 # ... and no more than this far behind it (a broker may hold messages while the ingest is down).
 TELEMETRY_TIME_MAX_BEHIND_SECONDS = env.int("TELEMETRY_TIME_MAX_BEHIND_SECONDS", default=24 * 3600)
 
+# A message stamped with its receive time (no plausible Time) is recognised on redelivery by its
+# topic and bytes for this long: the broker redelivers unacknowledged messages whenever the
+# session reconnects, up to its expiry. Byte-identical payloads of one device within the window
+# are one message (their registers are equal, so no energy is lost).
+TELEMETRY_DEDUP_WINDOW_SECONDS = env.int(
+    "TELEMETRY_DEDUP_WINDOW_SECONDS", default=MQTT_SESSION_EXPIRY_SECONDS
+)
+# A message found in progress this many times when a process died (a crash no per-message guard
+# caught) is dead-lettered as ``crashed_before`` instead of being tried again.
+TELEMETRY_CRASH_LIMIT = env.int("TELEMETRY_CRASH_LIMIT", default=2)
+
 # --- Supervision ---------------------------------------------------------------------------------
 # The ingest writes its heartbeat (to the cache: Redis, or the file cache in the demo) this often.
 TELEMETRY_HEARTBEAT_SECONDS = env.int("TELEMETRY_HEARTBEAT_SECONDS", default=5)

@@ -40,15 +40,37 @@ def mapped(text: str, overrides=None):
         ("batteries/B-1/cmd/ack", Topic("battery_ack", "B-1")),
         ("tele/house1/RESULT", None),
         ("tele/SENSOR", None),
-        ("tele//SENSOR", None),
         ("stat/house1/POWER", None),
         ("batteries/B-1/cmd", None),
-        ("batteries//telemetry", None),
         ("television/x/SENSOR", None),
     ],
 )
 def test_it_recognises_telemetry_topics(topic, expected):
     assert topic_parse(topic, tele_root="tele", batteries_root="batteries") == expected
+
+
+@pytest.mark.parametrize(
+    ("topic", "code"),
+    [
+        ("tele//SENSOR", "empty_device"),
+        ("tele///SENSOR", "empty_device"),
+        ("batteries//telemetry", "empty_device"),
+        ("batteries//cmd/ack", "empty_device"),
+        (f"tele/{'d' * 129}/SENSOR", "device_too_long"),
+        (f"batteries/{'b' * 129}/telemetry", "device_too_long"),
+        ("tele/house1/sensor", "unknown_topic_kind"),
+        ("tele/house1/Lwt", "unknown_topic_kind"),
+    ],
+)
+def test_it_refuses_a_topic_meant_for_us_that_cannot_be_used_with_its_code(topic, code):
+    with pytest.raises(PayloadError) as error:
+        topic_parse(topic, tele_root="tele", batteries_root="batteries")
+    assert error.value.code == code
+
+
+def test_it_accepts_a_device_name_as_long_as_the_column():
+    parsed = topic_parse(f"tele/{'d' * 128}/SENSOR", tele_root="tele", batteries_root="b")
+    assert parsed == Topic("SENSOR", "d" * 128)
 
 
 def test_it_accepts_a_topic_root_with_slashes():
@@ -187,12 +209,58 @@ def test_it_refuses_a_negative_register():
 
 @pytest.mark.parametrize(
     "payload",
-    [b"", b"not json", b'{"MT681":', b"[1,2]", b'"text"', b"\xff\xfe", b'{"a":NaN}'],
+    [b"", b"not json", b'{"MT681":', b"[1,2]", b'"text"', b"\xff\xfe"],
 )
 def test_it_refuses_invalid_and_non_json_payloads(payload):
     with pytest.raises(PayloadError) as error:
         json_parse(payload)
     assert error.value.code == "not_json"
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        (b'{"MT681":{"Total_in":NaN}}', "not_finite"),
+        (b'{"MT681":{"Total_in":Infinity}}', "not_finite"),
+        (b'{"MT681":{"Total_in":' + b"9" * 1_000_000 + b"}}", "number_too_long"),
+        (b"[" * 10_000 + b"]" * 10_000, "too_deep"),
+        (b'{"MT681":{"Total_in":1,"Meter_id":"\\u0000"}}', "nul_character"),
+    ],
+)
+def test_it_refuses_poison_json_by_the_shared_rules(payload, code):
+    with pytest.raises(PayloadError) as error:
+        json_parse(payload)
+    assert error.value.code == code
+
+
+@pytest.mark.parametrize(
+    "register",
+    ["1e400", "1.00000000000000000000000000001e25", "12345678901", '"1e400"', "1e999999"],
+)
+def test_it_refuses_a_register_the_column_cannot_hold(register):
+    with pytest.raises(PayloadError) as error:
+        sensor_require_register(mapped(f'{{"MT681":{{"Total_in":{register}}}}}'))
+    assert error.value.code == "out_of_range"
+
+
+def test_it_refuses_a_power_beyond_any_home():
+    with pytest.raises(PayloadError) as error:
+        sensor_require_register(mapped('{"MT681":{"Total_in":1,"Power_cur":1e400}}'))
+    assert error.value.code == "out_of_range"
+
+
+def test_it_refuses_a_scaled_override_that_overflows():
+    overrides = {"SML.E": {"quantity": "import_kwh", "scale": 1000}}
+    with pytest.raises(PayloadError) as error:
+        mapped('{"SML":{"E":1e999999}}', overrides)
+    assert error.value.code == "out_of_range"
+
+
+def test_it_bounds_registers_by_the_readings_column():
+    from meters.models import KWH_DIGITS, KWH_PLACES
+    from meters.telemetry.payloads import REGISTER_DIGITS, REGISTER_PLACES
+
+    assert (REGISTER_DIGITS, REGISTER_PLACES) == (KWH_DIGITS, KWH_PLACES)
 
 
 def test_it_keeps_register_precision():

@@ -116,15 +116,16 @@ def test_it_rejects_a_bad_message_without_blocking_the_rest_of_its_batch():
     assert "ESP32" in letter.payload_text
 
 
-def test_it_keeps_payloads_with_nul_characters_as_dead_letters_or_readings():
+def test_it_keeps_payloads_with_nul_characters_as_dead_letters_with_their_code():
     device = DeviceFactory()
     now = timezone.now()
     with_nul = f'{{"Time":"{local(now, 1)}\\u0000","MT681":{{"Total_in":1,"Meter_id":"\\u0000"}}}}'
     report = services.messages_store(
         messages=[sensor(device, "\x00\x00", now), sensor(device, with_nul, now)]
     )
-    assert report.outcomes == ["rejected", "stored"]
-    assert bytes(DeadLetter.objects.get().payload) == b"\x00\x00"
+    assert report.outcomes == ["rejected", "rejected"]
+    letters = {letter.code: bytes(letter.payload) for letter in DeadLetter.objects.all()}
+    assert letters == {"not_json": b"\x00\x00", "nul_character": with_nul.encode()}
 
 
 @override_settings(TELEMETRY_DEAD_LETTERS=False)
@@ -314,7 +315,7 @@ def test_it_routes_battery_telemetry_to_the_batteries_app_in_the_same_batch():
     assert BatteryReading.objects.get(battery=battery).soc_percent == Decimal("64.5")
     assert sorted(DeadLetter.objects.values_list("code", flat=True)) == [
         "bad_battery_ack",
-        "bad_battery_payload",
+        "not_json",
     ]
 
 
@@ -340,10 +341,10 @@ def test_it_refuses_to_attach_a_device_to_an_interval_meter_or_a_taken_meter():
     assert services.device_attach(device=device, meter=free).meter == free
 
 
-def test_it_dead_letters_a_poison_message_when_storing_one_by_one():
+def test_it_dead_letters_only_the_poison_message_when_a_batch_is_isolated():
     device = DeviceFactory()
     now = timezone.now()
-    report = services.messages_store_one_by_one(
+    report = services.messages_store_isolating(
         messages=[sensor(device, mt681(now, 5, 1), now), sensor(device, "{", now)]
     )
     assert report.outcomes == ["stored", "rejected"]

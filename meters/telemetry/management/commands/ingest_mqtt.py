@@ -6,6 +6,12 @@ process killed mid-batch gets its unacknowledged messages again on restart; stor
 a no-op (unique meter + time). While reception is paused the batch is held, unacknowledged, and
 retried until reception resumes; the broker stops sending once its in-flight window is full.
 
+No message can stop it: each batch goes through ``services.messages_store_isolating`` (every
+message's failure is its own dead letter; a batch that fails as a whole is bisected to its
+culprit), and messages in progress are marked (``meters.telemetry.inflight``) so one that kills
+the process outright is stored alone on redelivery and, found in progress at
+TELEMETRY_CRASH_LIMIT deaths, dead-lettered as ``crashed_before``.
+
 Scale-out: run several with distinct MQTT_CLIENT_ID and the same MQTT_SHARED_GROUP; each then
 subscribes through ``$share/<group>/...`` and the broker gives every message to one of them.
 """
@@ -19,20 +25,20 @@ import socket
 import ssl
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
+from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils import timezone
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from config.exceptions import ServiceUnavailable
 from config.mqtt import broker_address, client_secure
-from meters.telemetry import services, supervision
+from meters.telemetry import inflight, services, supervision
 from meters.telemetry.services import Message
 
 log = logging.getLogger("meters.telemetry.ingest")
@@ -216,23 +222,23 @@ class Ingest:
                 break
         return batch
 
-    def store(self, batch: list[Received]) -> services.BatchReport:
-        """Store the batch, retrying while reception is paused or the database is unreachable;
-        returns once it committed (or the process is stopping, with None)."""
+    def store(self, batch: list[Received], action=None) -> services.BatchReport | None:
+        """Store the batch (``action``: by default ``messages_store_isolating``), retrying while
+        reception is paused or the database is unreachable; returns once it committed (or the
+        process is stopping, with None). Nothing a message contains gets past the isolating
+        store, so only infrastructure errors are seen here."""
         messages = [item.message for item in batch]
+        action = action or services.messages_store_isolating
         while True:
             close_old_connections()
             try:
-                report = services.messages_store(messages=messages)
+                report = action(messages=messages)
             except ServiceUnavailable as exc:
                 if not self.paused:
                     log.warning("ingest %s holds %d messages: %s", self.client_id, len(batch), exc)
                 self.paused = True
             except (OperationalError, InterfaceError) as exc:
                 log.error("ingest %s: database unavailable (%s); retrying", self.client_id, exc)
-            except DatabaseError:
-                log.exception("ingest %s: batch failed; storing one by one", self.client_id)
-                return services.messages_store_one_by_one(messages=messages)
             else:
                 if self.paused:
                     log.info("ingest %s: reception open again", self.client_id)
@@ -241,6 +247,62 @@ class Ingest:
             self.heartbeat_maybe()
             if self.stopping.wait(RETRY_SECONDS):
                 return None
+
+    def process(self, batch: list[Received]) -> services.BatchReport | None:
+        """Store and acknowledge a batch under in-progress marks (see ``inflight``): messages
+        found in progress at TELEMETRY_CRASH_LIMIT deaths are dead-lettered unread, others found
+        in progress once are stored one by one, the rest together. Returns the batch's report in
+        its order, or None when the process is stopping."""
+        digests = [services.message_digest(item.message) for item in batch]
+        seen = inflight.counts(list(set(digests)))
+        limit = inflight.crash_limit()
+        crashed = [i for i, digest in enumerate(digests) if seen[digest] >= limit]
+        suspects = [i for i, digest in enumerate(digests) if 0 < seen[digest] < limit]
+        fresh = [i for i, digest in enumerate(digests) if not seen[digest]]
+        outcomes = [""] * len(batch)
+        codes: Counter = Counter()
+        groups = [(crashed, self._dead_letter_crashed)] if crashed else []
+        if suspects:
+            log.warning(
+                "ingest %s: %d redelivered messages were in progress when a process died; "
+                "storing them one by one",
+                self.client_id,
+                len(suspects),
+            )
+        groups += [([i], None) for i in suspects]
+        groups += [(fresh, None)] if fresh else []
+        for indexes, action in groups:
+            items = [batch[i] for i in indexes]
+            marks = {digests[i]: seen[digests[i]] + 1 for i in indexes}
+            if action is None:
+                inflight.mark(marks)
+            report = self.store(items, action)
+            if report is None:
+                # Stopping on purpose (a held batch): no message is to blame.
+                inflight.clear(marks)
+                return None
+            self.acknowledge(items)
+            inflight.clear(marks)
+            for i, outcome in zip(indexes, report.outcomes, strict=True):
+                outcomes[i] = outcome
+            codes.update(report.codes)
+        return services.BatchReport(outcomes=outcomes, codes=codes)
+
+    def _dead_letter_crashed(self, *, messages: list[Message]) -> services.BatchReport:
+        log.error(
+            "ingest %s: %d messages were in progress at %d process deaths; dead-lettered unread",
+            self.client_id,
+            len(messages),
+            inflight.crash_limit(),
+        )
+        return services.messages_dead_letter(
+            messages=messages,
+            code="crashed_before",
+            reason=(
+                f"In progress when the ingest process died, {inflight.crash_limit()} times; "
+                "kept unread so it cannot stop ingest again. Retry it once the cause is fixed."
+            ),
+        )
 
     def acknowledge(self, batch: list[Received]) -> None:
         for item in batch:
@@ -326,10 +388,9 @@ class Ingest:
                 batch = self.collect(wait=min(1.0, settings.TELEMETRY_HEARTBEAT_SECONDS))
                 if batch:
                     started = time.monotonic()
-                    report = self.store(batch)
+                    report = self.process(batch)
                     if report is None:
                         break
-                    self.acknowledge(batch)
                     self.account(batch, report, started)
                 self.heartbeat_maybe()
         finally:
