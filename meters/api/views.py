@@ -375,8 +375,10 @@ class AggregatesApi(APIView):
         responses=s.AggregateRow(many=True),
         summary="Consumption by region, area or dwelling type (analysts)",
         description="Total and per-meter average kWh per day or month over local days [start, "
-        "end), from the daily roll-ups. No personal data; groups of fewer meters than "
-        "ANALYTICS_MIN_GROUP_SIZE are left out.",
+        "end), from the daily roll-ups. No personal data. A group is shown only if it has at "
+        "least ANALYTICS_MIN_GROUP_SIZE meters on every local day of the range (threshold rule "
+        "per day with complementary suppression, see the README's Analyst privacy), so a "
+        "period total is always the sum of the days shown.",
     )
     def get(self, request):
         rows = selectors.consumption_aggregates(**query_params(s.AggregatesQuery, request))
