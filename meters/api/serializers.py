@@ -1,3 +1,5 @@
+from datetime import UTC
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -127,7 +129,7 @@ class BulkOutput(serializers.Serializer):
 
 
 class ReceptionOutput(serializers.ModelSerializer):
-    changed_by = serializers.CharField(source="changed_by.email", default=None)
+    changed_by = serializers.CharField(source="changed_by.email", default=None, allow_null=True)
     is_open = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -136,7 +138,7 @@ class ReceptionOutput(serializers.ModelSerializer):
 
 
 class ReceptionChangeOutput(serializers.ModelSerializer):
-    changed_by = serializers.CharField(source="changed_by.email", default=None)
+    changed_by = serializers.CharField(source="changed_by.email", default=None, allow_null=True)
 
     class Meta:
         model = ReceptionChange
@@ -225,8 +227,9 @@ class RangeQuery(serializers.Serializer):
 
 class StatsOutput(serializers.Serializer):
     meter_id = serializers.CharField()
-    start = serializers.DateTimeField()
-    end = serializers.DateTimeField()
+    # In UTC: before 1847 London's offset was -00:01:15, which RFC 3339 cannot write.
+    start = serializers.DateTimeField(default_timezone=UTC)
+    end = serializers.DateTimeField(default_timezone=UTC)
     readings = serializers.IntegerField()
     energy_kwh = serializers.DecimalField(max_digits=14, decimal_places=4, allow_null=True)
     min_power_w = serializers.FloatField(allow_null=True)

@@ -47,11 +47,13 @@ class MeterApi(APIView):
 
 class MeterListApi(MeterApi):
     permission_classes = [IsAuthenticated]
+    # Named on the class so the schema documents the page envelope, not a bare array.
+    pagination_class = Pagination
 
     @extend_schema(responses=s.MeterOutput(many=True), summary="Meters the caller may see")
     def get(self, request):
         meters = selectors.meters_for_user(user=request.user)
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(meters, request, view=self)
         return paginator.get_paginated_response(s.MeterOutput(page, many=True).data)
 
@@ -86,6 +88,8 @@ class MeterReadingsApi(MeterApi):
     """Raw readings of a meter, and submitting one reading."""
 
     permission_classes = [IsAuthenticated]
+    # Named on the class so the schema documents the page envelope, not a bare array.
+    pagination_class = Pagination
 
     @extend_schema(
         parameters=[
@@ -112,7 +116,7 @@ class MeterReadingsApi(MeterApi):
         readings = selectors.readings_raw(meter=meter, **query.validated_data)
         if isinstance(readings, list):
             return Response({"count": len(readings), "results": _readings_out(meter, readings)})
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(readings, request, view=self)
         return paginator.get_paginated_response(_readings_out(meter, page))
 
@@ -249,6 +253,8 @@ class ConsumptionApi(MeterApi):
 
 class SeriesApi(MeterApi):
     permission_classes = [IsAuthenticated]
+    # Named on the class so the schema documents the page envelope, not a bare array.
+    pagination_class = Pagination
 
     @extend_schema(
         parameters=[s.SeriesQuery],
@@ -261,7 +267,7 @@ class SeriesApi(MeterApi):
     def get(self, request, meter_id: str):
         meter = selectors.meter_for_user(user=request.user, meter_id=meter_id)
         rows = selectors.interval_series(meter=meter, **query_params(s.SeriesQuery, request))
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(rows, request, view=self)
         return paginator.get_paginated_response(s.SeriesRow(page, many=True).data)
 
@@ -423,10 +429,12 @@ class MeterKeyRevokeApi(APIView):
 
 class ArchiveListApi(APIView):
     permission_classes = [IsStaff]
+    # Named on the class so the schema documents the page envelope, not a bare array.
+    pagination_class = Pagination
 
     @extend_schema(responses=s.ArchiveOutput(many=True), summary="Archives written (staff)")
     def get(self, request):
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(Archive.objects.all(), request, view=self)
         return paginator.get_paginated_response(s.ArchiveOutput(page, many=True).data)
 
