@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import StreamingHttpResponse
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -25,6 +25,18 @@ from config.exceptions import ApplicationError, ServiceUnavailable
 class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 1000
+
+
+class ErrorOutput(serializers.Serializer):
+    """The one error shape, as the schema's ``Error`` component."""
+
+    detail = serializers.CharField(help_text="What went wrong, naming the first field and rule.")
+    fields = serializers.DictField(
+        child=serializers.JSONField(),
+        required=False,
+        help_text="Invalid input only: each field (nested fields as in the request) and the "
+        "rules it broke.",
+    )
 
 
 def query_params(serializer_class, request) -> dict:

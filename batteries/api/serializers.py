@@ -232,8 +232,10 @@ class RuleInput(serializers.Serializer):
 
 
 class RuleOutput(fields.ModelSerializer):
-    battery = serializers.SlugRelatedField(slug_field="identifier", read_only=True)
-    account = serializers.SlugRelatedField(slug_field="account_number", read_only=True)
+    battery = serializers.SlugRelatedField(slug_field="identifier", read_only=True, allow_null=True)
+    account = serializers.SlugRelatedField(
+        slug_field="account_number", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = InstructionRule

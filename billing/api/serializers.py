@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import CustomerAccount
@@ -12,6 +13,15 @@ from billing.models import (
     WindowKind,
 )
 from config import api_fields as fields
+
+
+@extend_schema_field({"type": "string", "pattern": r"^\d{4}-\d{2}$", "example": "2026-01"})
+class MonthField(serializers.DateField):
+    """A calendar month written ``YYYY-MM`` (the schema says so; a date field would claim
+    ``YYYY-MM-DD``)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m", **kwargs)
 
 
 class TariffRateSerializer(fields.ModelSerializer):
@@ -116,8 +126,13 @@ class BillReadOutput(fields.ModelSerializer):
 
 class BillSummaryOutput(fields.ModelSerializer):
     account_number = serializers.CharField(source="account.account_number")
-    month = serializers.DateField(format="%Y-%m")
-    corrects = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    month = MonthField(help_text="YYYY-MM")
+    corrects = serializers.SlugRelatedField(
+        slug_field="number",
+        read_only=True,
+        allow_null=True,
+        help_text="The bill this one replaces.",
+    )
     corrected_by = serializers.SerializerMethodField()
 
     class Meta:
@@ -196,7 +211,7 @@ class BillRunInput(serializers.Serializer):
 
 
 class BillRunOutput(serializers.Serializer):
-    month = serializers.DateField(format="%Y-%m")
+    month = MonthField(help_text="YYYY-MM")
     accounts = serializers.IntegerField()
     created = serializers.IntegerField()
     regenerated = serializers.IntegerField()

@@ -27,12 +27,15 @@ def _rates(data: list[dict]) -> list[services.RateIn]:
 class TariffListApi(APIView):
     """Anyone may read prices; only staff change them."""
 
+    # Named on the class so the schema documents the page envelope, not a bare array.
+    pagination_class = Pagination
+
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else [IsStaff()]
 
     @extend_schema(responses=s.TariffSerializer(many=True), summary="Tariffs and their bands")
     def get(self, request):
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.tariffs_list(), request, view=self)
         return paginator.get_paginated_response(s.TariffSerializer(page, many=True).data)
 
@@ -121,6 +124,8 @@ def _filtered_bills(request):
 
 class BillListApi(APIView):
     permission_classes = [IsCustomerOrStaff]
+    # Named on the class so the schema documents the page envelope, not a bare array.
+    pagination_class = Pagination
 
     @extend_schema(
         parameters=[s.BillFilter],
@@ -128,7 +133,7 @@ class BillListApi(APIView):
         summary="Bills the caller may see (customers: their issued and void bills)",
     )
     def get(self, request):
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(_filtered_bills(request), request, view=self)
         return paginator.get_paginated_response(s.BillSummaryOutput(page, many=True).data)
 

@@ -197,7 +197,9 @@ class ChargerCreateInput(ChargerUpdateInput):
 
 
 class IdTagOutput(fields.ModelSerializer):
-    account = serializers.SlugRelatedField(slug_field="account_number", read_only=True)
+    account = serializers.SlugRelatedField(
+        slug_field="account_number", read_only=True, allow_null=True
+    )
     parent_id_tag = serializers.CharField(
         source="parent.id_tag", read_only=True, allow_null=True, default=None
     )

@@ -1,3 +1,4 @@
+from datetime import UTC
 from decimal import ROUND_HALF_EVEN
 
 from drf_spectacular.utils import extend_schema_field
@@ -134,7 +135,7 @@ class BulkOutput(serializers.Serializer):
 
 
 class ReceptionOutput(fields.ModelSerializer):
-    changed_by = serializers.CharField(source="changed_by.email", default=None)
+    changed_by = serializers.CharField(source="changed_by.email", default=None, allow_null=True)
     is_open = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -143,7 +144,7 @@ class ReceptionOutput(fields.ModelSerializer):
 
 
 class ReceptionChangeOutput(fields.ModelSerializer):
-    changed_by = serializers.CharField(source="changed_by.email", default=None)
+    changed_by = serializers.CharField(source="changed_by.email", default=None, allow_null=True)
 
     class Meta:
         model = ReceptionChange
@@ -232,8 +233,9 @@ class RangeQuery(serializers.Serializer):
 
 class StatsOutput(serializers.Serializer):
     meter_id = serializers.CharField()
-    start = fields.DateTimeField()
-    end = fields.DateTimeField()
+    # In UTC: before 1847 London's offset was -00:01:15, which RFC 3339 cannot write.
+    start = fields.DateTimeField(default_timezone=UTC)
+    end = fields.DateTimeField(default_timezone=UTC)
     readings = serializers.IntegerField()
     energy_kwh = fields.DecimalField(max_digits=14, decimal_places=4, allow_null=True)
     min_power_w = fields.FloatField(allow_null=True)

@@ -192,8 +192,9 @@ def analyst_report(
 ) -> dict:
     """Everything the analyst page shows for local days [start, end): the meters aggregates per
     group and period, totals per group, the top areas by average use per meter, and the
-    distribution of per-meter consumption. Groups smaller than ANALYTICS_MIN_GROUP_SIZE are left
-    out by the meters selector; the distribution is only given over at least that many meters."""
+    distribution of per-meter consumption. Suppression is the meters selector's
+    (``consumption_aggregates``), so totals are over shown groups only; the distribution is only
+    given over at least ANALYTICS_MIN_GROUP_SIZE meters."""
     rows = meter_selectors.consumption_aggregates(
         start=start, end=end, group_by=group_by, resolution=resolution
     )
