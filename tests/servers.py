@@ -33,6 +33,9 @@ class Daphne:
     is up (answers /healthz) inside the block and stopped after it. ``env`` is its whole
     environment (start from ``os.environ`` to inherit)."""
 
+    # As the Procfile's web line.
+    CONNECT_TIMEOUT = "20"
+
     def __init__(self, env: dict[str, str], *, start_timeout: float = 30):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -47,6 +50,7 @@ class Daphne:
         self.process = subprocess.Popen(
             [
                 *(sys.executable, "-m", "daphne", "--websocket_timeout", "-1"),
+                *("--websocket_connect_timeout", self.CONNECT_TIMEOUT),
                 *("-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"),
             ],
             cwd=ROOT,
@@ -75,9 +79,18 @@ class Daphne:
             except subprocess.TimeoutExpired:
                 self.process.kill()
 
-    def _stderr_tail(self) -> str:
+    def kill(self) -> None:
+        """SIGKILL: the process dies without closing a socket or running any cleanup."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def stderr_text(self) -> str:
         self._stderr.seek(0)
-        return self._stderr.read().decode(errors="replace")[-2000:]
+        return self._stderr.read().decode(errors="replace")
+
+    def _stderr_tail(self) -> str:
+        return self.stderr_text()[-2000:]
 
     def __enter__(self) -> "Daphne":
         return self.start()
