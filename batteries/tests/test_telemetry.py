@@ -51,7 +51,7 @@ def test_it_stores_a_reading_and_updates_the_current_state(client, battery):
         ("flag", "purple", "Flag must be one of"),
         ("soc_percent", "half", "number"),
         ("power_kw", None, "required"),
-        ("timestamp", "yesterday", "ISO 8601"),
+        ("timestamp", "yesterday", "wrong format"),
     ],
 )
 def test_it_refuses_a_reading_that_breaks_a_rule(client, battery, field, value, rule):
@@ -81,7 +81,8 @@ def test_it_refuses_a_reading_from_the_future(client, battery):
     response = _post(client, battery, timestamp=(timezone.now() + timedelta(hours=1)).isoformat())
 
     assert response.status_code == 400
-    assert response.json()["fields"]["timestamp"] == ["The timestamp is in the future."]
+    [message] = response.json()["fields"]["timestamp"]
+    assert "in the future" in message
 
 
 def test_it_accepts_the_boundaries_of_each_range(client, battery):
