@@ -126,8 +126,13 @@ def test_it_ingests_through_the_embedded_demo_broker(topics, ingests, tmp_path):
         )
         wait_until(count_readings(1), what="the reading")
     finally:
+        # amqtt can take long to stop on a loaded machine; the test is about ingest, not the broker's shutdown.
         embedded.terminate()
-        embedded.wait(15)
+        try:
+            embedded.wait(15)
+        except subprocess.TimeoutExpired:
+            embedded.kill()
+            embedded.wait(5)
 
 
 def test_it_holds_messages_unacknowledged_while_reception_is_paused(broker, topics, ingests):
