@@ -86,8 +86,16 @@ KWH_PLACES = 4
 
 
 class Reading(models.Model):
-    """One register read. ``register_reset`` marks a meter exchange or register reset: the
-    register may start lower, and no energy is counted for the interval that ends here."""
+    """One register read.
+
+    Resets are per register: ``register_reset`` marks a reset of the import register (the name
+    the API has always had, kept so existing clients keep working) and ``export_register_reset``
+    one of the export register. A flagged register may start lower than the reading before, and
+    that register counts no energy for the interval that ends here; the other register's energy
+    of the same interval counts as usual. A meter exchange resets both. An export reset is only
+    stored on a reading that has an export register. (Before migration 0005 one flag stood for
+    the whole reading; the migration set both flags on every reading it had flagged, so stored
+    energy did not change.)"""
 
     meter = models.ForeignKey(Meter, on_delete=models.CASCADE, related_name="readings")
     at = models.DateTimeField(help_text="UTC.")
@@ -103,7 +111,14 @@ class Reading(models.Model):
     quality = models.CharField(
         max_length=9, choices=ReadingQuality.choices, default=ReadingQuality.ACTUAL
     )
-    register_reset = models.BooleanField(default=False)
+    register_reset = models.BooleanField(
+        default=False, help_text="The import register was reset (or the meter exchanged)."
+    )
+    export_register_reset = models.BooleanField(
+        default=False,
+        db_default=False,  # rows inserted by SQL (bulk loads, benchmarks) need no value
+        help_text="The export register was reset (or the meter exchanged).",
+    )
     raw = models.JSONField(null=True, blank=True)
 
     class Meta:
@@ -111,11 +126,12 @@ class Reading(models.Model):
         # The unique (meter, at) b-tree answers "first/last reading in a range" and "readings
         # after t" for one meter as an index range scan at any table size; no other index is
         # needed on the ingest path.
-        # Meter exchanges are rare: a partial index finds them in a range without reading it.
+        # Meter exchanges are rare: a partial index finds them in a range without reading it
+        # (a query for import resets alone is answered from it too: its condition implies this).
         indexes = [
             models.Index(
                 fields=["meter", "at"],
-                condition=models.Q(register_reset=True),
+                condition=models.Q(register_reset=True) | models.Q(export_register_reset=True),
                 name="reading_register_resets",
             )
         ]

@@ -201,6 +201,8 @@ class ReadingIn:
     power_l3_w: float | None = None
     quality: str = ReadingQuality.ACTUAL
     register_reset: bool = False
+    # None: the same as ``register_reset`` (a client that knows one flag marks a meter exchange).
+    export_register_reset: bool | None = None
     raw: dict | None = None
 
 
@@ -235,6 +237,7 @@ class _Candidate:
     item: ReadingIn
     result: ItemResult
     register_reset: bool = False
+    export_register_reset: bool = False
     following: "_Point | None" = None
 
 
@@ -246,6 +249,11 @@ class _Point:
     import_kwh: Decimal
     export_kwh: Decimal | None
     register_reset: bool
+    export_register_reset: bool
+
+
+# Each register and the flag that marks its reset (models.Reading).
+_RESET_FLAGS = {"import_kwh": "register_reset", "export_kwh": "export_register_reset"}
 
 
 @dataclass
@@ -327,6 +335,13 @@ def _validate_item(index: int, item: ReadingIn, meter: Meter, latest: datetime) 
         _watts_check(getattr(item, name), name)
     if not isinstance(item.register_reset, bool):
         raise ValueError("register_reset: must be true or false.")
+    export_reset = item.export_register_reset
+    if export_reset is None:
+        export_reset = item.register_reset and export_kwh is not None
+    elif not isinstance(export_reset, bool):
+        raise ValueError("export_register_reset: must be true or false.")
+    elif export_reset and export_kwh is None:
+        raise ValueError("export_register_reset: the reading has no export_kwh to reset.")
     if item.raw is not None:
         if not isinstance(item.raw, dict):
             raise ValueError("raw: must be a JSON object.")
@@ -345,6 +360,7 @@ def _validate_item(index: int, item: ReadingIn, meter: Meter, latest: datetime) 
         item=item,
         result=ItemResult(index=index, meter_id=meter.meter_id, at=at, status=ACCEPTED),
         register_reset=item.register_reset,
+        export_register_reset=export_reset,
     )
 
 
@@ -361,28 +377,40 @@ def _same_values(candidate: _Candidate, point) -> bool:
 
 
 def _point_of(row: tuple) -> _Point:
-    return _Point(at=row[0], import_kwh=row[1], export_kwh=row[2], register_reset=row[3])
+    return _Point(
+        at=row[0],
+        import_kwh=row[1],
+        export_kwh=row[2],
+        register_reset=row[3],
+        export_register_reset=row[4],
+    )
 
 
-_POINT_FIELDS = ("at", "import_kwh", "export_kwh", "register_reset")
+_POINT_FIELDS = ("at", "import_kwh", "export_kwh", "register_reset", "export_register_reset")
 
 
 _SERIES_SQL = """
 WITH w(meter_id, start_at, end_at) AS (
     SELECT * FROM unnest(%(meters)b::bigint[], %(starts)b::timestamptz[], %(ends)b::timestamptz[])
 )
-SELECT 1 AS part, w.meter_id, p.at, p.import_kwh, p.export_kwh, p.register_reset FROM w
-  CROSS JOIN LATERAL (SELECT at, import_kwh, export_kwh, register_reset FROM {table} r
+SELECT 1 AS part, w.meter_id, p.at, p.import_kwh, p.export_kwh,
+       p.register_reset, p.export_register_reset FROM w
+  CROSS JOIN LATERAL (SELECT at, import_kwh, export_kwh, register_reset, export_register_reset
+                      FROM {table} r
                       WHERE r.meter_id = w.meter_id AND r.at > w.start_at AND r.at <= w.end_at
                       OFFSET 0) p
 UNION ALL
-SELECT 0, w.meter_id, b.at, b.import_kwh, b.export_kwh, b.register_reset FROM w
-  CROSS JOIN LATERAL (SELECT at, import_kwh, export_kwh, register_reset FROM {table} r
+SELECT 0, w.meter_id, b.at, b.import_kwh, b.export_kwh,
+       b.register_reset, b.export_register_reset FROM w
+  CROSS JOIN LATERAL (SELECT at, import_kwh, export_kwh, register_reset, export_register_reset
+                      FROM {table} r
                       WHERE r.meter_id = w.meter_id AND r.at <= w.start_at
                       ORDER BY r.at DESC LIMIT 1) b
 UNION ALL
-SELECT 2, w.meter_id, a.at, a.import_kwh, a.export_kwh, a.register_reset FROM w
-  CROSS JOIN LATERAL (SELECT at, import_kwh, export_kwh, register_reset FROM {table} r
+SELECT 2, w.meter_id, a.at, a.import_kwh, a.export_kwh,
+       a.register_reset, a.export_register_reset FROM w
+  CROSS JOIN LATERAL (SELECT at, import_kwh, export_kwh, register_reset, export_register_reset
+                      FROM {table} r
                       WHERE r.meter_id = w.meter_id AND r.at > w.end_at
                       ORDER BY r.at LIMIT 1) a
 ORDER BY 2, 3
@@ -444,13 +472,9 @@ def _stored_series_portable(windows: dict[int, tuple[datetime, datetime]]) -> di
     return series
 
 
-def _went_down(candidate: _Candidate, before: "_Point | _Candidate") -> bool:
-    return any(
-        getattr(candidate, register) is not None
-        and getattr(before, register) is not None
-        and getattr(candidate, register) < getattr(before, register)
-        for register in ("import_kwh", "export_kwh")
-    )
+def _went_down(candidate: _Candidate, before: "_Point | _Candidate", register: str) -> bool:
+    value, previous = getattr(candidate, register), getattr(before, register)
+    return value is not None and previous is not None and value < previous
 
 
 def _check_registers(
@@ -458,9 +482,9 @@ def _check_registers(
 ) -> None:
     """A register may not go down: each candidate must be no lower than the reading before it
     (stored or earlier in the batch) and no higher than the stored reading after it, unless the
-    candidate (or that later reading) marks a meter exchange or register reset. With
-    ``infer_resets`` a candidate lower than the reading before it is marked as a reset instead of
-    refused."""
+    candidate (or that later reading) marks a reset of that register (or a meter exchange). With
+    ``infer_resets`` a register lower than the reading before is marked as that register's reset
+    instead of refused; the other register is not (its interval's energy still counts)."""
     stored = ([series.before] if series.before else []) + series.points
     stored += [series.after] if series.after else []
     events = sorted(
@@ -479,26 +503,26 @@ def _check_registers(
             last = thing
             continue
         candidate = thing
-        if infer_resets and last is not None and not candidate.register_reset:
-            candidate.register_reset = _went_down(candidate, last)
-        reset = candidate.register_reset
-        for register in ("import_kwh", "export_kwh"):
+        for register, flag in _RESET_FLAGS.items():
+            if infer_resets and last is not None and _went_down(candidate, last, register):
+                setattr(candidate, flag, True)
+        for register, flag in _RESET_FLAGS.items():
             value = getattr(candidate, register)
             if value is None:
                 continue
             previous = getattr(last, register) if last else None
-            if not reset and previous is not None and value < previous:
+            if not getattr(candidate, flag) and previous is not None and value < previous:
                 _reject(
                     candidate.result,
                     "invalid",
                     f"{register}: the register went down from {previous} at "
-                    f"{last.at.isoformat()} to {value}; mark the reading register_reset for a "
+                    f"{last.at.isoformat()} to {value}; mark the reading {flag} for a "
                     f"meter exchange or reset.",
                 )
                 break
             later = candidate.following
             later_value = getattr(later, register) if later else None
-            if later_value is not None and not later.register_reset and value > later_value:
+            if later_value is not None and not getattr(later, flag) and value > later_value:
                 _reject(
                     candidate.result,
                     "invalid",
@@ -517,7 +541,7 @@ def _watts(value) -> float | None:
 def _write_readings(candidates: list[_Candidate], source: str) -> None:
     columns = (
         "meter_id, at, import_kwh, export_kwh, power_w, power_l1_w, power_l2_w, power_l3_w, "
-        "source, quality, register_reset, raw"
+        "source, quality, register_reset, export_register_reset, raw"
     )
     rows = [
         (
@@ -532,6 +556,7 @@ def _write_readings(candidates: list[_Candidate], source: str) -> None:
             source,
             c.item.quality,
             c.register_reset,
+            c.export_register_reset,
             None if c.item.raw is None else json.dumps(c.item.raw),
         )
         for c in candidates
@@ -553,7 +578,8 @@ def _write_readings(candidates: list[_Candidate], source: str) -> None:
                     source=row[8],
                     quality=row[9],
                     register_reset=row[10],
-                    raw=None if row[11] is None else json.loads(row[11]),
+                    export_register_reset=row[11],
+                    raw=None if row[12] is None else json.loads(row[12]),
                 )
                 for row in rows
             ],
@@ -574,7 +600,8 @@ def _copy_and_merge(columns: str, rows: list[tuple]) -> None:
             "meter_id bigint, at timestamptz, import_kwh numeric, export_kwh numeric, "
             "power_w double precision, power_l1_w double precision, "
             "power_l2_w double precision, power_l3_w double precision, source varchar(8), "
-            "quality varchar(9), register_reset boolean, raw jsonb) ON COMMIT DELETE ROWS"
+            "quality varchar(9), register_reset boolean, export_register_reset boolean, raw jsonb) "
+            "ON COMMIT DELETE ROWS"
         )
         cursor.execute(f"TRUNCATE {_STAGING}")
         with cursor.cursor.copy(f"COPY {_STAGING} ({columns}) FROM STDIN") as copy:
@@ -608,13 +635,17 @@ class _DayTotals:
         if self.first_at is None:
             self.first_at, self.covered_from = point.at, before.at
         self.last_at = point.at
-        if point.register_reset:
-            # A meter exchange or reset: the interval's energy is unknown.
+        # A reset register's energy of the interval is unknown: it counts none, and the day is
+        # not whole (has_gap). The other register's energy of the interval counts.
+        if point.register_reset or point.export_register_reset:
             self.has_gap = True
-            return
-        self.import_kwh += point.import_kwh - before.import_kwh
+        if not point.register_reset:
+            self.import_kwh += point.import_kwh - before.import_kwh
         if point.export_kwh is not None and before.export_kwh is not None:
-            self.export_kwh = (self.export_kwh or Decimal(0)) + point.export_kwh - before.export_kwh
+            exported = Decimal(0)
+            if not point.export_register_reset:
+                exported = point.export_kwh - before.export_kwh
+            self.export_kwh = (self.export_kwh or Decimal(0)) + exported
         if point.at - before.at > HALF_HOUR:
             self.has_gap = True
 
@@ -811,8 +842,8 @@ def reading_ingest_bulk(
     item is rejected nothing is written and ApplicationError (400, or Conflict 409 when every
     rejection is a conflict) is raised with ``extra={"results": [...]}``. Otherwise accepted
     items are written in one transaction and rejected ones reported. ``infer_resets``: for
-    devices that cannot say so (an MQTT reading head on an exchanged meter), a reading whose
-    register is lower than the reading before it is stored as a register reset, not refused.
+    devices that cannot say so (an MQTT reading head on an exchanged meter), a register lower
+    than the reading before it is stored as a reset of that register, not refused.
     ``into_pruned_days``: accept readings of live meters for days whose raw readings were archived
     and pruned (a restore from the archive); otherwise they are refused, since stored alone they
     would replace the day's roll-up with theirs.
@@ -1112,6 +1143,7 @@ def reading_record(
     power_l3_w: float | None = None,
     quality: str = ReadingQuality.ACTUAL,
     register_reset: bool = False,
+    export_register_reset: bool | None = None,
     raw: dict | None = None,
 ) -> tuple[Reading, bool]:
     """Store one reading of ``meter`` under the same rules as bulk ingest.
@@ -1131,6 +1163,7 @@ def reading_record(
         power_l3_w=power_l3_w,
         quality=quality,
         register_reset=register_reset,
+        export_register_reset=export_register_reset,
         raw=raw,
     )
     [result] = reading_ingest_bulk(items=[item], source=source)
