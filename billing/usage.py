@@ -15,7 +15,9 @@ one per meter):
 Energy of an interval belongs to the reading that ends it (see meters.models). The period's
 energy is the energy of every interval inside [S, E]; an interval that crosses S or E is split
 by linear interpolation between its two readings, which is also how a missing boundary reading
-is estimated (quality E). An interval that ends in a register reset counts no energy. Export is
+is estimated (quality E). Resets are per register (meters.models.Reading): an interval that
+ends in an import register reset counts no import, one that ends in an export register reset no
+export, and each register's energy of the interval counts whatever the other did. Export is
 corrected at S and E the same way, from the export registers of the same boundary readings.
 """
 
@@ -46,6 +48,7 @@ class Point:
     estimated: bool
     reset: bool
     export_kwh: Decimal | None = None
+    export_reset: bool = False
 
 
 @dataclass
@@ -103,7 +106,7 @@ def _in_window(clock: time, starts_at: time, ends_at: time) -> bool:
     return clock >= starts_at or clock < ends_at
 
 
-def _point(at, kwh, quality, reset, export_kwh=None) -> Point | None:
+def _point(at, kwh, quality, reset, export_kwh=None, export_reset=False) -> Point | None:
     if at is None:
         return None
     return Point(
@@ -112,14 +115,25 @@ def _point(at, kwh, quality, reset, export_kwh=None) -> Point | None:
         estimated=quality == ReadingQuality.ESTIMATED,
         reset=bool(reset),
         export_kwh=export_kwh,
+        export_reset=bool(export_reset),
     )
 
 
 _BOUNDARIES = {"b0": ("lte", "S"), "a0": ("gt", "S"), "b1": ("lte", "E"), "a1": ("gt", "E")}
 
 
+_BOUNDARY_COLUMNS = (
+    "at",
+    "import_kwh",
+    "quality",
+    "register_reset",
+    "export_kwh",
+    "export_register_reset",
+)
+
+
 def _boundary_rows(meters, start: datetime, end: datetime):
-    """Per meter: the reading at/before and after each of S and E, and the resets inside."""
+    """Per meter: the reading at/before and after each of S and E."""
     instants = {"S": start, "E": end}
     annotations = {}
     for name, (lookup, instant) in _BOUNDARIES.items():
@@ -127,7 +141,7 @@ def _boundary_rows(meters, start: datetime, end: datetime):
         nearest = Reading.objects.filter(
             meter=OuterRef("pk"), **{f"at__{lookup}": instants[instant]}
         ).order_by(order)
-        for column in ("at", "import_kwh", "quality", "register_reset", "export_kwh"):
+        for column in _BOUNDARY_COLUMNS:
             annotations[f"{name}_{column}"] = Subquery(nearest.values(column)[:1])
     return meters.annotate(**annotations).values(
         "pk", "meter_id", "account_id", "timezone", *annotations
@@ -141,11 +155,12 @@ def _interpolate(before: Point, after: Point, at: datetime) -> Decimal:
 
 def _export_inside(before: Point | None, after: Point | None, at: datetime) -> Decimal:
     """Exported kWh of the interval (before, after] that falls before ``at``, by linear
-    interpolation; zero when either end has no export register or the interval ends in a reset."""
+    interpolation; zero when either end has no export register or the interval ends in an export
+    register reset."""
     if (
         before is None
         or after is None
-        or after.reset
+        or after.export_reset
         or before.export_kwh is None
         or after.export_kwh is None
         or not before.at < at < after.at
@@ -210,13 +225,7 @@ def meter_usage_for_accounts(
         rows = _boundary_rows(Meter.objects.filter(pk__in=pks), start, end)
         for row in rows:
             points = {
-                name: _point(
-                    row[f"{name}_at"],
-                    row[f"{name}_import_kwh"],
-                    row[f"{name}_quality"],
-                    row[f"{name}_register_reset"],
-                    row[f"{name}_export_kwh"],
-                )
+                name: _point(*(row[f"{name}_{column}"] for column in _BOUNDARY_COLUMNS))
                 for name in _BOUNDARIES
             }
             opening, open_from = _boundary(points["b0"], points["a0"], start, end, "Opening")
@@ -355,9 +364,10 @@ def _banded_energy(usages, pks, start, end, rates_for_day) -> None:
 
 
 def _count_resets(usages, start, end) -> None:
+    """Readings in (S, E] that reset a register (import, export or both count once)."""
     counted = (
         Reading.objects.filter(meter_id__in=list(usages), at__gt=start, at__lte=end)
-        .filter(register_reset=True)
+        .filter(Q(register_reset=True) | Q(export_register_reset=True))
         .values_list("meter_id", flat=True)
     )
     for meter_pk in counted:

@@ -5,6 +5,9 @@ reading of the local day or month (settings.TIME_ZONE), header first, UTC ISO ti
 meter and time, gzip with a fixed header so the same readings always give the same bytes. Beside it
 ``<name>.sha256`` holds the SHA-256 in ``sha256sum`` format; restore refuses a file whose checksum
 does not match it.
+
+Columns are read by name: an archive written before ``export_register_reset`` was kept (one reset
+flag for the whole reading) restores with that flag standing for both registers, its old meaning.
 """
 
 import csv
@@ -46,6 +49,7 @@ COLUMNS = [
     "source",
     "quality",
     "register_reset",
+    "export_register_reset",
     "raw",
 ]
 BATCH = 5_000
@@ -86,7 +90,7 @@ def _rows(start, end) -> Iterator[list]:
             .values_list(*COLUMNS[1:])
         )
         for at, *values in readings.iterator(chunk_size=BATCH):
-            *numbers, source, quality, reset, raw = values
+            *numbers, source, quality, reset, export_reset, raw = values
             yield [
                 meter_id,
                 at.isoformat(),
@@ -94,6 +98,7 @@ def _rows(start, end) -> Iterator[list]:
                 source,
                 quality,
                 "true" if reset else "false",
+                "true" if export_reset else "false",
                 "" if raw is None else json.dumps(raw, sort_keys=True),
             ]
 
@@ -255,9 +260,15 @@ def _archive_items(path: Path) -> Iterator[tuple[str, ReadingIn]]:
                     power_l3_w=float(row["power_l3_w"]) if row["power_l3_w"] else None,
                     quality=row["quality"],
                     register_reset=row["register_reset"] == "true",
+                    export_register_reset=_flag(row.get("export_register_reset")),
                     raw=json.loads(row["raw"]) if row["raw"] else None,
                 ),
             )
+
+
+def _flag(text: str | None) -> bool | None:
+    """An archive's true/false; None for a column the archive does not have."""
+    return None if text is None else text == "true"
 
 
 def _batched(items: Iterable, size: int) -> Iterator[list]:

@@ -574,7 +574,14 @@ def readings_for_export(*, meter: Meter, start: datetime, end: datetime):
         meter.readings.filter(at__gte=start, at__lt=end)
         .order_by("at")
         .values_list(
-            "at", "import_kwh", "export_kwh", "power_w", "source", "quality", "register_reset"
+            "at",
+            "import_kwh",
+            "export_kwh",
+            "power_w",
+            "source",
+            "quality",
+            "register_reset",
+            "export_register_reset",
         )
         .iterator(chunk_size=5000)
     )

@@ -72,6 +72,7 @@ class ReadingOutput(fields.ModelSerializer):
             "source",
             "quality",
             "register_reset",
+            "export_register_reset",
         ]
 
 
@@ -102,8 +103,14 @@ class ReadingInput(serializers.Serializer):
     quality = serializers.ChoiceField(choices=ReadingQuality.choices, default="actual")
     register_reset = serializers.BooleanField(
         default=False,
-        help_text="A meter exchange or register reset: the register may go down; the interval "
-        "ending here counts no energy.",
+        help_text="The import register was reset (or the meter exchanged): it may go down, and "
+        "the interval ending here counts no import energy.",
+    )
+    export_register_reset = serializers.BooleanField(
+        required=False,
+        help_text="The export register was reset: it may go down, and the interval ending here "
+        "counts no export energy (its import still counts). Omitted: the same as "
+        "register_reset (a meter exchange resets both). Needs export_kwh.",
     )
 
 

@@ -29,6 +29,7 @@ _OPTIONAL_READING_FIELDS = (
     "power_l1_w",
     "power_l2_w",
     "power_l3_w",
+    "export_register_reset",
     "raw",
 )
 
@@ -302,7 +303,7 @@ class ExportCsvApi(MeterApi):
         responses={(200, "text/csv"): OpenApiTypes.STR},
         summary="CSV export of a meter's readings in [start, end)",
         description="Columns: meter_id, at (UTC ISO 8601), import_kwh, export_kwh, power_w, "
-        "source, quality, register_reset.",
+        "source, quality, register_reset, export_register_reset.",
     )
     def get(self, request, meter_id: str):
         meter = selectors.meter_for_user(user=request.user, meter_id=meter_id)
@@ -321,11 +322,12 @@ READINGS_CSV_HEADER = [
     "source",
     "quality",
     "register_reset",
+    "export_register_reset",
 ]
 
 
 def _csv_rows(meter, rows):
-    for at, import_kwh, export_kwh, power_w, source, quality, reset in rows:
+    for at, import_kwh, export_kwh, power_w, source, quality, reset, export_reset in rows:
         yield [
             meter.meter_id,
             at.astimezone(UTC).isoformat(),
@@ -335,6 +337,7 @@ def _csv_rows(meter, rows):
             source,
             quality,
             "true" if reset else "false",
+            "true" if export_reset else "false",
         ]
 
 
