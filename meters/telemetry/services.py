@@ -397,7 +397,8 @@ def _store_sensors(
             pending.append((index, device, reading))
     pending = _first_receipts(messages, pending, report)
     if pending:
-        # A reading head cannot tell a meter exchange: a register that went down is a reset.
+        # A reading head cannot tell a meter exchange: a register that went down is a reset of
+        # that register alone (the other one's energy of the interval still counts).
         results = meter_services.reading_ingest_bulk(
             items=[reading for _, _, reading in pending],
             source=ReadingSource.MQTT,
