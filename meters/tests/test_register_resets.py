@@ -194,13 +194,13 @@ def test_it_infers_a_reset_of_only_the_register_that_went_down_from_mqtt():
         ]
     )
     assert report.outcomes == ["stored", "stored", "stored"]
+    # Import: 1 kWh before its reset; export: 0.5 kWh after its own.
+    assert _usage(device.meter) == (Decimal("1.0000"), Decimal("0.5000"))
     assert [flags[2:] for flags in _flags(device.meter)] == [
         (False, False),
         (False, True),
         (True, False),
     ]
-    # Import: 1 kWh before its reset; export: 0.5 kWh after its own.
-    assert _usage(device.meter) == (Decimal("1.0000"), Decimal("0.5000"))
 
 
 # --- Roll-ups ----------------------------------------------------------------------------------
