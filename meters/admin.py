@@ -54,7 +54,7 @@ class MeterAdmin(admin.ModelAdmin):
 @admin.register(Reading)
 class ReadingAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["meter", "at", "import_kwh", "export_kwh", "power_w", "source", "quality"]
-    list_filter = ["source", "quality", "register_reset"]
+    list_filter = ["source", "quality", "register_reset", "export_register_reset"]
     search_fields = ["meter__meter_id"]
     date_hierarchy = "at"
     list_select_related = ["meter"]
