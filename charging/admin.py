@@ -171,9 +171,20 @@ class ChargerAdmin(admin.ModelAdmin):
             obj.pk = created.pk
             obj.refresh_from_db()
             return
-        super().save_model(request, obj, form, change)
+        # The API's service: a registration change goes through charger_set_registration, so an
+        # accepted, connected charger is sent its TriggerMessage.
+        changes = {"account": obj.account, "registration": obj.registration}
         if form.cleaned_data.get("new_password"):
-            services.charger_set_password(charger=obj, password=form.cleaned_data["new_password"])
+            changes["password"] = form.cleaned_data["new_password"]
+        try:
+            services.charger_update(charger=obj, requested_by=request.user, **changes)
+        except ApplicationError as error:
+            self.message_user(request, f"{obj}: {error.message}", messages.ERROR)
+        obj.refresh_from_db()
+
+    def get_readonly_fields(self, request, obj=None):
+        # The identity is what the charger connects with; it never changes once registered.
+        return [*self.readonly_fields, "charge_point_id"] if obj else self.readonly_fields
 
     @admin.action(description="Accept registration (at the next boot)")
     def accept(self, request, queryset):
@@ -295,6 +306,9 @@ class TransactionAdmin(ReadOnlyAdmin):
     search_fields = ["=id", "id_tag", "charger__charge_point_id"]
     raw_id_fields = ["charger", "tag", "account"]
     date_hierarchy = "started_at"
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # bills, prices and meter values refer to a session; it is kept for audit
 
 
 @admin.register(MeterValue)
