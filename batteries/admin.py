@@ -88,7 +88,8 @@ class BatteryForm(forms.ModelForm):
         except _DryRun:
             pass
         except ValidationError as exc:
-            for field, errors in getattr(exc, "error_dict", {None: exc.error_list}).items():
+            by_field = exc.error_dict if hasattr(exc, "error_dict") else {None: exc.error_list}
+            for field, errors in by_field.items():
                 self.add_error(field if field in self.fields else None, errors)
         return data
 

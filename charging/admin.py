@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
+from config.admin import KeptRecordAdminMixin
 from config.exceptions import ApplicationError
 
 from . import services
@@ -290,7 +291,10 @@ class IdTagAdmin(admin.ModelAdmin):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(ReadOnlyAdmin):
+class TransactionAdmin(KeptRecordAdminMixin, ReadOnlyAdmin):
+    instead_of_deleting = (
+        "Charging sessions are kept for audit: bills, prices and meter values refer to them."
+    )
     list_display = [
         "id",
         "charger",
@@ -306,9 +310,6 @@ class TransactionAdmin(ReadOnlyAdmin):
     search_fields = ["=id", "id_tag", "charger__charge_point_id"]
     raw_id_fields = ["charger", "tag", "account"]
     date_hierarchy = "started_at"
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False  # bills, prices and meter values refer to a session; it is kept for audit
 
 
 @admin.register(MeterValue)
