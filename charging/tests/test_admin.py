@@ -158,3 +158,25 @@ def test_it_offers_no_deletion_of_charging_transactions(client, staff):
     assert "delete_selected" not in listing and "kept for audit" in listing
     assert "kept for audit" in delete.content.decode()
     assert Transaction.objects.filter(pk=session.pk).exists()
+
+
+def test_it_keeps_a_connected_charger_deleted_in_the_admin_as_the_api_does(client, staff):
+    charger = ChargerFactory(connected=True, channel_name="specific.node-a!socket-1")
+    client.force_login(staff)
+
+    response = client.post(
+        f"/admin/charging/charger/{charger.pk}/delete/", {"post": "yes"}, follow=True
+    )
+
+    assert "is connected" in response.content.decode()
+    assert Charger.objects.filter(pk=charger.pk).exists()
+
+
+def test_it_deletes_a_charger_registered_by_mistake(client, staff):
+    charger = ChargerFactory()
+    client.force_login(staff)
+
+    response = client.post(f"/admin/charging/charger/{charger.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not Charger.objects.filter(pk=charger.pk).exists()
