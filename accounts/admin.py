@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
+from config.admin import KeptRecordAdminMixin
+
 from .forms import AdminPasswordChangeForm
 from .models import ApiToken, CustomerAccount, User
 
@@ -61,7 +63,11 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(CustomerAccount)
-class CustomerAccountAdmin(admin.ModelAdmin):
+class CustomerAccountAdmin(KeptRecordAdminMixin, admin.ModelAdmin):
+    instead_of_deleting = (
+        "Customer accounts are kept with their meters, bills and sessions. To end a customer's "
+        "access, remove their users from the account (or deactivate the users)."
+    )
     list_display = ["account_number", "owner_name", "postcode", "area", "region", "dwelling_type"]
     list_filter = ["region", "dwelling_type", "created_at"]
     search_fields = ["account_number", "owner_name", "postcode", "address", "users__email"]

@@ -6,6 +6,7 @@ Creation and every action go through the services, so the admin obeys the same r
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.template.response import TemplateResponse
 
 from accounts.postcodes import normalise_postcode
@@ -74,6 +75,37 @@ class BatteryForm(forms.ModelForm):
     def clean_postcode(self) -> str:
         return normalise_postcode(self.cleaned_data["postcode"])
 
+    def clean(self):
+        """The service's rules, as the API meets them: it runs here in a rolled-back savepoint, so
+        a refusal shows on its field instead of failing the save."""
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            with transaction.atomic():
+                _save(self.instance, self)
+                raise _DryRun
+        except _DryRun:
+            pass
+        except ValidationError as exc:
+            by_field = exc.error_dict if hasattr(exc, "error_dict") else {None: exc.error_list}
+            for field, errors in by_field.items():
+                self.add_error(field if field in self.fields else None, errors)
+        return data
+
+
+class _DryRun(Exception):
+    pass
+
+
+def _save(battery: Battery, form: forms.ModelForm) -> Battery:
+    """A new battery through battery_create, a change through battery_update (what changed)."""
+    data = form.cleaned_data
+    if battery.pk is None:
+        return services.battery_create(**{name: data[name] for name in BatteryForm.Meta.fields})
+    changes = {name: data[name] for name in form.changed_data if name in services.BATTERY_CHANGES}
+    return services.battery_update(battery=battery, **changes)
+
 
 class InstructionForm(forms.Form):
     # Not "action": the admin's own POST field of that name picks the admin action.
@@ -112,15 +144,16 @@ class BatteryAdmin(admin.ModelAdmin):
             ("Current state", {"fields": STATE_FIELDS}),
         ]
 
+    def get_readonly_fields(self, request, obj=None):
+        # The identifier names the capacity: a registered unit's capacity is fixed.
+        return [*self.readonly_fields, "capacity_kwh"] if obj else self.readonly_fields
+
     def save_model(self, request, obj, form, change):
+        saved = _save(Battery.objects.get(pk=obj.pk) if change else Battery(), form)
+        # The admin goes on with ``obj`` (its log entry, its redirect): make it the saved row.
+        obj.pk, obj.identifier, obj._state.adding = saved.pk, saved.identifier, False
         if change:
-            super().save_model(request, obj, form, change)
-            return
-        created = services.battery_create(
-            **{name: form.cleaned_data[name] for name in BatteryForm.Meta.fields}
-        )
-        # The admin goes on with ``obj`` (its log entry, its redirect): make it the created row.
-        obj.pk, obj.identifier, obj._state.adding = created.pk, created.identifier, False
+            obj.refresh_from_db()
 
     def delete_model(self, request, obj):
         archive = services.battery_delete(battery=obj)

@@ -19,11 +19,41 @@ from .models import (
     TariffRate,
 )
 
+RATE_FIELDS = ["band", "kind", "unit_rate", "starts_at", "ends_at", "days", "priority"]
+
+
+def _rates_of(formset) -> list[services.RateIn]:
+    return [
+        services.RateIn(**{name: form.cleaned_data[name] for name in RATE_FIELDS})
+        for form in formset.forms
+        if form.cleaned_data and not form.cleaned_data.get("DELETE")
+    ]
+
+
+def _form_error(form, error: ApplicationError) -> None:
+    """A service's refusal on the form: on its field where the form has one."""
+    form.add_error(error.field if error.field in form.fields else None, error.message)
+
+
+class TariffRateFormSet(forms.BaseInlineFormSet):
+    """The bands are checked together by the service's rule (exactly one default band, whole
+    windows), as the API checks them."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        try:
+            services.tariff_rates_check(_rates_of(self))
+        except ApplicationError as exc:
+            raise forms.ValidationError(exc.message) from exc
+
 
 class TariffRateInline(admin.TabularInline):
     model = TariffRate
+    formset = TariffRateFormSet
     extra = 0
-    fields = ["band", "kind", "unit_rate", "starts_at", "ends_at", "days", "priority"]
+    fields = RATE_FIELDS
 
 
 class TariffAssignmentInline(admin.TabularInline):
@@ -44,6 +74,23 @@ class TariffAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     inlines = [TariffRateInline, TariffAssignmentInline]
 
+    def save_model(self, request, obj, form, change):
+        pass  # saved with its bands in save_related, through the service
+
+    def save_related(self, request, form, formsets, change):
+        """The tariff and its bands through tariff_create / tariff_update, as the API saves them
+        (the assignments inline is read-only)."""
+        rates = next(_rates_of(f) for f in formsets if isinstance(f, TariffRateFormSet))
+        fields = dict(form.cleaned_data)
+        if change:
+            tariff = services.tariff_update(tariff=form.instance, rates=rates, **fields)
+        else:
+            tariff = services.tariff_create(rates=rates, **fields)
+            form.instance.pk = tariff.pk
+        for formset in formsets:  # what the change message reads: the bands were replaced
+            formset.new_objects = list(tariff.rates.all()) if formset.model is TariffRate else []
+            formset.changed_objects, formset.deleted_objects = [], []
+
 
 class _DryRun(Exception):
     pass
@@ -59,8 +106,10 @@ class TariffAssignmentForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        if self.instance.pk is None and not self.errors:
-            try:
+        if self.errors:
+            return data
+        try:
+            if self.instance.pk is None:
                 with transaction.atomic():
                     services.tariff_assign(
                         account=data["account"],
@@ -69,11 +118,27 @@ class TariffAssignmentForm(forms.ModelForm):
                         ends_on=data.get("ends_on"),
                     )
                     raise _DryRun
-            except _DryRun:
-                pass
-            except ApplicationError as exc:
-                raise forms.ValidationError(exc.message) from exc
+            else:
+                _assignment_change_check(self.instance, data)
+        except _DryRun:
+            pass
+        except ApplicationError as exc:
+            _form_error(self, exc)
         return data
+
+
+def _assignment_change_check(assignment: TariffAssignment, data: dict) -> None:
+    """A changed assignment keeps the rules tariff_assign keeps: inside the tariff's validity,
+    no overlap with the account's other assignments."""
+    services.tariff_assignment_dates_check(
+        tariff=data["tariff"], starts_on=data["starts_on"], ends_on=data.get("ends_on")
+    )
+    services.tariff_assignment_overlap_check(
+        account=data["account"],
+        starts_on=data["starts_on"],
+        ends_on=data.get("ends_on"),
+        excluding=assignment,
+    )
 
 
 @admin.register(TariffAssignment)
@@ -86,7 +151,9 @@ class TariffAssignmentAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            super().save_model(request, obj, form, change)
+            with transaction.atomic():
+                _assignment_change_check(obj, form.cleaned_data)
+                super().save_model(request, obj, form, change)
             return
         assignment = services.tariff_assign(
             account=obj.account, tariff=obj.tariff, starts_on=obj.starts_on, ends_on=obj.ends_on

@@ -92,7 +92,8 @@ class RateIn:
     priority: int = 0
 
 
-def _check_rates(rates: list[RateIn]) -> None:
+def tariff_rates_check(rates: list[RateIn]) -> None:
+    """The rules a tariff's bands keep together, whichever door they came in by (API, admin)."""
     defaults = [rate for rate in rates if rate.starts_at is None and rate.ends_at is None]
     if len(defaults) != 1:
         raise ApplicationError(
@@ -114,7 +115,7 @@ def _check_rates(rates: list[RateIn]) -> None:
 @transaction.atomic
 def tariff_create(*, rates: list[RateIn], **fields) -> Tariff:
     """A tariff and its bands. Exactly one band has no times (the default)."""
-    _check_rates(rates)
+    tariff_rates_check(rates)
     tariff = Tariff(**fields)
     tariff.full_clean()
     tariff.save()
@@ -134,7 +135,7 @@ def tariff_update(*, tariff: Tariff, rates: list[RateIn] | None = None, **fields
     tariff.full_clean()
     tariff.save()
     if rates is not None:
-        _check_rates(rates)
+        tariff_rates_check(rates)
         tariff.rates.all().delete()
         for rate in rates:
             row = TariffRate(tariff=tariff, **rate.__dict__)
@@ -150,6 +151,21 @@ def tariff_assign(
     """Put ``account`` on ``tariff`` from ``starts_on`` to ``ends_on`` (inclusive; open-ended
     when None). An open-ended assignment that began earlier is ended the day before, so a
     tariff change is one call; any other overlap is refused (409)."""
+    tariff_assignment_dates_check(tariff=tariff, starts_on=starts_on, ends_on=ends_on)
+    CustomerAccount.objects.select_for_update().get(pk=account.pk)
+    existing = TariffAssignment.objects.filter(account=account)
+    open_before = existing.filter(ends_on__isnull=True, starts_on__lt=starts_on).first()
+    if open_before is not None:
+        open_before.ends_on = starts_on - timedelta(days=1)
+        open_before.save(update_fields=["ends_on"])
+    tariff_assignment_overlap_check(account=account, starts_on=starts_on, ends_on=ends_on)
+    return TariffAssignment.objects.create(
+        account=account, tariff=tariff, starts_on=starts_on, ends_on=ends_on
+    )
+
+
+def tariff_assignment_dates_check(*, tariff: Tariff, starts_on: date, ends_on: date | None) -> None:
+    """An assignment runs forwards and lies inside its tariff's validity."""
     if ends_on is not None and ends_on < starts_on:
         raise ApplicationError("ends_on: must not be before starts_on.", field="ends_on")
     if starts_on < tariff.valid_from or (
@@ -161,12 +177,20 @@ def tariff_assign(
             + "; the assignment must lie inside that.",
             field="starts_on",
         )
-    CustomerAccount.objects.select_for_update().get(pk=account.pk)
+
+
+def tariff_assignment_overlap_check(
+    *,
+    account: CustomerAccount,
+    starts_on: date,
+    ends_on: date | None,
+    excluding: TariffAssignment | None = None,
+) -> None:
+    """An account is on one tariff a day: refuse (409) an assignment that overlaps another of
+    the account's (``excluding`` the one being changed)."""
     existing = TariffAssignment.objects.filter(account=account)
-    open_before = existing.filter(ends_on__isnull=True, starts_on__lt=starts_on).first()
-    if open_before is not None:
-        open_before.ends_on = starts_on - timedelta(days=1)
-        open_before.save(update_fields=["ends_on"])
+    if excluding is not None and excluding.pk is not None:
+        existing = existing.exclude(pk=excluding.pk)
     overlap = existing.filter(Q(ends_on__isnull=True) | Q(ends_on__gte=starts_on))
     if ends_on is not None:
         overlap = overlap.filter(starts_on__lte=ends_on)
@@ -178,9 +202,6 @@ def tariff_assign(
             + ".",
             field="starts_on",
         )
-    return TariffAssignment.objects.create(
-        account=account, tariff=tariff, starts_on=starts_on, ends_on=ends_on
-    )
 
 
 # --- Composing a bill --------------------------------------------------------------------------

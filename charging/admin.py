@@ -3,9 +3,12 @@ common operations (through the same service as the API)."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
 
+from config.admin import KeptRecordAdminMixin
 from config.exceptions import ApplicationError
 
 from . import services
@@ -79,6 +82,10 @@ class ChargerForm(forms.ModelForm):
         if cleaned.get("registration") == Registration.ACCEPTED and not has_password:
             self.add_error("new_password", services.UNAUTHENTICATED_ACCEPT_REFUSED)
         return cleaned
+
+
+class _DryRun(Exception):
+    pass
 
 
 def _send(modeladmin, request, queryset, operation: str, payload: dict) -> None:
@@ -171,9 +178,46 @@ class ChargerAdmin(admin.ModelAdmin):
             obj.pk = created.pk
             obj.refresh_from_db()
             return
-        super().save_model(request, obj, form, change)
+        # The API's service: a registration change goes through charger_set_registration, so an
+        # accepted, connected charger is sent its TriggerMessage.
+        changes = {"account": obj.account, "registration": obj.registration}
         if form.cleaned_data.get("new_password"):
-            services.charger_set_password(charger=obj, password=form.cleaned_data["new_password"])
+            changes["password"] = form.cleaned_data["new_password"]
+        try:
+            services.charger_update(charger=obj, requested_by=request.user, **changes)
+        except ApplicationError as error:
+            self.message_user(request, f"{obj}: {error.message}", messages.ERROR)
+        obj.refresh_from_db()
+
+    def delete_view(self, request, object_id, extra_context=None):
+        """Deletion keeps charger_delete's rule (a connected or referred-to charger is retired,
+        not deleted): checked before the admin's confirmation goes ahead."""
+        charger = self.get_object(request, object_id)
+        if request.method == "POST" and charger is not None:
+            try:
+                with transaction.atomic():
+                    services.charger_delete(charger=charger)
+                    raise _DryRun
+            except _DryRun:
+                pass
+            except ApplicationError as error:
+                self.message_user(request, error.message, messages.ERROR)
+                return redirect("admin:charging_charger_change", charger.pk)
+        return super().delete_view(request, object_id, extra_context)
+
+    def delete_model(self, request, obj):
+        services.charger_delete(charger=obj)
+
+    def delete_queryset(self, request, queryset):
+        for charger in queryset:
+            try:
+                services.charger_delete(charger=charger)
+            except ApplicationError as error:
+                self.message_user(request, error.message, messages.ERROR)
+
+    def get_readonly_fields(self, request, obj=None):
+        # The identity is what the charger connects with; it never changes once registered.
+        return [*self.readonly_fields, "charge_point_id"] if obj else self.readonly_fields
 
     @admin.action(description="Accept registration (at the next boot)")
     def accept(self, request, queryset):
@@ -279,7 +323,10 @@ class IdTagAdmin(admin.ModelAdmin):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(ReadOnlyAdmin):
+class TransactionAdmin(KeptRecordAdminMixin, ReadOnlyAdmin):
+    instead_of_deleting = (
+        "Charging sessions are kept for audit: bills, prices and meter values refer to them."
+    )
     list_display = [
         "id",
         "charger",

@@ -158,14 +158,15 @@ def chargers_mark_offline(*, now: datetime | None = None) -> int:
     whatever their socket state says (a power cut leaves no close frame)."""
     now = now or timezone.now()
     grace = settings.CHARGING_OFFLINE_GRACE
-    stale = Charger.objects.filter(connected=True).filter(
-        Q(last_message_at__isnull=True)
-        | Q(
-            last_message_at__lt=now
-            - timedelta(seconds=grace)
-            - F("heartbeat_interval") * timedelta(seconds=2)
-        )
-    )
+    connected = Charger.objects.filter(connected=True)
+    # Interval arithmetic on a column is not portable (SQLite refuses ``F(...) * timedelta``), but a
+    # fleet has only a few distinct heartbeat intervals: one cut-off each, OR-ed in one query.
+    intervals = connected.order_by().values_list("heartbeat_interval", flat=True).distinct()
+    overdue = Q(last_message_at__isnull=True)
+    for interval in intervals:
+        cutoff = now - timedelta(seconds=grace + 2 * interval)
+        overdue |= Q(heartbeat_interval=interval, last_message_at__lt=cutoff)
+    stale = connected.filter(overdue)
     with transaction.atomic():
         going = list(stale.select_for_update().values_list("charge_point_id", "account_id"))
         marked = stale.update(connected=False, channel_name="", disconnected_at=now)

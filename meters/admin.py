@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
+from config.admin import KeptRecordAdminMixin
 from config.exceptions import ApplicationError
 
 from . import archives, services
@@ -43,7 +44,11 @@ class ReadOnlyMixin:
 
 
 @admin.register(Meter)
-class MeterAdmin(admin.ModelAdmin):
+class MeterAdmin(KeptRecordAdminMixin, admin.ModelAdmin):
+    instead_of_deleting = (
+        "Meters are kept with their readings and bills: set a meter's status to Inactive "
+        "instead of deleting it."
+    )
     list_display = ["meter_id", "account", "postcode", "region", "kind", "status", "last_seen"]
     list_filter = ["region", "kind", "status", "dwelling_type"]
     search_fields = ["meter_id", "postcode", "account__account_number", "account__owner_name"]

@@ -31,6 +31,32 @@ class BatteryInput(serializers.Serializer):
     max_soc_reserve = fields.DecimalField(max_digits=5, decimal_places=2, required=False)
 
 
+class BatteryUpdateInput(serializers.Serializer):
+    """A partial change of a registered unit: only the fields given change. The identifier, and
+    the capacity it names, are fixed."""
+
+    account = serializers.SlugRelatedField(
+        slug_field="account_number",
+        queryset=CustomerAccount.objects.all(),
+        required=False,
+        help_text="The customer account's number.",
+    )
+    location = serializers.CharField(max_length=200, required=False)
+    postcode = serializers.CharField(max_length=10, required=False)
+    vendor = serializers.CharField(max_length=100, required=False)
+    model = serializers.CharField(max_length=100, required=False)
+    ip_address = serializers.IPAddressField(required=False, allow_null=True)
+    min_soc_reserve = fields.DecimalField(max_digits=5, decimal_places=2, required=False)
+    max_soc_reserve = fields.DecimalField(max_digits=5, decimal_places=2, required=False)
+
+    def validate(self, attrs):
+        if unknown := set(self.initial_data) - set(self.fields):
+            raise serializers.ValidationError(
+                {name: ["This field cannot be changed."] for name in sorted(unknown)}
+            )
+        return attrs
+
+
 STATUS_HELP = "idle, charging, discharging or offline."
 FLAG_HELP = "ok, warning or error."
 

@@ -5,7 +5,7 @@ alone create, delete and instruct batteries.
 """
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
@@ -21,6 +21,7 @@ from .serializers import (
     BatteryFilterInput,
     BatteryInput,
     BatteryOutput,
+    BatteryUpdateInput,
     BulkTelemetryInput,
     CountOutput,
     HistoryOutput,
@@ -104,6 +105,25 @@ class BatteryDetailApi(GenericAPIView):
     @extend_schema(parameters=[KEY], responses=BatteryOutput)
     def get(self, request, key):
         return Response(BatteryOutput(selectors.battery_get(user=request.user, key=key)).data)
+
+    @extend_schema(
+        parameters=[KEY],
+        request=BatteryUpdateInput,
+        responses={
+            200: BatteryOutput,
+            400: OpenApiResponse(description="A field breaks a registry rule (named)."),
+            403: OpenApiResponse(description="Not staff."),
+            404: OpenApiResponse(description="No such battery."),
+        },
+    )
+    def patch(self, request, key):
+        """Change a battery's registry fields (staff): only those given. The identifier, and the
+        capacity it names, never change; reserves keep 0 <= minimum < maximum <= 100."""
+        battery = selectors.battery_get(user=request.user, key=key)
+        data = BatteryUpdateInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        battery = services.battery_update(battery=battery, **data.validated_data)
+        return Response(BatteryOutput(battery).data)
 
     @extend_schema(parameters=[KEY], responses=ArchiveOutput)
     def delete(self, request, key):

@@ -12,12 +12,14 @@ from .instructions import (
 )
 from .monitoring import MonitoringResult, alert_acknowledge, monitoring_run
 from .registry import (
+    BATTERY_CHANGES,
     DELETE_ALL_CONFIRMATION,
     Archive,
     batteries_archive,
     batteries_delete_all,
     battery_create,
     battery_delete,
+    battery_update,
     identifier_format,
 )
 from .rules import RULE_FIELDS, rule_clean, rule_create, rule_delete, rule_save, rule_update
@@ -31,6 +33,7 @@ from .telemetry import (
 )
 
 __all__ = [
+    "BATTERY_CHANGES",
     "DELETE_ALL_CONFIRMATION",
     "RULE_FIELDS",
     "Archive",
@@ -42,6 +45,7 @@ __all__ = [
     "batteries_delete_all",
     "battery_create",
     "battery_delete",
+    "battery_update",
     "identifier_format",
     "instruction_answer",
     "instruction_issue_manual",

@@ -54,6 +54,22 @@ def _decimal(value, field: str, errors: dict) -> Decimal | None:
         return None
 
 
+def _reserves(min_soc_reserve, max_soc_reserve, errors: dict) -> tuple:
+    low = _decimal(min_soc_reserve, "min_soc_reserve", errors)
+    high = _decimal(max_soc_reserve, "max_soc_reserve", errors)
+    for name, value in (("min_soc_reserve", low), ("max_soc_reserve", high)):
+        if value is not None and not 0 <= value <= 100:
+            errors[name] = ["A reserve is a percentage from 0 to 100."]
+    if low is not None and high is not None and "min_soc_reserve" not in errors and low >= high:
+        errors["min_soc_reserve"] = ["The minimum reserve must be below the maximum."]
+    return low, high
+
+
+def _check_location(location, errors: dict) -> None:
+    if not (location or "").strip():
+        errors["location"] = ["Say where the unit is, e.g. Garage."]
+
+
 @transaction.atomic
 def battery_create(
     *,
@@ -81,15 +97,8 @@ def battery_create(
         errors["capacity_kwh"] = ["Capacity has at most 2 decimal places."]
     elif capacity is not None and capacity >= 10_000:
         errors["capacity_kwh"] = ["Capacity must be below 10,000 kWh."]
-    low = _decimal(min_soc_reserve, "min_soc_reserve", errors)
-    high = _decimal(max_soc_reserve, "max_soc_reserve", errors)
-    for name, value in (("min_soc_reserve", low), ("max_soc_reserve", high)):
-        if value is not None and not 0 <= value <= 100:
-            errors[name] = ["A reserve is a percentage from 0 to 100."]
-    if low is not None and high is not None and "min_soc_reserve" not in errors and low >= high:
-        errors["min_soc_reserve"] = ["The minimum reserve must be below the maximum."]
-    if not (location or "").strip():
-        errors["location"] = ["Say where the unit is, e.g. Garage."]
+    low, high = _reserves(min_soc_reserve, max_soc_reserve, errors)
+    _check_location(location, errors)
     if errors:
         raise ValidationError(errors)
 
@@ -111,6 +120,49 @@ def battery_create(
     )
     battery.full_clean(exclude=["identifier"])
     battery.save(force_insert=True)
+    return battery
+
+
+# The identifier (district, number, capacity) is the unit's name for good; everything else may
+# change. Telemetry-reported state changes only through telemetry.
+BATTERY_CHANGES = frozenset(
+    {"account", "location", "postcode", "vendor", "model", "ip_address"}
+    | {"min_soc_reserve", "max_soc_reserve"}
+)
+
+
+@transaction.atomic
+def battery_update(*, battery: Battery, **changes) -> Battery:
+    """Change a unit's registry fields (``BATTERY_CHANGES``) under the rules battery_create
+    keeps: a UK postcode, a location, reserves from 0 to 100 with the minimum below the
+    maximum (checked against the stored value of the one not given). The identifier, and so
+    the capacity it names, never changes."""
+    if unknown := set(changes) - BATTERY_CHANGES:
+        raise ValidationError({name: ["This field cannot be changed."] for name in unknown})
+    battery = Battery.objects.select_for_update().get(pk=battery.pk)
+    errors: dict[str, list[str]] = {}
+    if "postcode" in changes:
+        try:
+            changes["postcode"] = normalise_postcode(changes["postcode"])
+        except ValidationError as exc:
+            errors["postcode"] = exc.messages
+    if "location" in changes:
+        _check_location(changes["location"], errors)
+        changes["location"] = (changes["location"] or "").strip()
+    if "ip_address" in changes:
+        changes["ip_address"] = changes["ip_address"] or None
+    if {"min_soc_reserve", "max_soc_reserve"} & set(changes):
+        changes["min_soc_reserve"], changes["max_soc_reserve"] = _reserves(
+            changes.get("min_soc_reserve", battery.min_soc_reserve),
+            changes.get("max_soc_reserve", battery.max_soc_reserve),
+            errors,
+        )
+    if errors:
+        raise ValidationError(errors)
+    for name, value in changes.items():
+        setattr(battery, name, value)
+    battery.full_clean(exclude=["identifier"])
+    battery.save(update_fields=[*changes])
     return battery
 
 

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from meters import services
-from meters.models import Archive, Reading, Reception, ReceptionChange
+from meters.models import Archive, Meter, Reading, Reception, ReceptionChange
 
 from .factories import MeterFactory
 
@@ -60,3 +60,20 @@ def test_it_revokes_meter_keys_from_the_admin(admin_client):
     admin_client.post(url, {"action": "revoke", "_selected_action": [issued.meter_key.pk]})
     issued.meter_key.refresh_from_db()
     assert issued.meter_key.revoked_at is not None
+
+
+def test_it_offers_no_deletion_of_meters_and_says_to_deactivate(client, staff):
+    meter = MeterFactory()
+    client.force_login(staff)
+
+    listing = client.get("/admin/meters/meter/").content.decode()
+    delete = client.post(f"/admin/meters/meter/{meter.pk}/delete/", {"post": "yes"}, follow=True)
+    bulk = client.post(
+        "/admin/meters/meter/",
+        {"action": "delete_selected", "_selected_action": [meter.pk], "post": "yes"},
+    )
+
+    assert "delete_selected" not in listing and "set a meter" in listing
+    assert "set a meter" in delete.content.decode()
+    assert bulk.status_code in (200, 302)
+    assert Meter.objects.filter(pk=meter.pk).exists()
