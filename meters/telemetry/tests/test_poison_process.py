@@ -79,13 +79,13 @@ def sensor_poisons(now) -> list[tuple[str, bytes, str]]:
         ("NaN", '{"MT681":{"Total_in":NaN}}', "not_finite"),
         ("Infinity", '{"MT681":{"Total_in":-Infinity}}', "not_finite"),
         ("an empty payload", b"", "not_json"),
-        ("a register that is an object", f'{{"Time":"{at}","MT681":{{"E_in":{{}}}}}}', "no_register"),
+        ("a register that is an object", '{"MT681":{"E_in":{}}}', "no_register"),
         ("a register that is a list", f'{{"Time":"{at}","MT681":{{"E_in":[1,2]}}}}', "no_register"),
         ("a group that is a list", f'{{"Time":"{at}","MT681":[{{"E_in":1}}]}}', "no_register"),
         ("a JSON list", "[1, 2, 3]", "not_json"),
         ("a JSON string", '"Total_in"', "not_json"),
         ("a negative register", f'{{"Time":"{at}","MT681":{{"E_in":-5}}}}', "negative_register"),
-        ("a power beyond 1 GW", f'{{"Time":"{at}","MT681":{{"E_in":5,"Power":1e30}}}}', "out_of_range"),
+        ("a power beyond 1 GW", '{"MT681":{"E_in":5,"Power":1e30}}', "out_of_range"),
     ]
 
 
@@ -270,9 +270,7 @@ def test_a_message_in_progress_at_each_death_is_dead_lettered_and_its_batch_mate
     with TableLock():
         first = ingests.start(broker, ident, "--flush-ms", "1000")
         publish_all(broker, published)
-        wait_until(
-            lambda: set(marks_of(messages).values()) == {1}, 60, "the batch in progress"
-        )
+        wait_until(lambda: set(marks_of(messages).values()) == {1}, 60, "the batch in progress")
         first.send_signal(signal.SIGKILL)
         first.wait()
 
@@ -307,8 +305,9 @@ def test_a_message_in_progress_at_each_death_is_dead_lettered_and_its_batch_mate
 def test_a_payload_without_plausible_time_is_stored_once_across_publishes_and_a_kill(
     broker, topics, ingests
 ):
-    """Exactly-once whatever the Time: the same bytes published twice, and the batch redelivered
-    after a SIGKILL before its acknowledgement (its write held by a table lock), give one reading."""
+    """Exactly-once whatever the Time: the same bytes published twice, and the batch
+    redelivered after a SIGKILL before its acknowledgement (its write held by a table lock),
+    give one reading."""
     device = DeviceFactory()
     timeless = '{"Time":"0001-01-01T00:00:00+14:00","MT681":{"Total_in":5.5}}'
     no_time = '{"MT681":{"Total_in":6.5}}'
