@@ -6,8 +6,8 @@ its code, and nothing may be left unacknowledged. Then the promise of ``inflight
 progress when the process died is stored alone on redelivery, and one in progress at
 TELEMETRY_CRASH_LIMIT deaths is dead-lettered ``crashed_before`` while its batch-mates are stored.
 
-Not sent, because MQTT itself refuses them before any broker or ingest sees them: a topic with
-invalid UTF-8 or a NUL character (MQTT 3.1.1 §1.5.3 / MQTT 5 §1.5.4; paho raises on publish).
+Not sent, because MQTT forbids them and they never reach an ingest (MQTT 5 §1.5.4): a topic with
+invalid UTF-8 (paho cannot encode it) or a NUL character (Mosquitto disconnects the publisher).
 """
 
 import json
