@@ -245,6 +245,10 @@ class TableLock:
         self.conn.close()
 
 
+# The four messages of a test are one batch, however slowly the broker hands them over.
+ONE_BATCH_OF_FOUR = ("--batch-size", "4", "--flush-ms", "60000")
+
+
 def marks_of(messages) -> dict[str, int]:
     digests = [services.message_digest(m) for m in messages]
     return inflight.counts(digests)
@@ -268,7 +272,7 @@ def test_a_message_in_progress_at_each_death_is_dead_lettered_and_its_batch_mate
     ident = client_id()
 
     with TableLock():
-        first = ingests.start(broker, ident, "--flush-ms", "1000")
+        first = ingests.start(broker, ident, *ONE_BATCH_OF_FOUR)
         publish_all(broker, published)
         wait_until(lambda: set(marks_of(messages).values()) == {1}, 60, "the batch in progress")
         first.send_signal(signal.SIGKILL)
@@ -318,7 +322,7 @@ def test_a_payload_without_plausible_time_is_stored_once_across_publishes_and_a_
     ]
     ident = client_id()
     with TableLock():
-        first = ingests.start(broker, ident, "--flush-ms", "1000")
+        first = ingests.start(broker, ident, *ONE_BATCH_OF_FOUR)
         publish_all(broker, published)
         wait_until(lambda: all(marks_of(messages).values()), 60, "the batch in progress")
         first.send_signal(signal.SIGKILL)
