@@ -2,8 +2,9 @@
 
 A reading is the unit's state at one instant. Rules (the same for REST and MQTT):
 SoC 0-100 %, temperature -50..100 C, voltage >= 0 V, power within +-1000 kW, status and flag from
-their sets, timestamp not in the future (a device clock up to ``CLOCK_SKEW`` ahead is accepted).
-A timestamp without an offset is read in ``settings.TIME_ZONE``.
+their sets, timestamp plausible by the shared rule (``config.inputs.datetime_plausible``: not
+before INPUT_EARLIEST_DATETIME, a device clock up to READING_MAX_CLOCK_SKEW_SECONDS ahead is
+accepted). A timestamp without an offset is read in ``settings.TIME_ZONE``.
 
 Replaying a stored reading changes nothing; the same battery and timestamp with other values is a
 conflict. A reading older than the battery's newest goes to history without touching the current
@@ -12,7 +13,7 @@ state.
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -21,13 +22,11 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from config.exceptions import Conflict
-from config.inputs import InputError, earliest_datetime, to_decimal, to_utc
+from config.inputs import InputError, datetime_plausible, to_decimal
 
 from ..models import Battery, BatteryFlag, BatteryReading, BatteryStatus
 from ..sql import field_in
 from .monitoring import monitoring_run
-
-CLOCK_SKEW = timedelta(seconds=60)
 
 _RANGES = {
     "soc_percent": (Decimal(0), Decimal(100), "State of charge must be between 0 and 100 %."),
@@ -59,8 +58,10 @@ class ReadingValues:
         return all(getattr(self, f.name) == getattr(reading, f.name) for f in fields(self))
 
 
-def _parse_time(value, default: datetime) -> datetime:
-    if value in (None, ""):
+def _parse_time(value, default: datetime, now: datetime) -> datetime:
+    """The reading's time from the client's value, checked by the shared rule; ``default`` (our
+    own clock: when received) when there is none. Raises ValueError with the rule's words."""
+    if value is None or value == "":
         return default
     if isinstance(value, datetime):
         parsed = value
@@ -77,14 +78,11 @@ def _parse_time(value, default: datetime) -> datetime:
         except (OverflowError, ValueError) as exc:
             raise ValueError("The timestamp is outside the supported range.") from exc
     try:
-        # Convertible to UTC (year 1 with an offset is not) and not before the earliest accepted
-        # datetime; the future bound (CLOCK_SKEW) is the caller's.
-        parsed = to_utc(parsed)
+        # Convertible to UTC (year 1 with an offset is not), not before the earliest accepted
+        # datetime, not ahead of the clock by more than the allowed skew: the rule every door uses.
+        return datetime_plausible(parsed, now=now)
     except InputError as exc:
         raise ValueError(exc.message) from exc
-    if parsed < earliest_datetime():
-        raise ValueError(f"The timestamp is before {earliest_datetime():%Y-%m-%d}.")
-    return parsed
 
 
 def reading_values_parse(
@@ -99,9 +97,7 @@ def reading_values_parse(
     errors: dict[str, list[str]] = {}
     values: dict = {}
     try:
-        values["at"] = _parse_time(data.get("timestamp"), default_at or now)
-        if values["at"] > now + CLOCK_SKEW:
-            errors["timestamp"] = ["The timestamp is in the future."]
+        values["at"] = _parse_time(data.get("timestamp"), default_at or now, now)
     except ValueError as exc:
         errors["timestamp"] = [str(exc)]
     for name, (low, high, rule) in _RANGES.items():

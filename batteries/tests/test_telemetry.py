@@ -2,6 +2,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from batteries.models import BatteryReading
@@ -220,3 +221,43 @@ def test_it_answers_history_raw_paged_and_downsampled(client, battery):
     assert buckets["bucket_seconds"] == 300
     assert max(p["temperature_max_c"] for p in buckets["points"]) == "29.00"
     assert client.get(base, {"bucket": 5}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    [
+        "0001-01-01T00:00:00+14:00",  # cannot be converted to UTC
+        "1999-12-31T23:59:59Z",  # before INPUT_EARLIEST_DATETIME
+        "9999-12-31T23:59:59-14:00",
+        "2026-01-01T00:00:00+23:00",  # an offset no place has
+    ],
+)
+def test_it_refuses_a_bulk_reading_with_an_implausible_timestamp_by_the_shared_rule(
+    api, staff, timestamp
+):
+    battery = BatteryFactory()
+    readings = [reading(battery=battery.identifier), reading(battery=battery.identifier)]
+    readings[1]["timestamp"] = timestamp
+
+    response = api.as_user(staff).post("/api/v1/batteries/telemetry", {"readings": readings})
+
+    assert response.status_code == 400
+    assert "readings[1].timestamp" in response.json()["fields"]
+    assert not BatteryReading.objects.exists()
+
+
+def test_it_takes_a_bulk_reading_within_the_allowed_clock_skew_and_refuses_one_beyond(api, staff):
+    battery = BatteryFactory()
+    skew = timedelta(seconds=settings.READING_MAX_CLOCK_SKEW_SECONDS)
+    ahead = reading(battery=battery.identifier, timestamp=(timezone.now() + skew / 2).isoformat())
+    beyond = reading(
+        battery=battery.identifier,
+        timestamp=(timezone.now() + skew + timedelta(minutes=5)).isoformat(),
+    )
+
+    accepted = api.as_user(staff).post("/api/v1/batteries/telemetry", {"readings": [ahead]})
+    refused = api.as_user(staff).post("/api/v1/batteries/telemetry", {"readings": [beyond]})
+
+    assert accepted.status_code == 200 and accepted.json()["stored"] == 1
+    assert refused.status_code == 400
+    assert "in the future" in refused.json()["fields"]["readings[0].timestamp"][0]

@@ -172,7 +172,12 @@ class Ingests:
             | {key: str(value) for key, value in extra.items()}
         )
 
-    def start(self, broker: Broker, client_id: str, *args: str, **env) -> subprocess.Popen:
+    def start(
+        self, broker: Broker, client_id: str, *args: str, wait: bool = True, **env
+    ) -> subprocess.Popen:
+        """Start a process; unless ``wait`` is false, wait until it has subscribed (a process
+        that resumes a session straight into a blocked batch never says so: it heartbeats
+        between batches)."""
         log = open(self.tmp_path / f"{client_id}-{len(self.processes)}.log", "w")  # noqa: SIM115
         process = subprocess.Popen(  # noqa: S603 - this checkout's manage.py
             [sys.executable, "manage.py", "ingest_mqtt", "--client-id", client_id, *args],
@@ -182,6 +187,8 @@ class Ingests:
             stderr=subprocess.STDOUT,
         )
         self.processes.append(process)
+        if not wait:
+            return process
         wait_until(
             lambda: process.poll() is not None or self.subscribed(client_id, process.pid),
             60,

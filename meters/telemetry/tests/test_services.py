@@ -92,6 +92,48 @@ def test_it_stores_a_replayed_message_once():
     assert Reading.objects.filter(meter=device.meter).count() == 1
 
 
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '{"MT681":{"Total_in":12.5}}',
+        '{"Time":"1970-01-01T00:00:00","MT681":{"Total_in":12.5}}',
+        '{"Time":"0001-01-01T00:00:00+14:00","MT681":{"Total_in":12.5}}',
+        '{"Time":"not a time","MT681":{"Total_in":12.5}}',
+    ],
+)
+def test_it_stores_a_payload_without_plausible_time_once_whenever_it_is_redelivered(payload):
+    device = DeviceFactory()
+    now = timezone.now()
+    first = services.messages_store(messages=[sensor(device, payload, now)])
+    again = services.messages_store(
+        messages=[
+            sensor(device, payload, now + timedelta(seconds=30)),
+            sensor(device, payload, now + timedelta(seconds=31)),
+        ]
+    )
+    assert first.outcomes == ["stored"]
+    assert again.outcomes == ["duplicate", "duplicate"]
+    [reading] = Reading.objects.filter(meter=device.meter)
+    assert (reading.at, reading.raw["time_source"]) == (now, "received")
+
+
+def test_it_stores_a_timeless_battery_reading_once_whenever_it_is_redelivered():
+    from batteries.models import BatteryReading
+    from batteries.tests.factories import BatteryFactory, reading
+
+    battery = BatteryFactory()
+    payload = json.dumps({k: v for k, v in reading().items() if k != "timestamp"}).encode()
+    topic = f"batteries/{battery.identifier}/telemetry"
+    now = timezone.now()
+    first = services.messages_store(messages=[Message(topic, payload, now)])
+    again = services.messages_store(
+        messages=[Message(topic, payload, now + timedelta(seconds=s)) for s in (20, 21)]
+    )
+    assert first.outcomes == ["stored"]
+    assert again.outcomes == ["duplicate", "duplicate"]
+    assert BatteryReading.objects.filter(battery=battery).count() == 1
+
+
 def test_it_rejects_a_bad_message_without_blocking_the_rest_of_its_batch():
     good, other = DeviceFactory(), DeviceFactory()
     now = timezone.now()
