@@ -126,7 +126,7 @@ async def test_it_closes_with_4009_on_an_oversize_frame_and_marks_the_charger_di
     assert_no_crash(node, since)
 
 
-async def test_it_marks_a_charger_whose_tcp_connection_dropped_disconnected_and_its_commands_offline(
+async def test_it_marks_a_dropped_tcp_connection_disconnected_and_its_commands_offline(
     node,
 ):
     since = len(node.stderr_text())
@@ -189,8 +189,7 @@ async def test_it_hands_chargers_over_when_daphne_is_terminated(start_daphne):
 
     await asyncio.to_thread(leaving.stop)  # SIGTERM
 
-    assert leaving.process.returncode is not None
-    print("STDERR", leaving.stderr_text())
+    assert leaving.process.returncode == 0, "it stopped by itself, not killed after 10 s"
     assert [await _close_code(socket_) for socket_ in sockets] == [4001] * len(chargers)
     for charger in chargers:
         row = await db(Charger.objects.get)(pk=charger.pk)
