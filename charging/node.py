@@ -8,8 +8,9 @@ daphne has one loop; each test has its own).
 - ``Node``: while the process holds sockets it writes that it is alive (``ChargingNode``) and
   releases the chargers of nodes that stopped doing so (killed without closing their sockets).
   Under daphne it also ends its consumers itself when the server shuts down (SIGTERM): daphne's
-  own shutdown hook (``Server.kill_all_applications``, daphne 4.x) raises KeyError on a
-  connection whose application already finished and then cancels nothing, so the sockets were
+  own shutdown hook (``Server.kill_all_applications``, daphne 4.2) raises KeyError when any
+  connection has no application yet (an HTTP request still being read; the HTTP half of a
+  websocket upgrade until its 1-s reaper runs) and then cancels nothing, so the sockets were
   dropped without a close frame and their chargers left marked connected.
 """
 
@@ -87,9 +88,7 @@ def _on_server_shutdown(hook) -> bool:
         return False
     from twisted.internet import defer
 
-    reactor.addSystemEventTrigger(
-        "before", "shutdown", lambda: defer.Deferred.fromFuture(hook())
-    )
+    reactor.addSystemEventTrigger("before", "shutdown", lambda: defer.Deferred.fromFuture(hook()))
     return True
 
 
