@@ -582,6 +582,25 @@ async def test_it_never_applies_meter_values_of_an_unknown_transaction_to_the_ru
     assert await db(MeterValue.objects.filter(transaction=None).count)() == 6
 
 
+async def test_it_never_applies_meter_values_naming_another_chargers_session(open_station):
+    owner, other = await _charger(), await _charger()
+    await db(IdTagFactory)(id_tag="GOOD")
+    owner_station = await open_station(owner)
+    session = (await owner_station.conf("StartTransaction", _start(meter_start=1000)))[
+        "transactionId"
+    ]
+    other_station = await open_station(other)
+    foreign = _samples(session, "2026-11-22T10:15:00Z", register_wh=99_000, power_kw=22)
+    assert await other_station.conf("MeterValues", foreign) == {}
+    assert await _live(owner) == ("0.000", "None")
+    assert not await db(
+        Connector.objects.filter(charger=other, live_power_w__isnull=False).exists
+    )()
+    assert await db(MeterValue.objects.filter(transaction_id=session).count)() == 0
+    kinds = await db(lambda: list(Anomaly.objects.values_list("charger_id", "kind")))()
+    assert kinds == [(other.pk, "meter_values_unknown_transaction")]
+
+
 async def test_it_shows_the_sessions_energy_and_no_power_once_it_stops(open_station):
     charger = await _charger()
     await db(IdTagFactory)(id_tag="GOOD")
