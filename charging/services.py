@@ -788,13 +788,10 @@ def _live_session_begins(charger: Charger, row: Transaction) -> None:
 
 def _live_stop(charger: Charger, row: Transaction) -> None:
     """A session ended: the connector shows no power and the session's energy (meterStop minus
-    meterStart, as billed) - unless a newer session runs there already (a late stop from the
+    meterStart, as billed) - unless a newer session began there already (a late stop from the
     charger's offline queue)."""
     newer = Transaction.objects.filter(
-        charger=charger,
-        connector_id=row.connector_id,
-        stopped_at__isnull=True,
-        started_at__gt=row.started_at,
+        charger=charger, connector_id=row.connector_id, started_at__gt=row.started_at
     )
     if newer.exists():
         return

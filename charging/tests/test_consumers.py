@@ -631,6 +631,24 @@ async def test_it_shows_the_sessions_energy_and_no_power_once_it_stops(open_stat
     assert kinds == ["meter_values_stopped_transaction", "meter_values_stopped_transaction"]
 
 
+async def test_a_late_stop_from_the_offline_queue_leaves_the_newer_sessions_figures(open_station):
+    charger = await _charger()
+    await db(IdTagFactory)(id_tag="GOOD", max_concurrent_transactions=2)
+    station = await open_station(charger)
+    older = (await station.conf("StartTransaction", _start(meter_start=1000)))["transactionId"]
+    newer_start = _start(meter_start=5000, timestamp="2026-11-22T11:00:00Z")
+    newer = (await station.conf("StartTransaction", newer_start))["transactionId"]
+    stop = {"meterStop": 6500, "timestamp": "2026-11-22T12:00:00Z", "transactionId": newer}
+    await station.conf("StopTransaction", stop)
+    assert await _live(charger) == ("1.500", "0.0")
+
+    late = {"meterStop": 5000, "timestamp": "2026-11-22T10:50:00Z", "transactionId": older}
+    await station.conf("StopTransaction", late)
+
+    assert await _live(charger) == ("1.500", "0.0"), "the newer session's figures stay"
+    assert str((await db(Transaction.objects.get)(pk=older)).energy_kwh) == "4.000"
+
+
 async def test_it_applies_samples_on_another_connector_only_to_that_connectors_session(
     open_station,
 ):
