@@ -7,6 +7,8 @@ reconnects (to this daphne or another) takes the row over and tells the stale ch
 Every way a consumer ends - the charger closing, a close of ours, a bug, daphne cancelling it
 (shutdown, or a socket gone too long) - goes through ``__call__``'s ``finally``: the tasks are
 cancelled and awaited, and the charger is marked disconnected if this socket still owns it.
+A daphne shutting down (SIGTERM) cancels every consumer through ``node.Node`` (daphne's own hook
+for it fails), so each closes with 4001 before the process exits.
 
 Close codes. Before accept a refusal is an HTTP 403 (wrong or missing credentials). After
 accept daphne (autobahn) sends only 1000 and 3000-4999, so the WebSocket meanings are given as

@@ -7,11 +7,17 @@ daphne has one loop; each test has its own).
   be served, and live sockets' messages would wait behind them).
 - ``Node``: while the process holds sockets it writes that it is alive (``ChargingNode``) and
   releases the chargers of nodes that stopped doing so (killed without closing their sockets).
+  Under daphne it also ends its consumers itself when the server shuts down (SIGTERM): daphne's
+  own shutdown hook (``Server.kill_all_applications``, daphne 4.2) raises KeyError when any
+  connection has no application yet (an HTTP request still being read; the HTTP half of a
+  websocket upgrade until its 1-s reaper runs) and then cancels nothing, so the sockets were
+  dropped without a close frame and their chargers left marked connected.
 """
 
 import asyncio
 import contextlib
 import logging
+import sys
 import weakref
 
 from django.conf import settings
@@ -28,13 +34,30 @@ class Node:
         self.sockets = 0
         self.beat: asyncio.Task | None = None
         self.slots = asyncio.Semaphore(settings.CHARGING_HANDSHAKE_CONCURRENCY)
+        self.consumers: set[asyncio.Task] = set()
+        self.shutdown_hooked = False
 
     def hold(self, channel_name: str) -> None:
-        """A socket of this node was opened (``channel_name`` is its consumer's)."""
+        """A socket of this node was opened (``channel_name`` is its consumer's, which runs as
+        the current task)."""
         self.name = services.node_of(channel_name)
         self.sockets += 1
+        consumer = asyncio.current_task()
+        if consumer is not None:
+            self.consumers.add(consumer)
+            consumer.add_done_callback(self.consumers.discard)
         if self.beat is None or self.beat.done():
             self.beat = asyncio.get_running_loop().create_task(self._beat())
+        if not self.shutdown_hooked:
+            self.shutdown_hooked = _on_server_shutdown(self._end_consumers)
+
+    def _end_consumers(self) -> asyncio.Future:
+        """Cancel every consumer, as daphne means to: each closes with 4001 (going away) and
+        marks its charger disconnected; the server waits for all of them."""
+        consumers = list(self.consumers)
+        for consumer in consumers:
+            consumer.cancel()
+        return asyncio.ensure_future(asyncio.gather(*consumers, return_exceptions=True))
 
     async def release(self) -> None:
         """A socket of this node ended; the last one stops the beat (a node holding nothing
@@ -55,6 +78,18 @@ class Node:
             except Exception:  # the database away for a moment must not end the beat
                 log.exception("node %s: heartbeat failed", self.name)
             await asyncio.sleep(settings.CHARGING_NODE_HEARTBEAT_SECONDS)
+
+
+def _on_server_shutdown(hook) -> bool:
+    """Run ``hook`` (returning a future) before a running Twisted reactor - daphne's - shuts
+    down, and have the shutdown wait for it. False when not under daphne (tests' loops)."""
+    reactor = sys.modules.get("twisted.internet.reactor")
+    if reactor is None or not getattr(reactor, "running", False):
+        return False
+    from twisted.internet import defer
+
+    reactor.addSystemEventTrigger("before", "shutdown", lambda: defer.Deferred.fromFuture(hook()))
+    return True
 
 
 _nodes: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Node]" = weakref.WeakKeyDictionary()

@@ -576,7 +576,7 @@ def transaction_start(
             Reservation.objects.filter(
                 pk=reservation_id, charger=charger, status=ReservationStatus.ACCEPTED
             ).update(status=ReservationStatus.USED)
-        Connector.objects.get_or_create(charger=charger, connector_id=connector_id)
+        _live_session_begins(charger, created)
         _push_session_event(charger, created, "charging.session", _session_data(created))
     return StartResult(created, info, replayed=False)
 
@@ -674,9 +674,9 @@ def transaction_stop(
     )
     row.transaction_data = transaction_data or []
     row.save()
-    samples = _meter_values_store(charger, row, row.connector_id, transaction_data or [])
-    _live_update(charger, row.connector_id, samples)
-    _live_stop(charger, row, stopped_at)
+    # transactionData is kept with the session; meterStop is what the connector shows after it.
+    _meter_values_store(charger, row, row.connector_id, transaction_data or [])
+    _live_stop(charger, row)
     _push_session_event(charger, row, "charging.session", _session_data(row))
     return _stop_tag_info(row, id_tag)
 
@@ -727,19 +727,38 @@ def _meter_values_store(
     return MeterValue.objects.bulk_create(samples)
 
 
-def _live_update(charger: Charger, connector_id: int, samples: list[MeterValue]) -> None:
-    """Keep the connector's live power and energy at its newest sample; a late sample queued
-    while offline does not overwrite a newer one."""
+def _open_session(charger: Charger, connector_id: int) -> Transaction | None:
+    """The session running on the connector (the newest, if a lost stop left an older open)."""
+    return (
+        Transaction.objects.filter(
+            charger=charger, connector_id=connector_id, stopped_at__isnull=True
+        )
+        .order_by("-started_at", "-pk")
+        .first()
+    )
+
+
+def _live_update(
+    charger: Charger, connector_id: int, samples: list[MeterValue], session: Transaction | None
+) -> None:
+    """Keep the connector's live figures at its newest sample: power as sampled, energy as the
+    running ``session``'s (register minus its meterStart; without a session only power moves).
+    A late sample queued while offline does not overwrite a newer one."""
     power = energy = None
     for sample in samples:
         if sample.numeric is None or sample.phase or sample.unit not in _TO_BASE:
             continue
         if sample.measurand == POWER_IMPORT and (power is None or sample.sampled_at >= power[0]):
             power = (sample.sampled_at, sample.numeric * _TO_BASE[sample.unit])
-        if sample.measurand == ENERGY_REGISTER and (
-            energy is None or sample.sampled_at >= energy[0]
+        if (
+            sample.measurand == ENERGY_REGISTER
+            and session is not None
+            and sample.sampled_at >= session.started_at
+            and (energy is None or sample.sampled_at >= energy[0])
         ):
-            energy = (sample.sampled_at, sample.numeric * _TO_BASE[sample.unit] / 1000)
+            delivered_wh = sample.numeric * _TO_BASE[sample.unit] - session.meter_start_wh
+            if 0 <= delivered_wh < Decimal(10) ** 14:  # a register below meterStart is not it
+                energy = (sample.sampled_at, delivered_wh / 1000)
     newest = max([p for p in (power, energy) if p], default=None, key=lambda p: p[0])
     if newest is None:
         return
@@ -756,20 +775,33 @@ def _live_update(charger: Charger, connector_id: int, samples: list[MeterValue])
     connector.save(update_fields=["live_power_w", "live_energy_kwh", "live_at"])
 
 
-def _live_stop(charger: Charger, row: Transaction, stopped_at: datetime) -> None:
-    """A session ended: the connector shows no power and the register at meterStop - unless it
-    already shows something newer (a late stop from the charger's offline queue, after the next
-    session began)."""
+def _live_session_begins(charger: Charger, row: Transaction) -> None:
+    """A new session on the connector: it shows 0 kWh delivered until its first sample."""
     connector, _ = Connector.objects.select_for_update().get_or_create(
         charger=charger, connector_id=row.connector_id
     )
-    if connector.live_at and connector.live_at > stopped_at:
+    if connector.live_at and connector.live_at > row.started_at:
+        return  # a start from the charger's offline queue, older than what is shown
+    connector.live_energy_kwh = Decimal(0)
+    connector.live_at = row.started_at
+    connector.save(update_fields=["live_energy_kwh", "live_at"])
+
+
+def _live_stop(charger: Charger, row: Transaction) -> None:
+    """A session ended: the connector shows no power and the session's energy (meterStop minus
+    meterStart, as billed) - unless a newer session began there already (a late stop from the
+    charger's offline queue)."""
+    newer = Transaction.objects.filter(
+        charger=charger, connector_id=row.connector_id, started_at__gt=row.started_at
+    )
+    if newer.exists():
         return
+    connector, _ = Connector.objects.select_for_update().get_or_create(
+        charger=charger, connector_id=row.connector_id
+    )
     connector.live_power_w = Decimal(0)
-    register_kwh = Decimal(row.meter_stop_wh) / 1000
-    if abs(register_kwh) < Decimal(10) ** 11:  # what the column holds; a bogus one is left out
-        connector.live_energy_kwh = register_kwh.quantize(Decimal("0.001"))
-    connector.live_at = stopped_at
+    connector.live_energy_kwh = row.energy_kwh
+    connector.live_at = row.stopped_at
     connector.save(update_fields=["live_power_w", "live_energy_kwh", "live_at"])
 
 
@@ -777,21 +809,31 @@ def _live_stop(charger: Charger, row: Transaction, stopped_at: datetime) -> None
 def meter_values_record(
     *, charger: Charger, connector_id: int, meter_value: list, transaction_id: int | None = None
 ) -> list[MeterValue]:
-    """Store samples. Samples naming a transaction this charger never had (777777, 0, -1) are
-    kept, unattached, with an anomaly; they never move the connector's live figures, which show
-    the session actually running there."""
+    """Store samples. They move the connector's live figures only for the session running
+    there: samples naming a transaction this charger never had (777777, 0, -1), one already
+    stopped, or one on another connector are kept (unattached when unknown) with an anomaly and
+    never applied. Samples naming no transaction are kept unattached and count for the session
+    running on the connector, if any."""
     row = _transaction_for(charger, transaction_id)
     samples = _meter_values_store(charger, row, connector_id, meter_value)
+    anomaly = ""
     if transaction_id is not None and row is None:
+        anomaly = "meter_values_unknown_transaction"
+    elif row is not None and row.stopped_at is not None:
+        anomaly = "meter_values_stopped_transaction"
+    elif row is not None and row.connector_id != connector_id:
+        anomaly = "meter_values_other_connector"
+    if anomaly:
         _anomaly(
             charger,
-            "meter_values_unknown_transaction",
+            anomaly,
+            row,
             transaction_id=transaction_id,
             connector_id=connector_id,
             samples=len(samples),
         )
     else:
-        _live_update(charger, connector_id, samples)
+        _live_update(charger, connector_id, samples, row or _open_session(charger, connector_id))
     if row is not None:
         _push_session_event(
             charger,

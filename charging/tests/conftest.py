@@ -3,6 +3,7 @@ import base64
 import contextlib
 import itertools
 import json
+import os
 
 import pytest
 from channels.db import database_sync_to_async
@@ -10,6 +11,7 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
 from charging.routing import websocket_urlpatterns
+from tests.servers import Daphne, database_url
 
 from .factories import CHARGER_PASSWORD
 
@@ -105,3 +107,35 @@ async def eventually(read, done, timeout: float = 10):
         if done(result) or asyncio.get_running_loop().time() > deadline:
             return result
         await asyncio.sleep(0.05)
+
+
+def daphne_env(**overrides: str) -> dict[str, str]:
+    """The environment of a daphne child process: the test database, this run's Redis (channel
+    layer: commands issued here reach its sockets) and a short command timeout."""
+    from django.db import connection
+
+    return (
+        os.environ
+        | {
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "DATABASE_URL": database_url(connection.settings_dict),
+            "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            "CHARGING_COMMAND_TIMEOUT": "10",
+        }
+        | overrides
+    )
+
+
+@pytest.fixture
+def start_daphne():
+    """``start_daphne(**env)`` -> a new daphne (``tests.servers.Daphne``) on a free port, with
+    ``env`` added to ``daphne_env()``; stopped after the test."""
+    servers = []
+
+    def start(**env: str) -> Daphne:
+        servers.append(Daphne(daphne_env(**env)).start())
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()

@@ -468,6 +468,8 @@ async def test_it_keeps_live_power_at_the_newest_sample_when_queued_values_arriv
             ],
         }
 
+    await db(IdTagFactory)(id_tag="GOOD")
+    await station.conf("StartTransaction", _start(meter_start=0, timestamp="2026-11-22T08:00:00Z"))
     await station.conf("MeterValues", power("2026-11-22T10:30:00Z", "7.4"))
     await station.conf("MeterValues", power("2026-11-22T09:00:00Z", "3.0"))
     connector = await db(Connector.objects.get)(charger=charger, connector_id=1)
@@ -525,6 +527,148 @@ async def test_it_answers_stops_and_meter_values_for_bogus_transactions_and_reco
     stops = await db(Anomaly.objects.filter(kind="stop_unknown_transaction").count)()
     assert stops == len(bogus_ids)
     assert await db(MeterValue.objects.filter(transaction=None).count)() == len(bogus_ids)
+
+
+def _samples(transaction_id, at, *, register_wh, power_kw, connector_id=1):
+    payload = {
+        "connectorId": connector_id,
+        "meterValue": [
+            {
+                "timestamp": at,
+                "sampledValue": [
+                    {"value": str(register_wh)},
+                    {"value": str(power_kw), "measurand": "Power.Active.Import", "unit": "kW"},
+                ],
+            }
+        ],
+    }
+    if transaction_id is not None:
+        payload["transactionId"] = transaction_id
+    return payload
+
+
+async def _live(charger, connector_id=1) -> tuple[str, str]:
+    connector = await db(Connector.objects.get)(charger=charger, connector_id=connector_id)
+    return str(connector.live_energy_kwh), str(connector.live_power_w)
+
+
+async def test_it_never_applies_meter_values_of_an_unknown_transaction_to_the_running_session(
+    open_station,
+):
+    charger = await _charger()
+    await db(IdTagFactory)(id_tag="GOOD")
+    station = await open_station(charger)
+    started = await station.conf("StartTransaction", _start(meter_start=1000))
+    session = started["transactionId"]
+    running = _samples(session, "2026-11-22T10:15:00Z", register_wh=2500, power_kw=7.2)
+    await station.conf("MeterValues", running)
+    assert await _live(charger) == ("1.500", "7200.0")
+
+    for minute, bogus in enumerate((777777, 0, -1), start=20):
+        at = f"2026-11-22T10:{minute}:00Z"
+        conf = await station.conf("MeterValues", _samples(bogus, at, register_wh=5, power_kw=11))
+        assert conf == {}
+
+    assert await _live(charger) == ("1.500", "7200.0"), "the real session's figures stay"
+    anomalies = await db(
+        lambda: sorted(
+            Anomaly.objects.filter(kind="meter_values_unknown_transaction").values_list(
+                "detail__transaction_id", flat=True
+            )
+        )
+    )()
+    assert anomalies == [-1, 0, 777777]
+    assert await db(MeterValue.objects.filter(transaction_id=session).count)() == 2
+    assert await db(MeterValue.objects.filter(transaction=None).count)() == 6
+
+
+async def test_it_never_applies_meter_values_naming_another_chargers_session(open_station):
+    owner, other = await _charger(), await _charger()
+    await db(IdTagFactory)(id_tag="GOOD")
+    owner_station = await open_station(owner)
+    session = (await owner_station.conf("StartTransaction", _start(meter_start=1000)))[
+        "transactionId"
+    ]
+    other_station = await open_station(other)
+    foreign = _samples(session, "2026-11-22T10:15:00Z", register_wh=99_000, power_kw=22)
+    assert await other_station.conf("MeterValues", foreign) == {}
+    assert await _live(owner) == ("0.000", "None")
+    assert not await db(
+        Connector.objects.filter(charger=other, live_power_w__isnull=False).exists
+    )()
+    assert await db(MeterValue.objects.filter(transaction_id=session).count)() == 0
+    kinds = await db(lambda: list(Anomaly.objects.values_list("charger_id", "kind")))()
+    assert kinds == [(other.pk, "meter_values_unknown_transaction")]
+
+
+async def test_it_shows_the_sessions_energy_and_no_power_once_it_stops(open_station):
+    charger = await _charger()
+    await db(IdTagFactory)(id_tag="GOOD")
+    station = await open_station(charger)
+    session = (await station.conf("StartTransaction", _start(meter_start=1000)))["transactionId"]
+    assert await _live(charger) == ("0.000", "None"), "a new session starts at 0 kWh"
+    running = _samples(session, "2026-11-22T10:15:00Z", register_wh=2500, power_kw=7.2)
+    await station.conf("MeterValues", running)
+    transaction_data = _samples(None, "2026-11-22T10:59:00Z", register_wh=8300, power_kw=6.9)
+    await station.conf(
+        "StopTransaction",
+        {
+            "transactionId": session,
+            "meterStop": 8400,
+            "timestamp": "2026-11-22T11:00:00Z",
+            "transactionData": transaction_data["meterValue"],
+        },
+    )
+    assert await _live(charger) == ("7.400", "0.0"), "meterStop - meterStart, no power"
+    assert await db(MeterValue.objects.filter(transaction_id=session).count)() == 4
+
+    late = _samples(session, "2026-11-22T11:05:00Z", register_wh=9000, power_kw=7)
+    assert await station.conf("MeterValues", late) == {}
+    other = _samples(session, "2026-11-22T11:06:00Z", register_wh=9100, power_kw=7, connector_id=2)
+    assert await station.conf("MeterValues", other) == {}
+    assert await _live(charger) == ("7.400", "0.0"), "a stopped session's samples change nothing"
+    kinds = await db(lambda: sorted(Anomaly.objects.values_list("kind", flat=True)))()
+    assert kinds == ["meter_values_stopped_transaction", "meter_values_stopped_transaction"]
+
+
+async def test_a_late_stop_from_the_offline_queue_leaves_the_newer_sessions_figures(open_station):
+    charger = await _charger()
+    await db(IdTagFactory)(id_tag="GOOD", max_concurrent_transactions=2)
+    station = await open_station(charger)
+    older = (await station.conf("StartTransaction", _start(meter_start=1000)))["transactionId"]
+    newer_start = _start(meter_start=5000, timestamp="2026-11-22T11:00:00Z")
+    newer = (await station.conf("StartTransaction", newer_start))["transactionId"]
+    stop = {"meterStop": 6500, "timestamp": "2026-11-22T12:00:00Z", "transactionId": newer}
+    await station.conf("StopTransaction", stop)
+    assert await _live(charger) == ("1.500", "0.0")
+
+    late = {"meterStop": 5000, "timestamp": "2026-11-22T10:50:00Z", "transactionId": older}
+    await station.conf("StopTransaction", late)
+
+    assert await _live(charger) == ("1.500", "0.0"), "the newer session's figures stay"
+    assert str((await db(Transaction.objects.get)(pk=older)).energy_kwh) == "4.000"
+
+
+async def test_it_applies_samples_on_another_connector_only_to_that_connectors_session(
+    open_station,
+):
+    charger = await _charger()
+    await db(IdTagFactory)(id_tag="GOOD", max_concurrent_transactions=2)
+    station = await open_station(charger)
+    first = (await station.conf("StartTransaction", _start(meter_start=1000)))["transactionId"]
+    await station.conf("StartTransaction", _start(connector_id=2, meter_start=50_000))
+    misrouted = _samples(
+        first, "2026-11-22T10:15:00Z", register_wh=60_000, power_kw=7, connector_id=2
+    )
+    assert await station.conf("MeterValues", misrouted) == {}
+    assert await _live(charger, connector_id=2) == ("0.000", "None")
+    unnamed = _samples(
+        None, "2026-11-22T10:16:00Z", register_wh=52_000, power_kw=3.6, connector_id=2
+    )
+    await station.conf("MeterValues", unnamed)
+    assert await _live(charger, connector_id=2) == ("2.000", "3600.0"), "its own session's"
+    kinds = await db(lambda: list(Anomaly.objects.values_list("kind", flat=True)))()
+    assert kinds == ["meter_values_other_connector"]
 
 
 async def test_it_answers_a_replayed_stop_without_changing_the_session(open_station):

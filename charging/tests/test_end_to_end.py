@@ -4,12 +4,10 @@ this test process, so they cross processes through Redis to the daphne holding t
 
 import asyncio
 import base64
-import os
 from datetime import UTC, datetime
 
 import pytest
 from channels.db import database_sync_to_async
-from django.db import connection
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call
 from ocpp.v16 import call_result as result
@@ -19,7 +17,6 @@ from websockets.exceptions import ConnectionClosed
 
 from accounts.tests.factories import StaffFactory
 from charging.models import Charger, CommandStatus, MeterValue, Transaction
-from tests.servers import Daphne, database_url
 
 from .factories import CHARGER_PASSWORD, ChargerFactory, IdTagFactory
 
@@ -39,28 +36,8 @@ db = database_sync_to_async
 
 
 @pytest.fixture
-def start_daphne():
-    """``start_daphne()`` -> the OCPP URL of a new daphne process on a free port."""
-    env = os.environ | {
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": database_url(connection.settings_dict),
-        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-        "CHARGING_COMMAND_TIMEOUT": "10",
-    }
-    servers = []
-
-    def start() -> str:
-        servers.append(Daphne(env).start())
-        return f"{servers[-1].ws_url}/ocpp"
-
-    yield start
-    for server in servers:
-        server.stop()
-
-
-@pytest.fixture
 def daphne(start_daphne):
-    return start_daphne()
+    return f"{start_daphne().ws_url}/ocpp"
 
 
 class Station(ChargePoint):
@@ -296,7 +273,7 @@ async def test_it_delivers_every_operation_from_another_process_and_replaces_a_s
 
 
 async def test_it_keeps_one_owner_when_the_charger_reconnects_to_another_daphne(start_daphne, api):
-    first, second = start_daphne(), start_daphne()
+    first, second = (f"{start_daphne().ws_url}/ocpp" for _ in range(2))
     staff = await db(StaffFactory)()
     client = await db(api.as_user)(staff)
     charger = await db(ChargerFactory)()
