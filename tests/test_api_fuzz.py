@@ -36,6 +36,7 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
 from schemathesis import checks as schemathesis_checks
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi import checks
@@ -56,6 +57,11 @@ from meters.tests.factories import MeterFactory
 from meters.timeutils import local_midnight
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+# Request bodies are JSON. The form media types DRF also parses are documented, but daphne's HTTP
+# layer (Twisted) parses a multipart body itself and answers one it cannot parse (an empty form,
+# "--boundary--") with a bare 400 before the application runs: fuzzing them would test Twisted.
+JSON = "application/json"
 
 # Cases per operation, for each role and mode: 2 roles x 2 modes x 88 operations x 4 = 1,408.
 EXAMPLES = 4
@@ -182,6 +188,8 @@ def _keeps_credentials(seed: dict, role: str) -> Callable:
     customer_account = seed["account"].pk
 
     def keeps(case) -> bool:
+        if case.media_type not in (None, JSON):
+            return False  # negative mode can still pick a form media type (see JSON)
         path, method = case.operation.path, case.method.upper()
         target = _as_int((case.path_parameters or {}).get("id"))
         if path == "/api/v1/tokens/{id}" and method == "DELETE":
@@ -224,7 +232,11 @@ def _fuzz_operation(operation, strategy, call: Callable) -> int:
         cases += 1
         call(case)
 
-    run()
+    try:
+        run()
+    except Unsatisfiable:
+        # Negative mode on an operation that takes no input: there is nothing to make invalid.
+        assert cases == 0, operation.label
     return cases
 
 
@@ -243,18 +255,19 @@ def test_it_answers_every_generated_request_by_its_schema(daphne_server, role, m
 
     for operation in operations:
         known = _known_path_values(operation.path, seed, role)
-        strategy = operation.as_strategy(generation_mode=mode)
+        options = {"generation_mode": mode}
+        if operation.get_body_for_media_type(JSON) is not None:
+            options["media_type"] = JSON
+        strategy = operation.as_strategy(**options)
         if known:
-            strategy = st.one_of(
-                strategy, operation.as_strategy(generation_mode=mode, path_parameters=known)
-            )
+            strategy = st.one_of(strategy, operation.as_strategy(**options, path_parameters=known))
 
         def call(case, operation=operation):
             try:
                 case.call_and_validate(
                     base_url=daphne_server.url, session=session, checks=CHECKS, timeout=30
                 )
-            except Exception as exc:  # every failure is collected, then reported
+            except (Exception, BaseExceptionGroup) as exc:  # collected, then reported
                 failures.setdefault(f"{operation.label} [{role}, {mode.value}]", str(exc))
             finally:
                 if operation.path == "/api/v1/system/reception":

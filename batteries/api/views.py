@@ -74,7 +74,7 @@ class BatteryListApi(GenericAPIView):
                 description=f"Must be `{services.DELETE_ALL_CONFIRMATION}`.",
             )
         ],
-        responses=ArchiveOutput,
+        responses={200: ArchiveOutput},
         operation_id="batteries_destroy_all",
     )
     def delete(self, request):
@@ -105,7 +105,7 @@ class BatteryDetailApi(GenericAPIView):
     def get(self, request, key):
         return Response(BatteryOutput(selectors.battery_get(user=request.user, key=key)).data)
 
-    @extend_schema(parameters=[KEY], responses=ArchiveOutput)
+    @extend_schema(parameters=[KEY], responses={200: ArchiveOutput})
     def delete(self, request, key):
         """Delete one battery (staff), after archiving its history to CSV."""
         battery = selectors.battery_get(user=request.user, key=key)
@@ -249,6 +249,7 @@ class InstructionListApi(GenericAPIView):
 class RuleListApi(GenericAPIView):
     permission_classes = [IsCustomerOrStaff]
     serializer_class = RuleOutput
+    pagination_class = None  # the rules of one battery, few: answered whole
     queryset = InstructionRule.objects.none()
 
     @extend_schema(parameters=[KEY], responses=RuleOutput(many=True))
