@@ -12,10 +12,10 @@ from rest_framework.permissions import AllowAny
 from config.api import ErrorOutput
 
 # What each error status means on every operation that can answer it. An operation documents a
-# code only where it can happen: 400 where it takes query parameters or a body, 404 where its
-# path or a query parameter names a record, or it is paginated (a page beyond the last), 413/415 where it takes a body,
-# 409 (a conflict with what is stored) and 503 (reception paused) on every write: the services
-# behind any write may raise them, and a view that knows more documents its own text.
+# code only where it can happen: 400 where it takes query parameters or a body; 404 where its
+# path or a query parameter names a record (or a page beyond the last); 413/415 where it takes a
+# body; 409 (a conflict with what is stored) and 503 (reception paused) on every write, since the
+# services behind any write may raise them (a view that knows more documents its own text).
 _ERRORS = {
     "400": "Invalid input: `detail` names the first field and rule, `fields` every one.",
     "401": "No credentials, or a token that is unknown, revoked or expired.",
@@ -27,8 +27,7 @@ _ERRORS = {
     "413": "The request body is larger than the door accepts.",
     "415": "The request body is not in a media type the door reads.",
     "429": "Throttled: retry after the number of seconds in `Retry-After`.",
-    "503": "Reception is paused (maintenance): retry after the number of seconds in "
-    "`Retry-After`.",
+    "503": "Reception is paused (maintenance): retry after the number of seconds in `Retry-After`.",
 }
 
 
