@@ -3,11 +3,15 @@
 Every operation of the published OpenAPI schema is called with generated data, as staff and as a
 customer (real tokens), in schemathesis' positive mode (data the schema allows) and negative mode
 (data it forbids). Each answer must not be a 5xx and must conform to the schema: a documented
-status code, content type, headers and body. The budget is fixed (``EXAMPLES`` per operation
-and mode, derandomised, no shrinking), so the run is the same every time and fits CI; the cases
-and seconds of a run are printed.
+status code, content type, headers and body. The budget is fixed (``CASES_PER_RUN`` spread over
+the operations, derandomised, no shrinking), so the run is the same every time and fits CI; the
+cases and seconds of each run are printed (figures in bench/README.md, "API fuzzing").
 
-Seeded records (a customer's account, meter with readings, bills, battery with telemetry, rules,
+No schemathesis check is disabled. Two things are kept out of the generated data, each for a
+reason given where it is done: form-encoded bodies (``JSON`` below) and, in negative mode, the
+operations that take no input at all (nothing can be made invalid).
+
+Seeded records (two customers' accounts and meters with readings, bills, battery with telemetry, rules,
 a charger with tags, tariffs, an archive, spare tokens) give the fuzzer real ids to reach: each
 path parameter is either generated or one of these.
 
@@ -26,6 +30,7 @@ DELETE operations run last, so deleting the seeded battery or charger does not h
 the other operations.
 """
 
+import math
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -63,8 +68,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # "--boundary--") with a bare 400 before the application runs: fuzzing them would test Twisted.
 JSON = "application/json"
 
-# Cases per operation, for each role and mode: 2 roles x 2 modes x 88 operations x 4 = 1,408.
-EXAMPLES = 4
+# Cases of each (role, mode) run, spread evenly over the operations: 4 runs of ~300 make the
+# issue's "at least 1,000 in all". Negative mode has fewer (operations without input have none).
+CASES_PER_RUN = 300
+MIN_CASES_PER_RUN = 250
 CHECKS = [
     schemathesis_checks.not_a_server_error,
     checks.status_code_conformance,
@@ -104,6 +111,18 @@ def _seed() -> dict:
                 import_kwh=Decimal(100) + Decimal("0.5") * i,
             )
             for i in range(3 * 48 + 1)
+        ],
+        source="api",
+    )
+    neighbour_meter = MeterFactory(account=CustomerAccountFactory(users=[UserFactory()]))
+    meter_services.reading_ingest_bulk(
+        items=[
+            ReadingIn(
+                meter_id=neighbour_meter.meter_id,
+                at=start + timedelta(minutes=30 * i),
+                import_kwh=Decimal(50) + Decimal("0.25") * i,
+            )
+            for i in range(48 + 1)
         ],
         source="api",
     )
@@ -214,13 +233,13 @@ def _operations(schema) -> list:
     return sorted(operations, key=lambda operation: operation.method.upper() == "DELETE")
 
 
-def _fuzz_operation(operation, strategy, call: Callable) -> int:
+def _fuzz_operation(operation, strategy, call: Callable, examples: int) -> int:
     """Run ``call`` on the operation's generated cases within the fixed budget; the case count."""
     cases = 0
 
     @given(case=strategy)
     @settings(
-        max_examples=EXAMPLES,
+        max_examples=examples,
         deadline=None,
         derandomize=True,
         database=None,
@@ -252,6 +271,7 @@ def test_it_answers_every_generated_request_by_its_schema(daphne_server, role, m
     cases = 0
     began = time.monotonic()
     operations = _operations(schema)
+    examples = math.ceil(CASES_PER_RUN / len(operations))
 
     for operation in operations:
         known = _known_path_values(operation.path, seed, role)
@@ -273,10 +293,10 @@ def test_it_answers_every_generated_request_by_its_schema(daphne_server, role, m
                 if operation.path == "/api/v1/system/reception":
                     _reopen_reception(seed)
 
-        cases += _fuzz_operation(operation, strategy.filter(keeps), call)
+        cases += _fuzz_operation(operation, strategy.filter(keeps), call, examples)
 
     seconds = time.monotonic() - began
     print(f"schemathesis {role} {mode.value}: {cases} cases in {seconds:.1f} s")
     assert session.get(f"{daphne_server.url}/api/v1/me").status_code == 200  # still logged in
-    assert cases >= len(operations) * 2
+    assert cases >= MIN_CASES_PER_RUN
     assert not failures, "\n\n".join(f"{label}: {text}" for label, text in failures.items())
