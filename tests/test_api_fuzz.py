@@ -11,9 +11,9 @@ No schemathesis check is disabled. Two things are kept out of the generated data
 reason given where it is done: form-encoded bodies (``JSON`` below) and, in negative mode, the
 operations that take no input at all (nothing can be made invalid).
 
-Seeded records (two customers' accounts and meters with readings, bills, battery with telemetry, rules,
-a charger with tags, tariffs, an archive, spare tokens) give the fuzzer real ids to reach: each
-path parameter is either generated or one of these.
+Seeded records (two customers' accounts and meters with readings, bills, a battery with
+telemetry, rules, a charger with tags and a session, tariffs, an archive, spare tokens) give the
+fuzzer real ids to reach: each path parameter is either generated or one of these.
 
 The run must keep its own credentials; three operations could take them away and are handled:
 
