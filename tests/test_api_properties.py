@@ -16,6 +16,7 @@ from accounts.tests.factories import StaffFactory, UserFactory
 from batteries.models import BatteryReading
 from batteries.tests.factories import BatteryFactory
 from batteries.tests.factories import reading as battery_reading
+from config import http_errors
 from meters.models import Reading
 from meters.tests.factories import MeterFactory
 
@@ -219,3 +220,32 @@ def test_it_refuses_a_month_that_only_looks_like_yyyy_mm(api, month):
     )
     assert response.status_code == 400, response.content
     assert "month" in response.json()["fields"]
+
+
+def test_it_answers_405_under_the_api_in_its_json_error_shape(api):
+    response = api.as_user(StaffFactory()).put("/api/v1/tariffs", {}, format="json")
+    assert response.status_code == 405
+    assert response["Content-Type"] == "application/json"
+    assert "PUT" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("handler", "status"),
+    [
+        (http_errors.bad_request, 400),
+        (http_errors.permission_denied, 403),
+        (http_errors.page_not_found, 404),
+        (http_errors.server_error, 500),
+    ],
+)
+def test_it_answers_djangos_own_errors_in_json_under_the_api_and_in_html_elsewhere(
+    rf, handler, status
+):
+    arguments = () if handler is http_errors.server_error else (Exception("boom"),)
+    api_answer = handler(rf.get("/api/v1/meters"), *arguments)
+    assert api_answer.status_code == status
+    assert api_answer["Content-Type"] == "application/json"
+    assert set(json.loads(api_answer.content)) == {"detail", "fields"}
+    portal_answer = handler(rf.get("/meters/"), *arguments)
+    assert portal_answer.status_code == status
+    assert portal_answer["Content-Type"].startswith("text/html")
