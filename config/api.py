@@ -114,4 +114,7 @@ def exception_handler(exc, context):
         return None
     if isinstance(exc, exceptions.ValidationError):
         return _validation_response(response.data, headers=response.headers)
+    if isinstance(exc, exceptions.ParseError):
+        # The body as a whole is unreadable: it is the field, so a 400 always has `fields`.
+        response.data = {"detail": response.data["detail"], "fields": {"body": [str(exc.detail)]}}
     return response

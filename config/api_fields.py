@@ -23,6 +23,7 @@ its record was made, and back-filled history before that is normal), so no door 
 """
 
 import math
+import re
 from datetime import datetime
 
 import django_filters
@@ -160,12 +161,17 @@ class MonthField(serializers.RegexField):
     archive, checked by config.inputs.month_plausible (not before INPUT_EARLIEST_DATETIME's,
     not after this one); otherwise any real month (a filter)."""
 
+    PATTERN = r"^[0-9]{4}-[0-9]{2}$"
+
     def __init__(self, *, plausible: bool = False, **kwargs):
         self.plausible = plausible
-        super().__init__(r"^\d{4}-\d{2}$", **kwargs)
+        super().__init__(self.PATTERN, **kwargs)
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
+        # Validators (the pattern) run after this method: "2026-1*" once reached int() here.
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}", value):
+            raise serializers.ValidationError(f"{value} is not a month (YYYY-MM).", code="invalid")
         year, month = int(value[:4]), int(value[5:])
         if year < 1 or not 1 <= month <= 12:
             raise serializers.ValidationError(f"{value} is not a month (YYYY-MM).", code="invalid")

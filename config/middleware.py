@@ -10,6 +10,7 @@
 """
 
 import io
+from urllib.parse import parse_qsl
 
 from django.http import HttpResponseBadRequest, JsonResponse
 
@@ -20,6 +21,14 @@ NUL_MESSAGE = "The URL must not contain NUL (%00)."
 def _has_nul(request) -> bool:
     query = request.META.get("QUERY_STRING", "")
     return "\x00" in request.path or "%00" in query or "\x00" in query
+
+
+def _nul_places(request) -> list[str]:
+    """The query parameters (or "path") a NUL byte is in, for the error's ``fields``."""
+    if "\x00" in request.path:
+        return ["path"]
+    pairs = parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True)
+    return [name for name, value in pairs if "\x00" in name + value] or ["query"]
 
 
 def _spooled_length(stream) -> int | None:
@@ -43,7 +52,8 @@ class RequestEdgeMiddleware:
     def __call__(self, request):
         if _has_nul(request):
             if request.path.startswith(API_PREFIX):
-                return JsonResponse({"detail": NUL_MESSAGE}, status=400)
+                fields = {name: [NUL_MESSAGE] for name in _nul_places(request)}
+                return JsonResponse({"detail": NUL_MESSAGE, "fields": fields}, status=400)
             return HttpResponseBadRequest(NUL_MESSAGE, content_type="text/plain")
         if (
             not request.META.get("CONTENT_LENGTH")

@@ -52,3 +52,8 @@ urlpatterns = [
         "urls", _portal_prefix, [app for app in settings.HOMEGRID_APPS if app != "accounts"]
     ),
 ]
+
+handler400 = "config.http_errors.bad_request"
+handler403 = "config.http_errors.permission_denied"
+handler404 = "config.http_errors.page_not_found"
+handler500 = "config.http_errors.server_error"

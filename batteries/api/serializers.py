@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from accounts.models import CustomerAccount
@@ -92,6 +93,7 @@ class CountOutput(serializers.Serializer):
     count = serializers.IntegerField()
 
 
+@extend_schema_serializer(component_name="BatteryArchiveOutput")  # meters has an ArchiveOutput
 class ArchiveOutput(serializers.Serializer):
     deleted_batteries = serializers.IntegerField()
     archived_readings = serializers.IntegerField()

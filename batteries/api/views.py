@@ -75,7 +75,7 @@ class BatteryListApi(GenericAPIView):
                 description=f"Must be `{services.DELETE_ALL_CONFIRMATION}`.",
             )
         ],
-        responses=ArchiveOutput,
+        responses={200: ArchiveOutput},
         operation_id="batteries_destroy_all",
     )
     def delete(self, request):
@@ -125,7 +125,7 @@ class BatteryDetailApi(GenericAPIView):
         battery = services.battery_update(battery=battery, **data.validated_data)
         return Response(BatteryOutput(battery).data)
 
-    @extend_schema(parameters=[KEY], responses=ArchiveOutput)
+    @extend_schema(parameters=[KEY], responses={200: ArchiveOutput})
     def delete(self, request, key):
         """Delete one battery (staff), after archiving its history to CSV."""
         battery = selectors.battery_get(user=request.user, key=key)
@@ -269,6 +269,7 @@ class InstructionListApi(GenericAPIView):
 class RuleListApi(GenericAPIView):
     permission_classes = [IsCustomerOrStaff]
     serializer_class = RuleOutput
+    pagination_class = None  # the rules of one battery, few: answered whole
     queryset = InstructionRule.objects.none()
 
     @extend_schema(parameters=[KEY], responses=RuleOutput(many=True))
