@@ -107,6 +107,7 @@ class Charger:
             open_timeout=options.open_timeout,
             close_timeout=1,
             max_queue=4,
+            proxy=None,
         )
         opened = time.perf_counter()
         try:
@@ -309,7 +310,7 @@ def main() -> None:
         print(
             f"reconnect storm: {options.chargers} chargers (registered with keys in "
             f"{made:.1f} s), outage {options.outage}, {os.cpu_count()} cores, open files "
-            f"{files}, load {_load()}",
+            f"{files}, load {_load()}; daphne pid {daphne.process.pid}",
             flush=True,
         )
         summary = asyncio.run(_run(daphne, keys, options))
