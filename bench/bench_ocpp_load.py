@@ -19,10 +19,9 @@ ocpp1.6 subprotocol, HTTP Basic), connected and booted first. Then ``--rounds`` 
 The figures printed last are the medians over the rounds.
 
 Runs on a throw-away database (``bench_ocpp``) created and dropped by the script; Redis database
-from ``REDIS_URL`` (default db 4). Charger passwords are PBKDF2 hashes with 1,000 iterations
-(written into the hash) so that connecting 2,000 chargers measures the socket, not the hash:
-Django's default iteration count costs ~0.3 s of CPU per connect, which matters in a reconnect
-storm (see the report). Prints figures; asserts nothing.
+from ``REDIS_URL`` (default db 4). Chargers authenticate as in production: an authorization
+key (one for the whole bench fleet) checked against its HMAC-keyed digest (``charging.keys``).
+Prints figures; asserts nothing.
 
     .venv/bin/python bench/bench_ocpp_load.py [--chargers 2000] [--rate 200] [--seconds 20]
         [--rounds 3]
@@ -50,7 +49,7 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/4")
 
 from tests.servers import free_port  # noqa: E402
 
-PASSWORD = "bench-password"  # noqa: S105 - throw-away bench chargers
+PASSWORD = "0123456789abcdef0123456789abcdef01234567"  # noqa: S105 - throw-away bench chargers
 
 
 def _now() -> str:
@@ -305,17 +304,16 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.contrib.auth.hashers import PBKDF2PasswordHasher
     from django.db import connection
 
+    from charging import keys
     from charging.models import Charger
 
     old_name = connection.settings_dict["NAME"]
     database = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     servers = []
     try:
-        # PBKDF2 as in production, with 1,000 iterations written into the hash (see docstring).
-        password_hash = PBKDF2PasswordHasher().encode(PASSWORD, "benchsalt", iterations=1000)
+        password_hash = keys.key_digest(PASSWORD)
         daphne_ids = [f"D{n:05d}" for n in range(args.chargers)]
         bare_ids = [f"B{n:05d}" for n in range(args.chargers)]
         Charger.objects.bulk_create(
@@ -341,6 +339,8 @@ def main() -> None:
                 "daphne",
                 "--websocket_timeout",
                 "-1",
+                "--websocket_connect_timeout",
+                "20",
                 "-b",
                 "127.0.0.1",
                 "-p",
@@ -386,6 +386,7 @@ def main() -> None:
             )
         ratio = summary["daphne"]["max_msgs_per_s"] / summary["bare"]["max_msgs_per_s"]
         print(f"max msg/s daphne / bare: {ratio:.2f}")
+        print(f"load average at the end: {Path('/proc/loadavg').read_text().split()[:3]}")
     finally:
         for server in servers:
             if server.poll() is None:

@@ -14,7 +14,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -81,6 +81,19 @@ VENDOR_STRING_MAX = 255
 # --- connection ---------------------------------------------------------------------------------
 
 
+def _commit_without_waiting_for_disk() -> None:
+    """This transaction's COMMIT does not wait for its WAL to reach the disk (PostgreSQL's
+    ``synchronous_commit = off`` for this transaction only). For what a socket's life writes -
+    connected/disconnected, boot details, the frame log - that each handshake and message would
+    otherwise wait a disk flush for: after a reconnect storm on a busy machine that wait was a
+    fifth of the database threads' time. A PostgreSQL crash can lose the last ~0.6 s of these
+    (never corrupt them): the next connect or heartbeat writes them again. Transactions, meter
+    values and commands keep the default."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
 def charger_authenticate(*, charge_point_id: str, password: bytes | str | None) -> Charger | None:
     """The charger that may open a socket as ``charge_point_id``, or None to refuse it.
 
@@ -117,6 +130,7 @@ def charger_authenticate(*, charge_point_id: str, password: bytes | str | None) 
 def charger_connection_open(*, charger: Charger, channel_name: str, remote_address: str) -> str:
     """Make ``channel_name`` the one owner of the charger's socket; returns the previous owner's
     channel (to be told to close) or ""."""
+    _commit_without_waiting_for_disk()
     locked = Charger.objects.select_for_update().get(pk=charger.pk)
     previous = locked.channel_name if locked.channel_name != channel_name else ""
     now = timezone.now()
@@ -147,6 +161,7 @@ def _push_connections(chargers: list[tuple[str, int | None]], *, connected: bool
 def charger_connection_close(*, charger_id: int, channel_name: str) -> None:
     """A socket closed. Only its owner may mark the charger disconnected: a stale socket closing
     after a reconnect must not take the new connection's state with it."""
+    _commit_without_waiting_for_disk()
     owned = Charger.objects.filter(pk=charger_id, channel_name=channel_name)
     closing = list(owned.values_list("charge_point_id", "account_id"))
     owned.update(connected=False, channel_name="", disconnected_at=timezone.now())
@@ -400,9 +415,11 @@ def _frame_fields(frame: str) -> dict:
     return fields
 
 
+@transaction.atomic
 def ocpp_messages_record(*, rows: list[dict]) -> None:
     """Store a batch of frames (dicts of charger_id, charge_point_id, direction, frame,
-    created_at) and move each sending charger's last message time forward."""
+    created_at) and move each sending charger's last message time forward (one commit)."""
+    _commit_without_waiting_for_disk()
     if settings.CHARGING_LOG_MESSAGES:
         OcppMessage.objects.bulk_create(
             OcppMessage(**row, **_frame_fields(row["frame"])) for row in rows
@@ -465,6 +482,7 @@ def boot_notification_record(*, charger: Charger, payload: dict) -> Charger:
         "meter_type": "meter_type",
         "meter_serial_number": "meter_serial_number",
     }
+    _commit_without_waiting_for_disk()
     # Staff may have accepted or rejected it since the socket opened.
     charger.refresh_from_db(fields=["registration", "account"])
     for column, key in fields.items():

@@ -118,6 +118,7 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_PREFIX", default="homegrid"),
+            "OPTIONS": {"pool_class": "config.cache.SharedConnectionPool"},
         }
     }
     CELERY_BROKER_URL = REDIS_URL
