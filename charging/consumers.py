@@ -166,6 +166,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
         try:
             if self.cancelled and not self.transport_gone:
                 await self.close(code=CLOSE_GOING_AWAY)
+            if this_node().closing:
+                return  # the node shutting down releases all its chargers in one statement
             await frame_log().flush()
             await db_call(services.charger_connection_close)(
                 charger_id=self.charger.pk, channel_name=self.channel_name

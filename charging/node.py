@@ -7,7 +7,9 @@ daphne has one loop; each test has its own).
   be served, and live sockets' messages would wait behind them).
 - ``Node``: while the process holds sockets it writes that it is alive (``ChargingNode``) and
   releases the chargers of nodes that stopped doing so (killed without closing their sockets).
-  Under daphne it also ends its consumers itself when the server shuts down (SIGTERM): daphne's
+  Under daphne it also ends its consumers itself when the server shuts down (SIGTERM), then
+  marks all their chargers disconnected in one statement (not one round trip per socket: a
+  node's shutdown delays its fleet's return to the other nodes or its restart). daphne's
   own shutdown hook (``Server.kill_all_applications``, daphne 4.2) raises KeyError when any
   connection has no application yet (an HTTP request still being read; the HTTP half of a
   websocket upgrade until its 1-s reaper runs) and then cancels nothing, so the sockets were
@@ -24,6 +26,7 @@ from django.conf import settings
 
 from . import services
 from .db import db_call
+from .frame_log import frame_log
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,7 @@ class Node:
         self.slots = asyncio.Semaphore(settings.CHARGING_HANDSHAKE_CONCURRENCY)
         self.consumers: set[asyncio.Task] = set()
         self.shutdown_hooked = False
+        self.closing = False  # shutting down: the node releases its chargers all at once
 
     def hold(self, channel_name: str) -> None:
         """A socket of this node was opened (``channel_name`` is its consumer's, which runs as
@@ -52,12 +56,20 @@ class Node:
             self.shutdown_hooked = _on_server_shutdown(self._end_consumers)
 
     def _end_consumers(self) -> asyncio.Future:
-        """Cancel every consumer, as daphne means to: each closes with 4001 (going away) and
-        marks its charger disconnected; the server waits for all of them."""
+        """Cancel every consumer, as daphne means to: each closes with 4001 (going away); then
+        their chargers are marked disconnected in one statement. The server waits for it all."""
+        self.closing = True
         consumers = list(self.consumers)
         for consumer in consumers:
             consumer.cancel()
-        return asyncio.ensure_future(asyncio.gather(*consumers, return_exceptions=True))
+
+        async def release_all():
+            await asyncio.gather(*consumers, return_exceptions=True)
+            await frame_log().flush()
+            if self.name:
+                await db_call(services.charging_node_release)(name=self.name)
+
+        return asyncio.ensure_future(release_all())
 
     async def release(self) -> None:
         """A socket of this node ended; the last one stops the beat (a node holding nothing

@@ -209,6 +209,21 @@ def charging_node_gone(*, name: str) -> None:
     ChargingNode.objects.filter(name=name).delete()
 
 
+@transaction.atomic
+def charging_node_release(*, name: str) -> int:
+    """A node shutting down with its sockets closed: every charger it still owns is marked
+    disconnected in one statement (a fleet of 2,000 sockets released one by one kept the old
+    node's shutdown, and so the fleet's return, waiting for 2,000 round trips). A charger that
+    already reconnected elsewhere has another owner and is not touched."""
+    _commit_without_waiting_for_disk()
+    owned = Charger.objects.filter(channel_name__startswith=f"{name}!", connected=True)
+    going = list(owned.select_for_update().values_list("charge_point_id", "account_id"))
+    released = owned.update(connected=False, channel_name="", disconnected_at=timezone.now())
+    ChargingNode.objects.filter(name=name).delete()
+    _push_connections(going, connected=False)
+    return released
+
+
 def _dead_nodes(now: datetime):
     return ChargingNode.objects.filter(
         seen_at__lt=now - timedelta(seconds=settings.CHARGING_NODE_TTL)
