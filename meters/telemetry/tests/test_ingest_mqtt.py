@@ -126,7 +126,7 @@ def test_it_ingests_through_the_embedded_demo_broker(topics, ingests, tmp_path):
         )
         wait_until(count_readings(1), what="the reading")
     finally:
-        # amqtt can take long to stop on a loaded machine; the test is about ingest, not the broker's shutdown.
+        # amqtt can take long to stop on a loaded machine; this test is about ingest, not that.
         embedded.terminate()
         try:
             embedded.wait(15)
