@@ -101,7 +101,7 @@ class _DryRun(Exception):
 def _save(battery: Battery, form: forms.ModelForm) -> Battery:
     """A new battery through battery_create, a change through battery_update (what changed)."""
     data = form.cleaned_data
-    if battery.pk is None:
+    if battery._state.adding:  # not pk: the id is a UUID with a default, set before saving
         return services.battery_create(**{name: data[name] for name in BatteryForm.Meta.fields})
     changes = {name: data[name] for name in form.changed_data if name in services.BATTERY_CHANGES}
     return services.battery_update(battery=battery, **changes)

@@ -188,7 +188,8 @@ def test_the_charging_page_follows_the_charger_without_a_reload(
 
         station.meter_values(session, "2600", "7.2", "kW")
         expect(portal.cells(0).nth(1)).to_have_text("7200 W", timeout=WAIT_MS)
-        expect(portal.cells(0).nth(2)).to_have_text("2.600 kWh", timeout=WAIT_MS)
+        # The session's energy: register 2,600 Wh less meterStart 1,000 Wh.
+        expect(portal.cells(0).nth(2)).to_have_text("1.600 kWh", timeout=WAIT_MS)
 
         stopped = station.conf(
             "StopTransaction",
