@@ -565,6 +565,18 @@ def suppressed_groups(*, start: date, end: date, group_by: str) -> set[str]:
     return hidden
 
 
+READING_EXPORT_FIELDS = (
+    "at",
+    "import_kwh",
+    "export_kwh",
+    "power_w",
+    "source",
+    "quality",
+    "register_reset",
+    "export_register_reset",
+)
+
+
 def readings_for_export(*, meter: Meter, start: datetime, end: datetime):
     """Readings in [start, end) for a CSV export, streamed."""
     start, end = utc_in_meter_zone(start, meter, "start"), utc_in_meter_zone(end, meter, "end")
@@ -573,16 +585,7 @@ def readings_for_export(*, meter: Meter, start: datetime, end: datetime):
     return (
         meter.readings.filter(at__gte=start, at__lt=end)
         .order_by("at")
-        .values_list(
-            "at",
-            "import_kwh",
-            "export_kwh",
-            "power_w",
-            "source",
-            "quality",
-            "register_reset",
-            "export_register_reset",
-        )
+        .values_list(*READING_EXPORT_FIELDS)
         .iterator(chunk_size=5000)
     )
 

@@ -1,6 +1,7 @@
 """Real server processes for end-to-end tests and benchmarks: daphne on a free loopback port,
 against the same database and Redis as the caller, exactly as the Procfile starts it."""
 
+import os
 import socket
 import subprocess
 import sys
@@ -97,3 +98,21 @@ class Daphne:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def embedded_env(var_dir: Path) -> dict[str, str]:
+    """The environment of ``make run``: none of the services' URLs, so the embedded defaults
+    (SQLite, the in-memory channel layer, the file broker) under ``var_dir``; migrated."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "MQTT_URL", "DJANGO_SETTINGS_MODULE"}
+    } | {"VAR_DIR": str(var_dir), "DJANGO_SETTINGS_MODULE": "config.settings.base"}
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return env

@@ -8,7 +8,6 @@ task body with its signals, as a worker would) and prints the outcomes as JSON.
 """
 
 import json
-import os
 import subprocess
 import sys
 from datetime import timedelta
@@ -19,7 +18,7 @@ from django.utils import timezone
 
 from charging import services as charging_services
 from charging.tests.factories import ChargerFactory
-from tests.servers import ROOT
+from tests.servers import ROOT, embedded_env
 
 MARKER = "BEAT-OUTCOMES "
 
@@ -68,15 +67,8 @@ print({MARKER!r} + json.dumps(outcomes))
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory) -> dict:
     var_dir = tmp_path_factory.mktemp("var")
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "REDIS_URL", "MQTT_URL", "DJANGO_SETTINGS_MODULE"}
-    } | {"VAR_DIR": str(var_dir), "DJANGO_SETTINGS_MODULE": "config.settings.base"}
+    env = embedded_env(var_dir)
     manage = [sys.executable, "manage.py"]
-    subprocess.run(
-        [*manage, "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True
-    )
     ran = subprocess.run(
         [*manage, "shell", "-c", RUN_EVERY_BEAT_JOB],
         cwd=ROOT,

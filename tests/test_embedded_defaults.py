@@ -1,14 +1,13 @@
 """Boots the configuration `make run` uses (SQLite, in-memory channel layer, file-system broker)
 in a real daphne, so its defaults cannot silently rot while every other test uses real services."""
 
-import os
 import subprocess
 import sys
 import urllib.request
 
 import pytest
 
-from tests.servers import ROOT, Daphne
+from tests.servers import ROOT, Daphne, embedded_env
 
 pytestmark = pytest.mark.slow
 
@@ -16,15 +15,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def embedded_server(tmp_path_factory):
     var_dir = tmp_path_factory.mktemp("var")
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "REDIS_URL", "MQTT_URL", "DJANGO_SETTINGS_MODULE"}
-    } | {"VAR_DIR": str(var_dir), "DJANGO_SETTINGS_MODULE": "config.settings.base"}
+    env = embedded_env(var_dir)
     manage = [sys.executable, "manage.py"]
-    subprocess.run(
-        [*manage, "migrate", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True
-    )
     seeded = subprocess.run(
         [*manage, "seed_demo"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
     )

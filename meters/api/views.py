@@ -313,17 +313,7 @@ class ExportCsvApi(MeterApi):
         )
 
 
-READINGS_CSV_HEADER = [
-    "meter_id",
-    "at",
-    "import_kwh",
-    "export_kwh",
-    "power_w",
-    "source",
-    "quality",
-    "register_reset",
-    "export_register_reset",
-]
+READINGS_CSV_HEADER = ["meter_id", *selectors.READING_EXPORT_FIELDS]
 
 
 def _csv_rows(meter, rows):
