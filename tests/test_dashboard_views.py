@@ -18,11 +18,11 @@ from batteries.tests.factories import BatteryFactory
 from billing.tests.factories import TariffAssignmentFactory, TariffFactory
 from charging.tests.factories import ChargerFactory
 from meters import services
-from meters.dashboard.selectors import consumption_distribution
-from meters.dashboard.tests.factories import half_hour_floor, meter_with_readings, seed_readings
 from meters.models import DailyUsage, MeterKind, Reception
 from meters.telemetry import supervision
 from meters.tests.factories import MeterFactory
+from portal.selectors import consumption_distribution
+from portal.tests.factories import half_hour_floor, meter_with_readings, seed_readings
 
 pytestmark = pytest.mark.django_db
 
