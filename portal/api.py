@@ -34,7 +34,7 @@ class SeriesView(_MeterDoor):
     @extend_schema(
         tags=["portal"],
         parameters=[_METER, s.SeriesQuery],
-        responses=s.SeriesOutput,
+        responses=s.DashboardSeriesOutput,
         summary="A meter's power and energy for the dashboard's chart",
     )
     def get(self, request, meter_id: str):
@@ -64,7 +64,7 @@ class StatsView(_MeterDoor):
     @extend_schema(
         tags=["portal"],
         parameters=[_METER, s.StatsQuery],
-        responses=s.StatsOutput,
+        responses=s.DashboardStatsOutput,
         summary="Energy, power and cost of a selected stretch of a meter's chart",
     )
     def get(self, request, meter_id: str):
@@ -79,7 +79,7 @@ class SummaryView(_MeterDoor):
     @extend_schema(
         tags=["portal"],
         parameters=[_METER],
-        responses=s.SummaryOutput,
+        responses=s.DashboardSummaryOutput,
         summary="A meter's summary cards (today, this week, this month, last month, total)",
     )
     def get(self, request, meter_id: str):
@@ -91,7 +91,7 @@ class DailyView(_MeterDoor):
     @extend_schema(
         tags=["portal"],
         parameters=[_METER, s.DailyQuery],
-        responses=s.DailyOutput,
+        responses=s.DashboardDailyOutput,
         summary="A meter's energy per local day with its moving average and typical day",
     )
     def get(self, request, meter_id: str):
@@ -104,7 +104,7 @@ class CardsView(_MeterDoor):
     @extend_schema(
         tags=["portal"],
         parameters=[_METER],
-        responses=s.CardsOutput,
+        responses=s.DashboardCardsOutput,
         summary="The battery and charger cards of the meter's account",
     )
     def get(self, request, meter_id: str):

@@ -78,7 +78,7 @@ def _cost() -> serializers.CharField:
     )
 
 
-class SeriesOutput(serializers.Serializer):
+class DashboardSeriesOutput(serializers.Serializer):
     meter_id = serializers.CharField()
     t = serializers.ListField(child=_Float(), help_text="Unix seconds.")
     power_w = serializers.ListField(child=_Float(allow_null=True))
@@ -87,7 +87,7 @@ class SeriesOutput(serializers.Serializer):
     points = serializers.IntegerField()
 
 
-class StatsOutput(serializers.Serializer):
+class DashboardStatsOutput(serializers.Serializer):
     start = serializers.CharField()
     end = serializers.CharField()
     readings = serializers.IntegerField()
@@ -98,7 +98,7 @@ class StatsOutput(serializers.Serializer):
     cost = _cost()
 
 
-class CardOutput(serializers.Serializer):
+class DashboardCardOutput(serializers.Serializer):
     period = serializers.CharField()
     label = serializers.CharField()
     energy_kwh = _Float(allow_null=True)
@@ -106,11 +106,11 @@ class CardOutput(serializers.Serializer):
     cost = _cost()
 
 
-class SummaryOutput(serializers.Serializer):
-    cards = CardOutput(many=True)
+class DashboardSummaryOutput(serializers.Serializer):
+    cards = DashboardCardOutput(many=True)
 
 
-class DayOutput(serializers.Serializer):
+class DashboardDayOutput(serializers.Serializer):
     day = serializers.DateField()
     t = _Float(help_text="The day's local noon, Unix seconds.")
     energy_kwh = _Float()
@@ -120,19 +120,19 @@ class DayOutput(serializers.Serializer):
     cost = _cost()
 
 
-class DailyOutput(serializers.Serializer):
+class DashboardDailyOutput(serializers.Serializer):
     meter_id = serializers.CharField()
-    days = DayOutput(many=True)
+    days = DashboardDayOutput(many=True)
     typical_daily_kwh = _Float(allow_null=True)
     moving_average_30d_kwh = _Float(allow_null=True)
 
 
-class AlertCardOutput(serializers.Serializer):
+class DashboardAlertCardOutput(serializers.Serializer):
     severity = serializers.CharField()
     message = serializers.CharField()
 
 
-class BatteryCardOutput(serializers.Serializer):
+class DashboardBatteryCardOutput(serializers.Serializer):
     identifier = serializers.CharField()
     location = serializers.CharField()
     soc_percent = _Float(allow_null=True)
@@ -140,10 +140,10 @@ class BatteryCardOutput(serializers.Serializer):
     status = serializers.CharField()
     last_seen = serializers.CharField(allow_null=True)
     url = serializers.CharField(allow_null=True)
-    alerts = AlertCardOutput(many=True)
+    alerts = DashboardAlertCardOutput(many=True)
 
 
-class ConnectorCardOutput(serializers.Serializer):
+class DashboardConnectorCardOutput(serializers.Serializer):
     connector_id = serializers.IntegerField()
     status = serializers.CharField()
     error_code = serializers.CharField()
@@ -151,14 +151,18 @@ class ConnectorCardOutput(serializers.Serializer):
     live_energy_kwh = _Float(allow_null=True)
 
 
-class ChargerCardOutput(serializers.Serializer):
+class DashboardChargerCardOutput(serializers.Serializer):
     id = serializers.IntegerField()
     charge_point_id = serializers.CharField()
     connected = serializers.BooleanField()
     url = serializers.CharField(allow_null=True)
-    connectors = ConnectorCardOutput(many=True)
+    connectors = DashboardConnectorCardOutput(many=True)
 
 
-class CardsOutput(serializers.Serializer):
-    batteries = BatteryCardOutput(many=True, allow_null=True, help_text="Null without the app.")
-    chargers = ChargerCardOutput(many=True, allow_null=True, help_text="Null without the app.")
+class DashboardCardsOutput(serializers.Serializer):
+    batteries = DashboardBatteryCardOutput(
+        many=True, allow_null=True, help_text="Null without the app."
+    )
+    chargers = DashboardChargerCardOutput(
+        many=True, allow_null=True, help_text="Null without the app."
+    )
