@@ -22,6 +22,14 @@ from . import serializers as s
 _METER = OpenApiParameter("meter_id", str, OpenApiParameter.PATH, description="The meter's id.")
 
 
+def _documented(summary: str, responses, query=None):
+    """The schema entry every door shares: tag "portal", the meter in the path, its query."""
+    parameters = [_METER] if query is None else [_METER, query]
+    return extend_schema(
+        tags=["portal"], parameters=parameters, responses=responses, summary=summary
+    )
+
+
 class _MeterDoor(APIView):
     authentication_classes = [SessionAuthentication]
     renderer_classes = [JSONRenderer]
@@ -31,11 +39,10 @@ class _MeterDoor(APIView):
 
 
 class SeriesView(_MeterDoor):
-    @extend_schema(
-        tags=["portal"],
-        parameters=[_METER, s.SeriesQuery],
-        responses=s.DashboardSeriesOutput,
-        summary="A meter's power and energy for the dashboard's chart",
+    @_documented(
+        "A meter's power and energy for the dashboard's chart",
+        s.DashboardSeriesOutput,
+        query=s.SeriesQuery,
     )
     def get(self, request, meter_id: str):
         meter = self.meter(request, meter_id)
@@ -61,11 +68,10 @@ class SeriesView(_MeterDoor):
 
 
 class StatsView(_MeterDoor):
-    @extend_schema(
-        tags=["portal"],
-        parameters=[_METER, s.StatsQuery],
-        responses=s.DashboardStatsOutput,
-        summary="Energy, power and cost of a selected stretch of a meter's chart",
+    @_documented(
+        "Energy, power and cost of a selected stretch of a meter's chart",
+        s.DashboardStatsOutput,
+        query=s.StatsQuery,
     )
     def get(self, request, meter_id: str):
         meter = self.meter(request, meter_id)
@@ -76,11 +82,9 @@ class StatsView(_MeterDoor):
 
 
 class SummaryView(_MeterDoor):
-    @extend_schema(
-        tags=["portal"],
-        parameters=[_METER],
-        responses=s.DashboardSummaryOutput,
-        summary="A meter's summary cards (today, this week, this month, last month, total)",
+    @_documented(
+        "A meter's summary cards (today, this week, this month, last month, total)",
+        s.DashboardSummaryOutput,
     )
     def get(self, request, meter_id: str):
         meter = self.meter(request, meter_id)
@@ -88,11 +92,10 @@ class SummaryView(_MeterDoor):
 
 
 class DailyView(_MeterDoor):
-    @extend_schema(
-        tags=["portal"],
-        parameters=[_METER, s.DailyQuery],
-        responses=s.DashboardDailyOutput,
-        summary="A meter's energy per local day with its moving average and typical day",
+    @_documented(
+        "A meter's energy per local day with its moving average and typical day",
+        s.DashboardDailyOutput,
+        query=s.DailyQuery,
     )
     def get(self, request, meter_id: str):
         meter = self.meter(request, meter_id)
@@ -101,12 +104,7 @@ class DailyView(_MeterDoor):
 
 
 class CardsView(_MeterDoor):
-    @extend_schema(
-        tags=["portal"],
-        parameters=[_METER],
-        responses=s.DashboardCardsOutput,
-        summary="The battery and charger cards of the meter's account",
-    )
+    @_documented("The battery and charger cards of the meter's account", s.DashboardCardsOutput)
     def get(self, request, meter_id: str):
         """The battery and charger cards of the meter's account, when those apps can tell."""
         meter = self.meter(request, meter_id)
