@@ -224,3 +224,13 @@ def fleet_status() -> dict:
         ),
         "last_monitoring_pass": cache.get(LAST_PASS_KEY),
     }
+
+
+def battery_alerts_open(*, limit: int = 20) -> QuerySet:
+    """Unresolved alerts across the whole fleet, newest first, with their battery: the staff
+    operations page (battery_alerts is per battery)."""
+    return (
+        BatteryAlert.objects.exclude(status=AlertStatus.RESOLVED)
+        .select_related("battery")
+        .order_by("-opened_at")[:limit]
+    )

@@ -100,3 +100,21 @@ def bill_run_status() -> dict:
             state=BillState.DRAFT, needs_review=True
         ).count(),
     }
+
+
+# Imported here, not at the top, so this appended block leaves the module's import lines to the
+# work reorganising billing (issue #15); hoist it when merging.
+from decimal import Decimal  # noqa: E402
+
+
+def unit_price_inc_vat_now(*, account: CustomerAccount) -> Decimal | None:
+    """The price of one kWh for the account now, VAT included: its tariff's unit rate in force
+    at this moment (the current band of a time-of-use tariff) times (1 + VAT). None without a
+    tariff or a rate. Unrounded: whoever multiplies it by energy rounds the result as money.
+    The portal shows it as an estimate beside energy; bills price each half-hour in its band."""
+    now = timezone.localtime()
+    tariff = tariff_on(account=account, day=now.date())
+    rate = rate_at(tariff.rates.all(), now) if tariff else None
+    if rate is None:
+        return None
+    return rate.unit_rate * (1 + tariff.vat_rate)

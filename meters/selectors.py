@@ -621,3 +621,55 @@ def _estimated_readings() -> int:
         if row and row[0] >= 100_000:
             return row[0]
     return Reading.objects.count()
+
+
+# --- Reads for the portal app (portal/): its pages query no meters table themselves ------------
+# Imported here, not at the top, so this appended block leaves the module's import lines to the
+# work splitting this module (issue #15); hoist them when merging.
+from .models import Archive, MeterStatus, ReceptionChange  # noqa: E402
+
+
+def meter_local_day(*, meter: Meter, at: datetime) -> date:
+    """The day ``at`` falls on in the meter's own time zone."""
+    return local_day(at, meter.tz)
+
+
+def meter_local_midnight(*, meter: Meter, day: date) -> datetime:
+    """The start of ``day`` in the meter's own time zone."""
+    return local_midnight(day, meter.tz)
+
+
+def meter_first_reading_at(*, meter: Meter) -> datetime | None:
+    return meter.readings.order_by("at").values_list("at", flat=True).first()
+
+
+def meter_totals_kwh(*, start: date, end: date) -> list[float]:
+    """Each meter's total import over local days [start, end) from the daily roll-ups, smallest
+    first, with no meter named: the analysts' distribution chart bins these."""
+    return sorted(
+        float(total)
+        for total in DailyUsage.objects.filter(day__gte=start, day__lt=end)
+        .values("meter")
+        .annotate(total=Sum("import_kwh"))
+        .values_list("total", flat=True)
+    )
+
+
+def live_meters_quiet(*, since: datetime, examples: int = 10) -> dict:
+    """Active live meters, and those not heard from since ``since`` (the quietest first)."""
+    live = Meter.objects.filter(kind=MeterKind.LIVE, status=MeterStatus.ACTIVE)
+    quiet = live.exclude(last_seen__gte=since).order_by("last_seen")
+    return {
+        "live_meters": live.count(),
+        "offline": quiet.count(),
+        "examples": list(quiet.values("meter_id", "last_seen")[:examples]),
+    }
+
+
+def reception_history(*, limit: int = 5) -> QuerySet[ReceptionChange]:
+    """The latest pause/resume and maintenance switches, newest first, with who made them."""
+    return ReceptionChange.objects.select_related("changed_by")[:limit]
+
+
+def archive_latest() -> Archive | None:
+    return Archive.objects.order_by("-created_at").first()

@@ -22,9 +22,9 @@ from batteries.tests.factories import BatteryFactory
 from billing.tests.factories import TariffAssignmentFactory, TariffFactory
 from charging.tests.factories import ChargerFactory
 from meters import services
-from meters.dashboard.tests.factories import half_hour_floor, meter_with_readings
 from meters.telemetry import supervision
 from meters.tests.factories import MeterFactory
+from portal.tests.factories import half_hour_floor, meter_with_readings
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

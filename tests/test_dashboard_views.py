@@ -18,11 +18,11 @@ from batteries.tests.factories import BatteryFactory
 from billing.tests.factories import TariffAssignmentFactory, TariffFactory
 from charging.tests.factories import ChargerFactory
 from meters import services
-from meters.dashboard.selectors import consumption_distribution
-from meters.dashboard.tests.factories import half_hour_floor, meter_with_readings, seed_readings
 from meters.models import DailyUsage, MeterKind, Reception
 from meters.telemetry import supervision
 from meters.tests.factories import MeterFactory
+from portal.selectors import consumption_distribution
+from portal.tests.factories import half_hour_floor, meter_with_readings, seed_readings
 
 pytestmark = pytest.mark.django_db
 
@@ -172,6 +172,22 @@ def test_it_works_out_the_statistics_of_a_selection(client, customer, meter, now
     readings = {r.at: r.import_kwh for r in meter.readings.filter(at__gte=start, at__lte=end)}
     assert body["readings"] == 3
     assert body["energy_kwh"] == pytest.approx(float(readings[end] - readings[start]))
+
+
+def test_its_json_doors_answer_in_the_apis_one_error_shape(client, customer, meter, now):
+    """Since issue #15 the JSON doors are DRF views: errors are config.api's shape (a JSON 404
+    for someone else's meter, a 400 whose detail names the field), not a hand-built one."""
+    stranger = meter_with_readings(account=CustomerAccountFactory(), days=1, now=now)
+    client.force_login(customer)
+
+    missing = client.get(f"/dashboard/{stranger.meter_id}/summary.json")
+    invalid = client.get(f"/dashboard/{meter.meter_id}/series.json?start=0&max_points=lots")
+
+    assert missing.status_code == 404
+    assert missing.json()["detail"]
+    assert invalid.status_code == 400
+    assert invalid.json()["detail"].startswith("max_points: ")
+    assert list(invalid.json()["fields"]) == ["max_points"]
 
 
 def test_it_refuses_a_selection_that_ends_before_it_starts(client, customer, meter):

@@ -20,7 +20,7 @@ HOMEGRID_APPS = [
     "accounts",
     "meters",
     "meters.telemetry",
-    "meters.dashboard",
+    "portal",
     "batteries",
     "charging",
     "billing",

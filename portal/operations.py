@@ -14,7 +14,6 @@ from django_celery_beat.models import PeriodicTask
 
 from config import status
 from meters import selectors as meter_selectors
-from meters.models import Archive, Meter, MeterKind, MeterStatus, ReceptionChange
 
 # A live device that has sent nothing for this long is shown as offline.
 DEVICE_OFFLINE_AFTER = timedelta(minutes=15)
@@ -31,29 +30,22 @@ def overview() -> dict:
         "ingest": ingest,
         "ingest_processes": ingest_processes(ingest),
         "reception": meter_selectors.reception_state(),
-        "reception_history": ReceptionChange.objects.select_related("changed_by")[:5],
+        "reception_history": meter_selectors.reception_history(limit=5),
         "devices_offline": devices_offline(),
         "chargers": facts(sections.get("charging")),
         "batteries": facts(sections.get("batteries")),
         "battery_alerts": open_battery_alerts(),
         "billing": sections.get("billing"),
         "beat_jobs": beat_jobs(),
-        "last_archive": Archive.objects.order_by("-created_at").first(),
+        "last_archive": meter_selectors.archive_latest(),
         "sections": sections,
     }
 
 
 def devices_offline() -> dict:
     """Active live meters that have not been heard from within DEVICE_OFFLINE_AFTER."""
-    cutoff = timezone.now() - DEVICE_OFFLINE_AFTER
-    live = Meter.objects.filter(kind=MeterKind.LIVE, status=MeterStatus.ACTIVE)
-    quiet = live.exclude(last_seen__gte=cutoff).order_by("last_seen")
-    return {
-        "live_meters": live.count(),
-        "offline": quiet.count(),
-        "examples": list(quiet.values("meter_id", "last_seen")[:10]),
-        "after_minutes": int(DEVICE_OFFLINE_AFTER.total_seconds() // 60),
-    }
+    quiet = meter_selectors.live_meters_quiet(since=timezone.now() - DEVICE_OFFLINE_AFTER)
+    return {**quiet, "after_minutes": int(DEVICE_OFFLINE_AFTER.total_seconds() // 60)}
 
 
 def beat_jobs() -> list[dict]:
@@ -118,17 +110,12 @@ def _describe(schedule) -> str:
 
 
 def open_battery_alerts() -> list[dict] | None:
-    """Unresolved battery alerts across the fleet, newest first (the batteries app has a
-    per-battery selector only, so the fleet-wide read is here)."""
+    """Unresolved battery alerts across the fleet, newest first."""
     if not apps.is_installed("batteries"):
         return None
-    from batteries.models import AlertStatus, BatteryAlert
+    from batteries import selectors as battery_selectors
 
-    alerts = (
-        BatteryAlert.objects.exclude(status=AlertStatus.RESOLVED)
-        .select_related("battery")
-        .order_by("-opened_at")[:20]
-    )
+    alerts = battery_selectors.battery_alerts_open(limit=20)
     return [
         {
             "battery": alert.battery.identifier,

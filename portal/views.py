@@ -1,4 +1,4 @@
-"""The dashboards' pages and the small JSON doors their scripts read. Each door parses, calls a
+"""The dashboards' pages (their scripts' JSON doors are in api.py). Each page parses, calls a
 selector, and answers; every meter is looked up through the meters app's user-scoped selectors,
 so a customer can only ever see their own accounts' meters (others are 404)."""
 
@@ -9,28 +9,27 @@ from datetime import UTC, date, datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import live
-from config.exceptions import ApplicationError, NotFound
+from config.exceptions import NotFound
 from meters import selectors as meter_selectors
 from meters import services as meter_services
 from meters.models import Meter
-from meters.timeutils import local_day
 
-from . import cards, extras, operations, selectors
+from . import extras, operations, selectors
+from .serializers import DAILY_DEFAULT_DAYS
 
 # A phone, not a tablet: "Mobi" is in every mobile browser's User-Agent (MDN's advice), and iPads
 # and Android tablets either leave it out or say what they are.
 _PHONE = re.compile(r"Mobi|iPhone|Windows Phone", re.IGNORECASE)
 _TABLET = re.compile(r"iPad|Tablet|Kindle|Silk|PlayBook", re.IGNORECASE)
 MOBILE_DEFAULT_DAYS = 14
-DASHBOARD_DAILY_DAYS = 90
 
 
 def is_phone(request) -> bool:
@@ -43,26 +42,6 @@ def _meter(request, meter_id: str) -> Meter:
         return meter_selectors.meter_for_user(user=request.user, meter_id=meter_id)
     except NotFound as exc:
         raise Http404(str(exc)) from exc
-
-
-def _bad_request(message: str, field: str | None = None) -> JsonResponse:
-    return JsonResponse(
-        {"detail": message, "fields": {field: [message]} if field else {}}, status=400
-    )
-
-
-def _instant(value: str | None, name: str) -> datetime | None:
-    """A time from a query string: Unix seconds (what the scripts send) or ISO 8601."""
-    if value in (None, ""):
-        return None
-    try:
-        return datetime.fromtimestamp(float(value), tz=UTC)
-    except (ValueError, OverflowError, OSError):
-        pass
-    parsed = parse_datetime(value)
-    if parsed is None:
-        raise ApplicationError(f"{name}: {value!r} is not a time.", field=name)
-    return parsed
 
 
 # --- Customer dashboard -------------------------------------------------------------------------
@@ -103,97 +82,13 @@ def _render_dashboard(request, meter: Meter, meters: list[Meter]):
         },
         # Readings come from the ingest process: poll as well when its pushes cannot arrive.
         "pollWithSocket": not live.reaches_every_process(),
-        "dailyDays": DASHBOARD_DAILY_DAYS,
+        "dailyDays": DAILY_DEFAULT_DAYS,
     }
     return render(
         request,
         "dashboard/dashboard.html",
         {"meter": meter, "meters": meters, "config": config},
     )
-
-
-@login_required
-@require_GET
-def series_json(request, meter_id: str):
-    meter = _meter(request, meter_id)
-    try:
-        start = _instant(request.GET.get("start"), "start")
-        end = _instant(request.GET.get("end"), "end")
-        after = _instant(request.GET.get("after"), "after")
-        max_points = _int(request.GET.get("max_points"), "max_points", 10, 10_000)
-        start, end, after = (
-            meter_selectors.utc_in_meter_zone(v, meter, n)
-            for v, n in ((start, "start"), (end, "end"), (after, "after"))
-        )
-        if start is None and after is None:
-            raise ApplicationError("start: give start (and end), or after.", field="start")
-        if start and end and end <= start:
-            raise ApplicationError("end: must be after start.", field="end")
-        if start and end and end - start > selectors.MAX_CHART_RANGE:
-            raise ApplicationError("end: a chart covers at most 400 days.", field="end")
-        data = selectors.chart_series(
-            meter=meter,
-            start=start,
-            end=end,
-            after=after,
-            max_points=max_points or selectors.CHART_MAX_POINTS,
-        )
-    except ApplicationError as exc:
-        return _bad_request(exc.message, exc.field)
-    return JsonResponse(data)
-
-
-def _int(value: str | None, name: str, low: int, high: int) -> int | None:
-    if value in (None, ""):
-        return None
-    try:
-        number = int(value)
-    except ValueError as exc:
-        raise ApplicationError(f"{name}: {value!r} is not a whole number.", field=name) from exc
-    if not low <= number <= high:
-        raise ApplicationError(f"{name}: must be between {low} and {high}.", field=name)
-    return number
-
-
-@login_required
-@require_GET
-def stats_json(request, meter_id: str):
-    meter = _meter(request, meter_id)
-    try:
-        start = _instant(request.GET.get("start"), "start")
-        end = _instant(request.GET.get("end"), "end")
-        if start is None or end is None:
-            raise ApplicationError("start: give both start and end.", field="start")
-        data = selectors.selection_stats(meter=meter, start=start, end=end)
-    except ApplicationError as exc:
-        return _bad_request(exc.message, exc.field)
-    return JsonResponse(data)
-
-
-@login_required
-@require_GET
-def summary_json(request, meter_id: str):
-    meter = _meter(request, meter_id)
-    return JsonResponse({"cards": selectors.period_summary(meter=meter)})
-
-
-@login_required
-@require_GET
-def daily_json(request, meter_id: str):
-    meter = _meter(request, meter_id)
-    try:
-        days = _int(request.GET.get("days"), "days", 1, 365) or DASHBOARD_DAILY_DAYS
-    except ApplicationError as exc:
-        return _bad_request(exc.message, exc.field)
-    return JsonResponse(selectors.daily_usage(meter=meter, days=days))
-
-
-@login_required
-@require_GET
-def cards_json(request, meter_id: str):
-    """The battery and charger cards of the meter's account, when those apps can tell."""
-    meter = _meter(request, meter_id)
-    return JsonResponse(cards.account_cards(user=request.user, account=meter.account))
 
 
 # --- Mobile --------------------------------------------------------------------------------------
@@ -232,7 +127,7 @@ def mobile(request, meter_id: str | None = None):
         "actual_kwh": actual,
         "typical_kwh": None if typical is None else typical * len(daily["days"]),
         "actual_cost": extras.pricer(account=meter.account)(actual if daily["days"] else None),
-        "today": local_day(timezone.now(), meter.tz),
+        "today": meter_selectors.meter_local_day(meter=meter, at=timezone.now()),
     }
     return render(request, "dashboard/mobile.html", context, status=400 if error else 200)
 

@@ -7,14 +7,12 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import User
 from config.exceptions import NotFound
 from meters import selectors as meter_selectors
-from meters.models import DailyUsage, Meter
-from meters.timeutils import local_midnight
+from meters.models import Meter
 
 from . import extras
 
@@ -118,7 +116,7 @@ def period_summary(*, meter: Meter, now: datetime | None = None) -> list[dict]:
         else:
             kwh, complete = result["consumption_kwh"], result["is_complete"]
         cards.append(_card(period, label, kwh, complete, price))
-    first = meter.readings.order_by("at").values_list("at", flat=True).first()
+    first = meter_selectors.meter_first_reading_at(meter=meter)
     kwh = None
     if first is not None:
         try:
@@ -177,7 +175,8 @@ def daily_usage(*, meter: Meter, days: int, today: date | None = None) -> dict:
 
 def _local_noon(day: date, meter: Meter) -> float:
     """A day's bar is drawn at its local noon, so it sits in the middle of the day."""
-    return (local_midnight(day, meter.tz) + timedelta(hours=12)).timestamp()
+    midnight = meter_selectors.meter_local_midnight(meter=meter, day=day)
+    return (midnight + timedelta(hours=12)).timestamp()
 
 
 def meters_for_dashboard(*, user: User):
@@ -236,13 +235,7 @@ def consumption_distribution(*, start: date, end: date, bins: int = 10) -> dict:
     ANALYTICS_MIN_GROUP_SIZE meters, so no household's consumption can be read off the chart.
     Empty below that many meters."""
     minimum = settings.ANALYTICS_MIN_GROUP_SIZE
-    totals = sorted(
-        float(total)
-        for total in DailyUsage.objects.filter(day__gte=start, day__lt=end)
-        .values("meter")
-        .annotate(total=Sum("import_kwh"))
-        .values_list("total", flat=True)
-    )
+    totals = meter_selectors.meter_totals_kwh(start=start, end=end)
     if len(totals) < minimum:
         return {"edges": [], "counts": [], "meters": 0}
     width = _round_width((totals[-1] - totals[0]) / bins)

@@ -1,12 +1,11 @@
-"""Prices from the billing app when it is installed: the dashboards show a cost beside energy.
-Without billing, or for an account without a tariff, there is no cost (None) and the pages
-leave it out."""
+"""Prices from the billing app when it is installed (its public selector for the unit price,
+its money rounding): the dashboards show a cost beside energy. Without billing, or for an
+account without a tariff, there is no cost (None) and the pages leave it out."""
 
 from collections.abc import Callable
 from decimal import Decimal
 
 from django.apps import apps
-from django.utils import timezone
 
 from accounts.models import CustomerAccount
 
@@ -25,14 +24,10 @@ def pricer(*, account: CustomerAccount) -> Pricer:
         return _no_price
     from billing import selectors as billing_selectors
     from billing.services import money
-    from billing.usage import rate_at
 
-    now = timezone.localtime()
-    tariff = billing_selectors.tariff_on(account=account, day=now.date())
-    rate = rate_at(tariff.rates.all(), now) if tariff else None
-    if rate is None:
+    unit_price = billing_selectors.unit_price_inc_vat_now(account=account)
+    if unit_price is None:
         return _no_price
-    unit_price = rate.unit_rate * (1 + tariff.vat_rate)
 
     def price(kwh) -> str | None:
         if kwh is None:
