@@ -1,13 +1,12 @@
 """ASGI entry point for daphne: HTTP to Django, websockets to the apps' consumers.
 
-Each app that speaks websockets has ``<app>/routing.py`` with ``websocket_urlpatterns``; a route
-wraps its consumer in whatever origin policy it needs (browsers' live updates check the Origin,
-chargers send none). Session authentication is available to every route.
+The websocket route table: each app that speaks websockets owns ``<app>/routing.py`` with
+``websocket_urlpatterns`` (a route wraps its consumer in whatever origin policy it needs: browsers'
+live updates check the Origin, chargers send none); this file says which are mounted. Session
+authentication is available to every route.
 """
 
 import os
-from importlib import import_module
-from importlib.util import find_spec
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
@@ -17,20 +16,19 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from django.conf import settings  # noqa: E402
 
+from accounts import routing as accounts_routing  # noqa: E402  /ws/live/
+from charging import routing as charging_routing  # noqa: E402  /ocpp/<charge_point_id>
 
-def _websocket_urlpatterns() -> list:
-    patterns = []
-    for app in settings.HOMEGRID_APPS:
-        if find_spec(f"{app}.routing"):
-            patterns += import_module(f"{app}.routing").websocket_urlpatterns
-    return patterns
+websocket_urlpatterns = [
+    *accounts_routing.websocket_urlpatterns,
+    *charging_routing.websocket_urlpatterns,
+]
 
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AuthMiddlewareStack(URLRouter(_websocket_urlpatterns())),
+        "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
     }
 )

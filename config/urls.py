@@ -1,14 +1,9 @@
-"""URLs: admin, docs, health, then each app's portal pages and API, found by convention.
+"""The route table: who serves which address, in one place.
 
-An app with ``<app>/urls.py`` gets its portal pages under ``/<app label>/`` (accounts, and an app
-whose AppConfig sets ``url_prefix = ""``, at the root); an app with ``<app>/api/urls.py`` gets its
-endpoints under ``/api/v1/``. Adding an app's URLs never means editing this file.
+Each app owns its routes (``<app>/urls.py`` for portal pages, ``<app>/api/urls.py`` for
+``/api/v1/``); this file says where each is mounted. Adding an app's URLs is one line here.
 """
 
-from importlib.util import find_spec
-
-from django.apps import apps
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
@@ -18,26 +13,13 @@ from config import views
 admin.site.site_header = "HomeGrid administration"
 admin.site.site_title = "HomeGrid admin"
 
-
-def _module_exists(name: str) -> bool:
-    try:
-        return find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
-
-
-def _portal_prefix(app: str) -> str:
-    config = apps.get_app_config(app.rsplit(".", 1)[-1])
-    return getattr(config, "url_prefix", f"{config.label}/")
-
-
-def _included(module_suffix: str, prefix, app_names: list[str]) -> list:
-    return [
-        path(prefix(app), include(f"{app}.{module_suffix}"))
-        for app in app_names
-        if _module_exists(f"{app}.{module_suffix}")
-    ]
-
+api_v1 = [
+    path("", include("accounts.api.urls")),
+    path("", include("meters.api.urls")),
+    path("", include("batteries.api.urls")),
+    path("", include("charging.api.urls")),
+    path("", include("billing.api.urls")),
+]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -46,11 +28,15 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
-    *_included("api.urls", lambda app: "api/v1/", settings.HOMEGRID_APPS),
+    path("api/v1/", include(api_v1)),
+    # Portal pages: home, login and profile at the root; the cross-app pages (/dashboard/, /m/,
+    # /analyst/, /ops/) at the root too; each asset app under its own name.
     path("", include("accounts.urls")),
-    *_included(
-        "urls", _portal_prefix, [app for app in settings.HOMEGRID_APPS if app != "accounts"]
-    ),
+    path("", include("portal.urls")),
+    path("meters/", include("meters.urls")),
+    path("batteries/", include("batteries.urls")),
+    path("charging/", include("charging.urls")),
+    path("billing/", include("billing.urls")),
 ]
 
 handler400 = "config.http_errors.bad_request"

@@ -16,8 +16,6 @@ class DashboardConfig(AppConfig):
     name = "portal"
     label = "portal"
     verbose_name = "Dashboards"
-    # Its pages have short addresses of their own (/dashboard/, /m/, /analyst/, /ops/).
-    url_prefix = ""
 
     def ready(self) -> None:
         from config.portal import register_home_panel
