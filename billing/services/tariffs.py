@@ -51,11 +51,15 @@ def tariff_create(*, rates: list[RateIn], **fields) -> Tariff:
     tariff = Tariff(**fields)
     tariff.full_clean()
     tariff.save()
+    _rates_add(tariff=tariff, rates=rates)
+    return tariff
+
+
+def _rates_add(*, tariff: Tariff, rates: list[RateIn]) -> None:
     for rate in rates:
         row = TariffRate(tariff=tariff, **rate.__dict__)
         row.full_clean()
         row.save()
-    return tariff
 
 
 @transaction.atomic
@@ -69,10 +73,7 @@ def tariff_update(*, tariff: Tariff, rates: list[RateIn] | None = None, **fields
     if rates is not None:
         tariff_rates_check(rates)
         tariff.rates.all().delete()
-        for rate in rates:
-            row = TariffRate(tariff=tariff, **rate.__dict__)
-            row.full_clean()
-            row.save()
+        _rates_add(tariff=tariff, rates=rates)
     return tariff
 
 
