@@ -13,6 +13,7 @@
 This package's exports are billing's public services; other apps import only these.
 """
 
+# Re-exported so that callers can catch billing's refusals as services.ApplicationError.
 from config.exceptions import ApplicationError
 
 from .corrections import bill_correct, bill_regenerate_draft
