@@ -12,17 +12,36 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from config.exceptions import Conflict, NotFound
+from config.exceptions import ApplicationError, Conflict, NotFound
 
 from .models import ApiToken, CustomerAccount, Role, User
 from .postcodes import normalise_postcode, outward_code
+
+
+class InvalidInput(ApplicationError):
+    """Values the rules refuse, with every message of each field (a password can break several
+    rules at once). Answered in the shape of a serializer's refusal: ``detail`` names the first
+    field and its first rule, ``fields`` lists them all; the portal shows each on its field."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        field, messages = next(iter(errors.items()))
+        super().__init__(f"{field}: {messages[0]}", extra={"fields": errors})
+        self.errors = errors
 
 
 def _validate_new_password(password: str, user: User) -> None:
     try:
         validate_password(password, user)
     except ValidationError as exc:
-        raise ValidationError({"password": exc.messages}) from exc
+        raise InvalidInput({"password": exc.messages}) from exc
+
+
+def _full_clean(account: CustomerAccount) -> None:
+    """The model's field rules, refused as the other rules are."""
+    try:
+        account.full_clean(exclude=["users"])
+    except ValidationError as exc:
+        raise InvalidInput(exc.message_dict) from exc
 
 
 @transaction.atomic
@@ -99,7 +118,7 @@ def _confirm_current_password(*, user: User, password: str | None, request) -> N
     # authenticate(), not check_password(): the lockout's failure count sees it.
     confirmed = authenticate(request, email=user.email, password=password) if password else None
     if confirmed is None or confirmed.pk != user.pk:
-        raise ValidationError(
+        raise InvalidInput(
             {
                 "current_password": [
                     "Give your current password to change your email address or password."
@@ -172,7 +191,7 @@ def account_create(
             region=region,
             dwelling_type=dwelling_type,
         )
-        account.full_clean(exclude=["users"])
+        _full_clean(account)
         try:
             with transaction.atomic():
                 account.save()
@@ -191,7 +210,7 @@ def account_update(*, account: CustomerAccount, **changes) -> CustomerAccount:
         changes["area"] = outward_code(changes["postcode"])
     for field, value in changes.items():
         setattr(account, field, value)
-    account.full_clean(exclude=["users"])
+    _full_clean(account)
     account.save()
     if users is not None:
         account.users.set(users)
@@ -202,7 +221,7 @@ def _normalised_postcode(postcode: str) -> str:
     try:
         return normalise_postcode(postcode)
     except ValidationError as exc:
-        raise ValidationError({"postcode": exc.messages}) from exc
+        raise InvalidInput({"postcode": exc.messages}) from exc
 
 
 @dataclass(frozen=True)
@@ -245,7 +264,7 @@ class IssuedToken:
 def token_create(*, user: User, name: str) -> IssuedToken:
     name = name.strip()
     if not name:
-        raise ValidationError({"name": ["Give the token a name, such as the device that uses it."]})
+        raise InvalidInput({"name": ["Give the token a name, such as the device that uses it."]})
     key = ApiToken.new_key()
     token = ApiToken.objects.create(
         user=user, name=name, prefix=key[: ApiToken.PREFIX_LENGTH], digest=ApiToken.digest_of(key)

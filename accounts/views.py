@@ -1,7 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -12,15 +11,13 @@ from . import selectors, services
 from .forms import ProfileForm, RegistrationForm, TokenForm
 
 
-def _attach_errors(form, exc: Exception) -> None:
+def _attach_errors(form, exc: ApplicationError) -> None:
     """Show a service's refusal on the form field it names."""
-    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
+    if isinstance(exc, services.InvalidInput):
+        for field, errors in exc.errors.items():
             form.add_error(field if field in form.fields else None, errors)
-    elif isinstance(exc, ApplicationError):
-        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
     else:
-        form.add_error(None, exc.messages)
+        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 def home(request):
@@ -40,7 +37,7 @@ def register(request):
     if request.method == "POST" and form.is_valid():
         try:
             registration = services.customer_register(**form.cleaned_data)
-        except (ValidationError, ApplicationError) as exc:
+        except ApplicationError as exc:
             _attach_errors(form, exc)
         else:
             login(request, registration.user, backend="django.contrib.auth.backends.ModelBackend")
@@ -68,7 +65,7 @@ def profile(request):
                 request=request,
                 **changes,
             )
-        except (ValidationError, ApplicationError) as exc:
+        except ApplicationError as exc:
             _attach_errors(form, exc)
         else:
             messages.success(request, "Your details are saved.")
@@ -84,7 +81,7 @@ def tokens(request):
     if request.method == "POST" and form.is_valid():
         try:
             issued = services.token_create(user=request.user, name=form.cleaned_data["name"])
-        except ValidationError as exc:
+        except ApplicationError as exc:
             _attach_errors(form, exc)
         else:
             new_key = issued.key

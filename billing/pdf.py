@@ -60,6 +60,7 @@ def usage_chart(bill: Bill, width: float = 170 * mm, height: float = 45 * mm) ->
 
 
 def invoice_pdf(bill: Bill) -> bytes:
+    """The bill as an A4 PDF: header, meter reads, lines and totals, the usage chart, notes."""
     styles = getSampleStyleSheet()
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
@@ -72,6 +73,18 @@ def invoice_pdf(bill: Bill) -> bytes:
         title=f"Bill {bill.number}",
         author=settings.BILLING_SUPPLIER_NAME,
     )
+    story = _header(bill, styles)
+    story += _reads(bill, styles)
+    story += [_lines(bill, styles), Spacer(1, 6 * mm), usage_chart(bill)]
+    if bill.notes:
+        story += [Spacer(1, 3 * mm), Paragraph("Notes", styles["Heading4"])]
+        story += [Paragraph(escape(note), styles["BodyText"]) for note in bill.notes.splitlines()]
+    document.build(story)
+    return buffer.getvalue()
+
+
+def _header(bill: Bill, styles) -> list:
+    """Supplier, account and period; what a correction replaces; why a bill is void."""
     account = bill.account
     title = "Invoice" if bill.state == BillState.ISSUED else f"Invoice ({bill.get_state_display()})"
     story = [
@@ -110,7 +123,11 @@ def invoice_pdf(bill: Bill) -> bytes:
     if bill.state == BillState.VOID:
         story.append(Paragraph(f"<b>VOID</b>: {escape(bill.void_reason)}", styles["Normal"]))
     story.append(Spacer(1, 4 * mm))
+    return story
 
+
+def _reads(bill: Bill, styles) -> list:
+    """The meter reads table, or nothing when the bill has no meters."""
     reads = [["Meter", "Opening read", "Closing read", "kWh"]]
     for read in bill.reads.all():
         reads.append(
@@ -123,13 +140,17 @@ def invoice_pdf(bill: Bill) -> bytes:
                 f"{read.consumption_kwh}",
             ]
         )
-    if len(reads) > 1:
-        story += [
-            Table(reads, colWidths=[30 * mm, 55 * mm, 55 * mm, 25 * mm], style=_GRID),
-            Paragraph("A = actual read, E = estimated.", styles["Italic"]),
-            Spacer(1, 4 * mm),
-        ]
+    if len(reads) == 1:
+        return []
+    return [
+        Table(reads, colWidths=[30 * mm, 55 * mm, 55 * mm, 25 * mm], style=_GRID),
+        Paragraph("A = actual read, E = estimated.", styles["Italic"]),
+        Spacer(1, 4 * mm),
+    ]
 
+
+def _lines(bill: Bill, styles) -> Table:
+    """The bill's lines, then subtotal, VAT and total."""
     lines = [["Description", "Quantity", "Unit price", "Amount"]]
     for line in bill.lines.all():
         lines.append(
@@ -160,9 +181,4 @@ def invoice_pdf(bill: Bill) -> bytes:
             ]
         )
     )
-    story += [table, Spacer(1, 6 * mm), usage_chart(bill)]
-    if bill.notes:
-        story += [Spacer(1, 3 * mm), Paragraph("Notes", styles["Heading4"])]
-        story += [Paragraph(escape(note), styles["BodyText"]) for note in bill.notes.splitlines()]
-    document.build(story)
-    return buffer.getvalue()
+    return table

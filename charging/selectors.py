@@ -86,3 +86,58 @@ def charger_counts() -> dict:
     counts["offline"] = counts["total"] - counts["connected"]
     counts["active_transactions"] = Transaction.objects.filter(stopped_at__isnull=True).count()
     return counts
+
+
+# Reads for billing: system reads, not scoped to a user (a bill run prices every account).
+from datetime import datetime  # noqa: E402
+from decimal import Decimal  # noqa: E402
+
+from django.db.models import Max, Min  # noqa: E402
+
+from .models import MeterValue  # noqa: E402
+
+
+def transactions_stopped_for_accounts(
+    *, account_ids: list[int], start: datetime, end: datetime
+) -> list[tuple[int, int, str, datetime, datetime, Decimal]]:
+    """Sessions of ``account_ids`` that stopped in [start, end) with a metered energy, in the
+    order they stopped: (pk, account_id, charge_point_id, started_at, stopped_at, energy_kwh)."""
+    return list(
+        Transaction.objects.filter(
+            account_id__in=account_ids,
+            stopped_at__gte=start,
+            stopped_at__lt=end,
+            energy_kwh__isnull=False,
+        )
+        .order_by("stopped_at", "pk")
+        .values_list(
+            "pk", "account_id", "charger__charge_point_id", "started_at", "stopped_at", "energy_kwh"
+        )
+    )
+
+
+def energy_register_final_reached_at(*, transaction_ids: list[int]) -> dict[int, datetime]:
+    """For each session with energy register samples, the first time its register reached its
+    final (highest) value: after that the car drew nothing more."""
+    energy_samples = MeterValue.objects.filter(
+        transaction_id__in=transaction_ids,
+        measurand="Energy.Active.Import.Register",
+        numeric__isnull=False,
+    )
+    final = dict(
+        energy_samples.values("transaction_id")
+        .annotate(top=Max("numeric"))
+        .values_list("transaction_id", "top")
+    )
+    reached: dict[int, datetime] = {}
+    if final:
+        # One query: the first time each session's register held each value.
+        candidates = (
+            energy_samples.values("transaction_id", "numeric")
+            .annotate(first_at=Min("sampled_at"))
+            .values_list("transaction_id", "numeric", "first_at")
+        )
+        for transaction_id, numeric, first_at in candidates:
+            if numeric == final.get(transaction_id):
+                reached[transaction_id] = first_at
+    return reached

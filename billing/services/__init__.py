@@ -1,0 +1,68 @@
+"""Every write to tariffs, assignments and bills, one module per concern:
+
+- money.py        rounding and the VAT rule (used by every app that shows a price)
+- periods.py      billing months
+- tariffs.py      tariffs, their bands, assignments to accounts
+- drafts.py       a bill in memory while it is composed; the chunk's tariffs by day
+- composition.py  one account's bill composed from its usage, sessions and tariffs
+- writing.py      a chunk's bills, lines and reads written in bulk
+- runs.py         bill runs in chunks of accounts (bill_generate_for_month, bills_generate)
+- states.py       issuing and voiding
+- corrections.py  regenerating a draft, correcting an issued bill
+
+This package's exports are billing's public services; other apps import only these.
+"""
+
+# Re-exported so that callers can catch billing's refusals as services.ApplicationError.
+from config.exceptions import ApplicationError
+
+from .corrections import bill_correct, bill_regenerate_draft
+from .drafts import LineDraft
+from .money import money, price_inc_vat, vat_on
+from .periods import month_of, next_month, previous_month
+from .runs import (
+    CREATED,
+    REGENERATED,
+    UNCHANGED,
+    RunSummary,
+    bill_generate_for_month,
+    bills_generate,
+)
+from .states import bill_issue, bill_void
+from .tariffs import (
+    RateIn,
+    tariff_assign,
+    tariff_assignment_dates_check,
+    tariff_assignment_overlap_check,
+    tariff_create,
+    tariff_rates_check,
+    tariff_update,
+)
+
+__all__ = [
+    "CREATED",
+    "REGENERATED",
+    "UNCHANGED",
+    "ApplicationError",
+    "LineDraft",
+    "RateIn",
+    "RunSummary",
+    "bill_correct",
+    "bill_generate_for_month",
+    "bill_issue",
+    "bill_regenerate_draft",
+    "bill_void",
+    "bills_generate",
+    "money",
+    "month_of",
+    "next_month",
+    "previous_month",
+    "price_inc_vat",
+    "tariff_assign",
+    "tariff_assignment_dates_check",
+    "tariff_assignment_overlap_check",
+    "tariff_create",
+    "tariff_rates_check",
+    "tariff_update",
+    "vat_on",
+]
