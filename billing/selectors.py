@@ -1,6 +1,8 @@
 """Every read of tariffs and bills that is more than ``.get()``, scoped to the requesting user."""
 
 from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import NamedTuple
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -102,19 +104,19 @@ def bill_run_status() -> dict:
     }
 
 
-# Imported here, not at the top, so this appended block leaves the module's import lines to the
-# work reorganising billing (issue #15); hoist it when merging.
-from decimal import Decimal  # noqa: E402
+class UnitRate(NamedTuple):
+    unit_rate: Decimal  # per kWh, before VAT
+    vat_rate: Decimal
 
 
-def unit_price_inc_vat_now(*, account: CustomerAccount) -> Decimal | None:
-    """The price of one kWh for the account now, VAT included: its tariff's unit rate in force
-    at this moment (the current band of a time-of-use tariff) times (1 + VAT). None without a
-    tariff or a rate. Unrounded: whoever multiplies it by energy rounds the result as money.
-    The portal shows it as an estimate beside energy; bills price each half-hour in its band."""
+def unit_rate_now(*, account: CustomerAccount) -> UnitRate | None:
+    """The account's price of one kWh now: its tariff's unit rate in force at this moment (the
+    current band of a time-of-use tariff) and the tariff's VAT rate; None without a tariff or a
+    rate. Whoever prices energy with it uses ``billing.services.price_inc_vat``, so the portal's
+    estimate rounds as bills do; bills themselves price each half-hour in its band."""
     now = timezone.localtime()
     tariff = tariff_on(account=account, day=now.date())
     rate = rate_at(tariff.rates.all(), now) if tariff else None
     if rate is None:
         return None
-    return rate.unit_rate * (1 + tariff.vat_rate)
+    return UnitRate(unit_rate=rate.unit_rate, vat_rate=tariff.vat_rate)

@@ -1,5 +1,5 @@
 """Prices from the billing app when it is installed (its public selector for the unit price,
-its money rounding): the dashboards show a cost beside energy. Without billing, or for an
+its one VAT and rounding rule): the dashboards show a cost beside energy. Without billing, or for an
 account without a tariff, there is no cost (None) and the pages leave it out."""
 
 from collections.abc import Callable
@@ -23,15 +23,16 @@ def pricer(*, account: CustomerAccount) -> Pricer:
     if not apps.is_installed("billing"):
         return _no_price
     from billing import selectors as billing_selectors
-    from billing.services import money
+    from billing.services import price_inc_vat
 
-    unit_price = billing_selectors.unit_price_inc_vat_now(account=account)
-    if unit_price is None:
+    rate = billing_selectors.unit_rate_now(account=account)
+    if rate is None:
         return _no_price
 
     def price(kwh) -> str | None:
         if kwh is None:
             return None
-        return str(money(Decimal(str(kwh)) * unit_price))
+        net = Decimal(str(kwh)) * rate.unit_rate
+        return str(price_inc_vat(net=net, vat_rate=rate.vat_rate))
 
     return price
