@@ -14,6 +14,9 @@ from django.utils import timezone
 from . import keys
 
 INT32_MAX = 2**31 - 1
+# The OCPP measurand a sample without one is (OCPP 1.6, SampledValue): the energy register that
+# sessions and bills are read from.
+ENERGY_REGISTER = "Energy.Active.Import.Register"
 
 
 class Registration(models.TextChoices):
@@ -246,7 +249,7 @@ class MeterValue(models.Model):
     sampled_at = models.DateTimeField()
     value = models.CharField(max_length=255)
     numeric = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
-    measurand = models.CharField(max_length=64, default="Energy.Active.Import.Register")
+    measurand = models.CharField(max_length=64, default=ENERGY_REGISTER)
     phase = models.CharField(max_length=8, blank=True)
     unit = models.CharField(max_length=16, default="Wh")
     context = models.CharField(max_length=32, default="Sample.Periodic")
