@@ -17,8 +17,6 @@ from .common import _printable_ascii
 UNAUTHENTICATED_ACCEPT_REFUSED = (
     "Set the charger's password before accepting it: an accepted charger must authenticate."
 )
-
-
 CHARGE_POINT_ID_MAX = 48  # the column, and what routing.py takes from the URL
 
 

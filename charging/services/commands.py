@@ -54,14 +54,8 @@ OPERATIONS = (
     "GetDiagnostics",
     "UpdateFirmware",
 )
-
-
 CUSTOMER_OPERATIONS = ("RemoteStartTransaction", "RemoteStopTransaction", "UnlockConnector")
-
-
 NOT_WHILE_PENDING = ("RemoteStartTransaction", "RemoteStopTransaction")
-
-
 # A charger's answer ``status`` that means it did (or scheduled) what was asked.
 ACCEPTED_ANSWERS = {"Accepted", "Unlocked", "Scheduled"}
 

@@ -12,8 +12,6 @@ from ..models import (
 )
 
 POWER_IMPORT = "Power.Active.Import"
-
-
 _TO_BASE = {"Wh": Decimal(1), "kWh": Decimal(1000), "W": Decimal(1), "kW": Decimal(1000)}
 
 
