@@ -46,6 +46,7 @@ from ocpp.v16.enums import Action, DataTransferStatus, RegistrationStatus
 
 from . import services
 from .db import db_call
+from .ocpp_adapter import answer_deliver, call_route
 
 # Actions a charge point sends to a central system in 1.6.
 CHARGER_ACTIONS = {
@@ -199,14 +200,14 @@ class CentralSystem(ChargePoint):
             )
         _validate(msg)  # a small payload: cheaper inline than a hop to a thread
         # Validated above with the 1.6 error codes; the library's own pass is skipped per route.
-        await self._handle_call(msg)
+        await call_route(self, msg)
 
     async def _route_answer(self, type_id: int, unique_id: str, rest: list) -> None:
         if type_id == MessageType.CallResult:
-            self._response_queue.put_nowait(CallResult(unique_id, rest[0]))
+            answer_deliver(self, CallResult(unique_id, rest[0]))
         else:
             code, description, details = [*rest, "", "", {}][:3]
-            self._response_queue.put_nowait(CallError(unique_id, code, description, details))
+            answer_deliver(self, CallError(unique_id, code, description, details))
 
     # --- handlers -------------------------------------------------------------------------------
 

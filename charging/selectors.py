@@ -1,8 +1,5 @@
 """Reads of the charging app, scoped to the requesting user."""
 
-import time
-
-from django.conf import settings
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 
 from accounts.models import User
@@ -61,20 +58,6 @@ def commands_for_user(*, user: User) -> QuerySet[ChargerCommand]:
         ChargerCommand.objects.select_related("charger"), user, account_path="charger__account"
     )
     return rows.filter(requested_by=user) if user.is_authenticated and user.is_customer else rows
-
-
-def command_wait(*, command: ChargerCommand, timeout: float | None = None) -> ChargerCommand:
-    """Poll until the command has an outcome or ``timeout`` seconds pass (bounded, so an API
-    request never hangs on a charger that does not answer)."""
-    deadline = time.monotonic() + (timeout or settings.CHARGING_COMMAND_TIMEOUT + 2)
-    delay = 0.02
-    while not command.is_done and time.monotonic() < deadline:
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.25)
-        command.refresh_from_db(
-            fields=["status", "response", "error_code", "error_description", "completed_at"]
-        )
-    return command
 
 
 def charger_counts() -> dict:

@@ -53,7 +53,7 @@ def _run(request, charger, operation: str, payload: dict, done: str) -> None:
     except (ApplicationError, PermissionDenied) as error:
         messages.error(request, getattr(error, "message", None) or str(error))
         return
-    command = selectors.command_wait(command=command, timeout=PORTAL_WAIT_SECONDS)
+    command = services.command_await(command=command, timeout=PORTAL_WAIT_SECONDS)
     if command.status == CommandStatus.ACCEPTED:
         messages.success(request, done)
     elif command.status == CommandStatus.OFFLINE:

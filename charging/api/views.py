@@ -190,7 +190,7 @@ class CommandCreateApi(APIView):
             payload=request.data,
             requested_by=request.user,
         )
-        command = selectors.command_wait(command=command)
+        command = services.command_await(command=command)
         if not command.is_done:
             command = services.command_expire(command=command)
         return Response(CommandOutput(command).data, status=201)
@@ -212,7 +212,7 @@ class ChargerKeyRotateApi(APIView):
     def post(self, request, pk: int):
         charger = selectors.charger_for_user(user=request.user, charger_id=pk)
         command = services.charger_key_rotate(charger=charger, requested_by=request.user)
-        command = selectors.command_wait(command=command)
+        command = services.command_await(command=command)
         if not command.is_done:
             command = services.command_expire(command=command)
         return Response(CommandOutput(command).data, status=201)
