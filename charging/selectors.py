@@ -1,12 +1,15 @@
 """Reads of the charging app, scoped to the requesting user."""
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Min, Q, QuerySet
 
 from accounts.models import User
 from accounts.permissions import scope_to_user
 from config.exceptions import NotFound
 
-from .models import Charger, ChargerCommand, IdTag, Transaction
+from .models import ENERGY_REGISTER, Charger, ChargerCommand, IdTag, MeterValue, Transaction
 
 
 def chargers_for_user(*, user: User) -> QuerySet[Charger]:
@@ -72,12 +75,6 @@ def charger_counts() -> dict:
 
 
 # Reads for billing: system reads, not scoped to a user (a bill run prices every account).
-from datetime import datetime  # noqa: E402
-from decimal import Decimal  # noqa: E402
-
-from django.db.models import Max, Min  # noqa: E402
-
-from .models import MeterValue  # noqa: E402
 
 
 def transactions_stopped_for_accounts(
@@ -104,7 +101,7 @@ def energy_register_final_reached_at(*, transaction_ids: list[int]) -> dict[int,
     final (highest) value: after that the car drew nothing more."""
     energy_samples = MeterValue.objects.filter(
         transaction_id__in=transaction_ids,
-        measurand="Energy.Active.Import.Register",
+        measurand=ENERGY_REGISTER,
         numeric__isnull=False,
     )
     final = dict(
