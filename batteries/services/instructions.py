@@ -14,9 +14,9 @@ A manual instruction in force is not overridden by rules: rules resume once it e
 import logging
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -25,8 +25,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from config.exceptions import ApplicationError, NotFound
+from meters.telemetry.topics import battery_command_topic
 
-from .. import mqtt
+from .. import publish
+from ..conditions import rule_winning
 from ..models import (
     ACTIVE_INSTRUCTION_STATUSES,
     AlertStatus,
@@ -40,7 +42,6 @@ from ..models import (
     InstructionStatus,
 )
 from ..sql import field_in
-from ..tariffs import tariff_window_at
 
 log = logging.getLogger(__name__)
 
@@ -95,11 +96,19 @@ def _supersede(battery_ids, *, now: datetime, detail: str) -> int:
     ).update(status=InstructionStatus.SUPERSEDED, finished_at=now, detail=detail[:300])
 
 
+# How a delivery is queued: the Celery task, registered by BatteriesConfig.ready (the tasks call
+# these services, so importing them here would be a cycle).
+_delivery: dict[str, Callable[[list[str]], object]] = {}
+
+
+def instructions_delivery_register(*, queue: Callable[[list[str]], object]) -> None:
+    _delivery["queue"] = queue
+
+
 def _deliver_on_commit(ids: list) -> None:
     if ids:
-        from ..tasks import instructions_deliver_task
-
-        transaction.on_commit(lambda: instructions_deliver_task.delay([str(i) for i in ids]))
+        queue = _delivery["queue"]
+        transaction.on_commit(lambda: queue([str(i) for i in ids]))
 
 
 @transaction.atomic
@@ -159,58 +168,6 @@ def instructions_expire(*, now: datetime | None = None) -> int:
         finished_at=now,
         detail="Expired: not refreshed before its expiry.",
     )
-
-
-def _in_window(rule: InstructionRule, local_time) -> bool:
-    start, end = rule.window_start, rule.window_end
-    if start <= end:
-        return start <= local_time < end
-    return local_time >= start or local_time < end  # wraps past midnight
-
-
-def rule_holds(*, rule: InstructionRule, battery: Battery, at: datetime, has_alerts: bool) -> bool:
-    """Whether every condition the rule sets holds for the battery's current state at ``at``."""
-    if rule.soc_above is not None and not (
-        battery.soc_percent is not None and battery.soc_percent > rule.soc_above
-    ):
-        return False
-    if rule.soc_below is not None and not (
-        battery.soc_percent is not None and battery.soc_percent < rule.soc_below
-    ):
-        return False
-    if rule.temperature_below is not None and not (
-        battery.temperature_c is not None and battery.temperature_c < rule.temperature_below
-    ):
-        return False
-    if rule.only_without_alerts and has_alerts:
-        return False
-    if rule.window_start is not None:
-        local = at.astimezone(ZoneInfo(settings.TIME_ZONE)).time()
-        if not _in_window(rule, local):
-            return False
-    return not (
-        rule.tariff_window and tariff_window_at(battery=battery, at=at) != rule.tariff_window
-    )
-
-
-def rule_applies_to(rule: InstructionRule, battery: Battery) -> bool:
-    if rule.battery_id is not None:
-        return rule.battery_id == battery.pk
-    if rule.account_id is not None:
-        return rule.account_id == battery.account_id
-    return battery.identifier.startswith(rule.identifier_prefix)
-
-
-def rule_winning(
-    *, rules: list[InstructionRule], battery: Battery, at: datetime, has_alerts: bool
-) -> InstructionRule | None:
-    """The first rule (rules come strongest first: priority, then age) whose conditions hold."""
-    for rule in rules:
-        if rule_applies_to(rule, battery) and rule_holds(
-            rule=rule, battery=battery, at=at, has_alerts=has_alerts
-        ):
-            return rule
-    return None
 
 
 class _RuleIndex:
@@ -360,9 +317,9 @@ def instructions_deliver(*, instruction_ids: list) -> dict[str, int]:
     )
     if not instructions:
         return {"sent": 0, "failed": 0}
-    outcomes = mqtt.publish_commands(
+    outcomes = publish.publish_commands(
         [
-            (mqtt.command_topic(instruction.battery.identifier), _command(instruction))
+            (battery_command_topic(instruction.battery.identifier), _command(instruction))
             for instruction in instructions
         ]
     )

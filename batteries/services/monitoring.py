@@ -43,9 +43,8 @@ from ..models import (
     BatteryStatus,
     ModelThresholds,
 )
+from ..selectors import LAST_PASS_KEY
 from ..sql import field_in
-
-LAST_PASS_KEY = "batteries:monitoring:last-pass"  # noqa: S105 (a cache key)
 
 
 def _limits() -> tuple[dict, dict]:

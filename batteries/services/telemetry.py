@@ -24,6 +24,7 @@ from django.utils.dateparse import parse_datetime
 from config.exceptions import Conflict
 from config.inputs import InputError, datetime_plausible, to_decimal
 
+from .. import selectors
 from ..models import Battery, BatteryFlag, BatteryReading, BatteryStatus
 from ..sql import field_in
 from .monitoring import monitoring_run
@@ -220,8 +221,6 @@ def readings_ingest_bulk(*, user, items: object, source: str) -> IngestResult:
     """Up to BULK_MAX_READINGS raw readings (dicts naming their ``battery`` by UUID or
     identifier) of batteries the user may see, all or nothing: one bad reading stores none, and
     the error names it (``readings[<index>].<field>``)."""
-    from .. import selectors  # here, not at the top: selectors import from services
-
     if not isinstance(items, list) or not items:
         raise ValidationError({"readings": ["Give a non-empty list of readings."]})
     if len(items) > BULK_MAX_READINGS:
