@@ -51,7 +51,6 @@ import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError
 
 from config.exceptions import NotFound, ServiceUnavailable
@@ -59,6 +58,7 @@ from config.inputs import InputError, json_loads
 from meters.telemetry import topics
 
 from . import services
+from .errors import InvalidInput
 from .models import Battery
 
 log = logging.getLogger(__name__)
@@ -99,9 +99,9 @@ def _readings(identifier: str, payload: bytes, received_at: datetime, battery: B
     for index, item in enumerate(items):
         try:
             values = services.reading_values_parse(item, default_at=received_at)
-        except ValidationError as exc:
+        except InvalidInput as exc:
             where = f"reading {index}" if isinstance(data, list) else "reading"
-            problems = "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.message_dict.items())
+            problems = "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.errors.items())
             raise BadPayload(f"{identifier} {where}: {problems}") from exc
         readings.append((battery, values))
     return readings

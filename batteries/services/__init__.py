@@ -1,12 +1,10 @@
 """Every write of the batteries app. Split by concern; import from here."""
 
 from ..conditions import rule_holds, rule_winning
+from .delivery import instruction_answer, instructions_deliver, instructions_delivery_register
 from .instructions import (
-    instruction_answer,
     instruction_issue_manual,
     instruction_parameters_clean,
-    instructions_deliver,
-    instructions_delivery_register,
     instructions_expire,
     rules_evaluate,
 )
