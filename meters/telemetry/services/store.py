@@ -1,5 +1,5 @@
-"""Every write of the telemetry app: a batch of MQTT messages into readings, device state and
-dead letters; device attachment; supervision alerts.
+"""A batch of MQTT messages into readings, device state and dead letters; the battery topics go
+to the handlers the batteries app registered (``meters.telemetry.registry``).
 
 ``messages_store`` is the one place a message's fate is decided. The ingest process calls it with
 a batch and acknowledges the batch's messages only after it returned (its transaction committed).
