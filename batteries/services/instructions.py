@@ -190,20 +190,9 @@ def _same_order(instruction: BatteryInstruction, rule: InstructionRule) -> bool:
     )
 
 
-@transaction.atomic
-def rules_evaluate(*, now: datetime | None = None) -> dict[str, int]:
-    """Expire lapsed instructions, then give every online battery the instruction of its winning
-    rule: refresh the one in force if it is the same, otherwise supersede it with a new one.
-    Batteries under a manual instruction, and offline ones, are left alone. The queries are a
-    fixed number (batteries, rules, alerts, instructions in force, a few bulk writes); matching
-    happens in memory."""
-    now = now or timezone.now()
-    expired = instructions_expire(now=now)
-    rules = list(InstructionRule.objects.filter(enabled=True))
-    counts = {"expired": expired, "issued": 0, "refreshed": 0}
-    if not rules:
-        return counts
-    index = _RuleIndex(rules)
+def _rule_pass_reads(index: _RuleIndex) -> tuple[list[Battery], set, dict]:
+    """What the rule pass reads: the online batteries some rule may cover, those with unresolved
+    alerts, and the instructions in force (locked: the pass replaces or refreshes them)."""
     batteries = list(
         Battery.objects.filter(index.scope(), last_seen__isnull=False)
         .exclude(status=BatteryStatus.OFFLINE)
@@ -229,6 +218,24 @@ def rules_evaluate(*, now: datetime | None = None) -> dict[str, int]:
             field_in("battery_id", ids, "uuid"), status__in=ACTIVE_INSTRUCTION_STATUSES
         )
     }
+    return batteries, alerted, in_force
+
+
+@transaction.atomic
+def rules_evaluate(*, now: datetime | None = None) -> dict[str, int]:
+    """Expire lapsed instructions, then give every online battery the instruction of its winning
+    rule: refresh the one in force if it is the same, otherwise supersede it with a new one.
+    Batteries under a manual instruction, and offline ones, are left alone. The queries are a
+    fixed number (batteries, rules, alerts, instructions in force, a few bulk writes); matching
+    happens in memory."""
+    now = now or timezone.now()
+    expired = instructions_expire(now=now)
+    rules = list(InstructionRule.objects.filter(enabled=True))
+    counts = {"expired": expired, "issued": 0, "refreshed": 0}
+    if not rules:
+        return counts
+    index = _RuleIndex(rules)
+    batteries, alerted, in_force = _rule_pass_reads(index)
     expires_at = now + timedelta(minutes=settings.BATTERIES_RULE_INSTRUCTION_TTL_MINUTES)
     refresh, new, replaced = [], [], []
     for battery in batteries:
