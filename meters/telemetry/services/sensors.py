@@ -230,25 +230,36 @@ def _store_sensors(
             report.codes["boot_zero"] += 1
         else:
             pending.append((index, device, reading))
-    pending = _first_receipts(messages, pending, report)
-    if pending:
-        # A reading head cannot tell a meter exchange: a register that went down is a reset of
-        # that register alone (the other one's energy of the interval still counts).
-        results = meter_services.reading_ingest_bulk(
-            items=[reading for _, _, reading in pending],
-            source=ReadingSource.MQTT,
-            infer_resets=True,
-        )
-        for (index, device, _), result in zip(pending, results, strict=True):
-            if result.status == meter_services.REJECTED:
-                code = result.code or "invalid"
-                _reject(report, index, code)
-                _dead_letter(dead, messages[index], code, result.reason, device)
-            elif result.status == meter_services.DUPLICATE:
-                report.outcomes[index] = DUPLICATE
-            else:
-                report.outcomes[index] = STORED
+    _readings_write(messages, _first_receipts(messages, pending, report), report, dead)
     _devices_touch(list(touched.values()))
+
+
+def _readings_write(
+    messages: list[Message],
+    pending: list[tuple[int, Device, meter_services.ReadingIn]],
+    report: BatchReport,
+    dead: list[DeadLetter],
+) -> None:
+    """The batch's readings in one call of the meters' ingest, each message's outcome from its
+    reading's."""
+    if not pending:
+        return
+    # A reading head cannot tell a meter exchange: a register that went down is a reset of
+    # that register alone (the other one's energy of the interval still counts).
+    results = meter_services.reading_ingest_bulk(
+        items=[reading for _, _, reading in pending],
+        source=ReadingSource.MQTT,
+        infer_resets=True,
+    )
+    for (index, device, _), result in zip(pending, results, strict=True):
+        if result.status == meter_services.REJECTED:
+            code = result.code or "invalid"
+            _reject(report, index, code)
+            _dead_letter(dead, messages[index], code, result.reason, device)
+        elif result.status == meter_services.DUPLICATE:
+            report.outcomes[index] = DUPLICATE
+        else:
+            report.outcomes[index] = STORED
 
 
 def _first_receipts(
