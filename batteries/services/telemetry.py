@@ -141,6 +141,42 @@ class IngestResult:
     conflicts: int = 0
 
 
+def _new_readings(
+    readings: Sequence[tuple[Battery, ReadingValues]],
+    batteries: dict,
+    *,
+    skip_conflicts: bool,
+    result: IngestResult,
+) -> dict[tuple, ReadingValues]:
+    """The readings not yet stored, by (battery id, time): a repeat within the batch or of a
+    stored reading is counted a duplicate; a contradicting one is a conflict (``_conflict``)."""
+    incoming: dict[tuple, ReadingValues] = {}
+    for battery, values in readings:
+        key = (battery.pk, values.at)
+        seen = incoming.get(key)
+        if seen is None:
+            incoming[key] = values
+        elif seen == values:
+            result.duplicates += 1
+        else:
+            _conflict(battery, values, skip_conflicts, result)
+
+    stored = BatteryReading.objects.filter(
+        field_in("battery_id", batteries, "uuid"),
+        field_in("at", {at for _, at in incoming}, "timestamptz"),
+    )
+    for reading in stored:
+        values = incoming.get((reading.battery_id, reading.at))
+        if values is None:
+            continue
+        del incoming[(reading.battery_id, reading.at)]
+        if values.same_as(reading):
+            result.duplicates += 1
+        else:
+            _conflict(batteries[reading.battery_id], values, skip_conflicts, result)
+    return incoming
+
+
 @transaction.atomic
 def readings_ingest(
     *,
@@ -169,30 +205,7 @@ def readings_ingest(
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    incoming: dict[tuple, ReadingValues] = {}
-    for battery, values in readings:
-        key = (battery.pk, values.at)
-        seen = incoming.get(key)
-        if seen is None:
-            incoming[key] = values
-        elif seen == values:
-            result.duplicates += 1
-        else:
-            _conflict(battery, values, skip_conflicts, result)
-
-    stored = BatteryReading.objects.filter(
-        field_in("battery_id", batteries, "uuid"),
-        field_in("at", {at for _, at in incoming}, "timestamptz"),
-    )
-    for reading in stored:
-        values = incoming.get((reading.battery_id, reading.at))
-        if values is None:
-            continue
-        del incoming[(reading.battery_id, reading.at)]
-        if values.same_as(reading):
-            result.duplicates += 1
-        else:
-            _conflict(batteries[reading.battery_id], values, skip_conflicts, result)
+    incoming = _new_readings(readings, batteries, skip_conflicts=skip_conflicts, result=result)
 
     # Inserted in key order: two batches sharing readings then wait for each other on the
     # unique index in the same order, and never deadlock.
