@@ -5,7 +5,6 @@ Creation and every action go through the services, so the admin obeys the same r
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.response import TemplateResponse
 
@@ -13,6 +12,7 @@ from accounts.postcodes import normalise_postcode
 from config.exceptions import ApplicationError
 
 from . import services
+from .errors import InvalidInput, form_errors
 from .models import (
     AlertStatus,
     Battery,
@@ -87,9 +87,8 @@ class BatteryForm(forms.ModelForm):
                 raise _DryRun
         except _DryRun:
             pass
-        except ValidationError as exc:
-            by_field = exc.error_dict if hasattr(exc, "error_dict") else {None: exc.error_list}
-            for field, errors in by_field.items():
+        except InvalidInput as exc:
+            for field, errors in exc.errors.items():
                 self.add_error(field if field in self.fields else None, errors)
         return data
 
@@ -178,7 +177,7 @@ class BatteryAdmin(admin.ModelAdmin):
                         **parameters,
                     )
                     sent += 1
-                except (ValidationError, ApplicationError) as exc:
+                except ApplicationError as exc:
                     text = "; ".join(getattr(exc, "messages", [str(exc)]))
                     self.message_user(request, f"{battery}: {text}", messages.ERROR)
                     return None
@@ -255,8 +254,8 @@ class InstructionRuleForm(forms.ModelForm):
         if not self.errors:
             try:
                 services.rule_clean(self.instance)
-            except ValidationError as exc:
-                self._update_errors(exc)
+            except InvalidInput as exc:
+                self._update_errors(form_errors(exc))
 
 
 @admin.register(InstructionRule)

@@ -1,10 +1,12 @@
-"""MQTT transport for batteries: the handlers the ingest process calls, and command publishing.
+"""MQTT transport for batteries: the handlers the ingest process calls (publishing is ``publish``).
 
-Topics (``<root>`` is ``settings.BATTERIES_MQTT_TOPIC_ROOT``, default ``batteries``):
+Topics (``<root>`` is ``settings.BATTERIES_MQTT_TOPIC_ROOT``, default ``batteries``; built and
+parsed by ``meters.telemetry.topics``, the handlers registered in ``BatteriesConfig.ready``):
 
 - ``<root>/<identifier>/telemetry`` (unit -> platform): handled by ``handle_telemetry`` or, for a
   batch of messages, ``handle_telemetry_batch``.
-- ``<root>/<identifier>/cmd`` (platform -> unit, QoS 1): published by ``publish_commands``.
+- ``<root>/<identifier>/cmd`` (platform -> unit, QoS 1): published by
+  ``batteries.publish.publish_commands``.
 - ``<root>/<identifier>/cmd/ack`` (unit -> platform): handled by ``handle_command_ack``.
 
 Telemetry payload: a JSON object, or a JSON array of such objects (several readings at once)::
@@ -44,22 +46,19 @@ handler never lets one message's failure, foreseen or not, stop the others.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-import paho.mqtt.client as paho
-from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError
 
 from config.exceptions import NotFound, ServiceUnavailable
 from config.inputs import InputError, json_loads
-from config.mqtt import broker_address, client_secure
+from meters.telemetry import topics
 
 from . import services
+from .errors import InvalidInput
 from .models import Battery
 
 log = logging.getLogger(__name__)
@@ -73,16 +72,10 @@ class BadPayload(ValueError):
         self.code = code
 
 
-def telemetry_topic(identifier: str) -> str:
-    return f"{settings.BATTERIES_MQTT_TOPIC_ROOT}/{identifier}/telemetry"
-
-
-def command_topic(identifier: str) -> str:
-    return f"{settings.BATTERIES_MQTT_TOPIC_ROOT}/{identifier}/cmd"
-
-
-def ack_topic(identifier: str) -> str:
-    return f"{command_topic(identifier)}/ack"
+# The layout is described once, with the ingest that parses it; these are its battery names.
+telemetry_topic = topics.battery_telemetry_topic
+command_topic = topics.battery_command_topic
+ack_topic = topics.battery_ack_topic
 
 
 def _json(payload: bytes) -> object:
@@ -106,9 +99,9 @@ def _readings(identifier: str, payload: bytes, received_at: datetime, battery: B
     for index, item in enumerate(items):
         try:
             values = services.reading_values_parse(item, default_at=received_at)
-        except ValidationError as exc:
+        except InvalidInput as exc:
             where = f"reading {index}" if isinstance(data, list) else "reading"
-            problems = "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.message_dict.items())
+            problems = "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.errors.items())
             raise BadPayload(f"{identifier} {where}: {problems}") from exc
         readings.append((battery, values))
     return readings
@@ -202,42 +195,3 @@ def handle_command_ack(identifier: str, payload: bytes, received_at: datetime) -
         accepted=result == "accepted",
         reason=str(reason),
     )
-
-
-def _client(client_id: str) -> paho.Client:
-    client = paho.Client(
-        callback_api_version=paho.CallbackAPIVersion.VERSION2,
-        client_id=client_id,
-        protocol=paho.MQTTv311,
-    )
-    client_secure(client)
-    client.connect(*broker_address(), keepalive=30)
-    return client
-
-
-def publish_commands(commands: list[tuple[str, dict]]) -> list[str | None]:
-    """Publish ``(topic, payload)`` pairs with QoS 1 over one connection and wait for the broker
-    to confirm each. Returns, per command, None when confirmed or the reason it was not."""
-    timeout = settings.BATTERIES_MQTT_PUBLISH_TIMEOUT
-    try:
-        client = _client(f"homegrid-cmd-{uuid.uuid4().hex[:12]}")
-    except (OSError, ValueError) as exc:
-        return [f"broker unreachable ({exc})"] * len(commands)
-    client.loop_start()
-    try:
-        infos = [
-            client.publish(topic, json.dumps(payload, separators=(",", ":")), qos=1)
-            for topic, payload in commands
-        ]
-        outcomes = []
-        for info in infos:
-            try:
-                info.wait_for_publish(timeout=timeout)
-            except (RuntimeError, ValueError) as exc:
-                outcomes.append(f"publish refused ({exc})")
-                continue
-            outcomes.append(None if info.is_published() else "no confirmation from the broker")
-        return outcomes
-    finally:
-        client.disconnect()
-        client.loop_stop()

@@ -14,6 +14,7 @@ from accounts.models import User
 from accounts.permissions import scope_to_user
 from config.exceptions import ApplicationError, NotFound
 
+from .conditions import rule_applies_to
 from .models import (
     ACTIVE_INSTRUCTION_STATUSES,
     AlertStatus,
@@ -23,9 +24,10 @@ from .models import (
     BatteryReading,
     InstructionRule,
 )
-from .services.instructions import rule_applies_to
-from .services.monitoring import LAST_PASS_KEY
 from .sql import field_in
+
+# When the monitoring pass last ran (written by it, shown on /status).
+LAST_PASS_KEY = "batteries:monitoring:last-pass"  # noqa: S105 (a cache key)
 
 
 def battery_list(*, user: User, filters: dict | None = None) -> QuerySet:

@@ -152,7 +152,7 @@ def bench_mqtt(batteries, messages: int, batch: int) -> tuple[int, float]:
 
     subscriber.on_message = on_message
     subscriber.on_subscribe = lambda c, u, mid, codes, props: ready.put(mid)
-    subscriber.subscribe(f"{root}/+/telemetry", qos=1)
+    subscriber.subscribe(mqtt.telemetry_topic("+"), qos=1)
     ready.get(timeout=10)
     publisher = client("bench-pub")
 

@@ -1,13 +1,11 @@
 """Every write of the batteries app. Split by concern; import from here."""
 
+from ..conditions import rule_holds, rule_winning
+from .delivery import instruction_answer, instructions_deliver, instructions_delivery_register
 from .instructions import (
-    instruction_answer,
     instruction_issue_manual,
     instruction_parameters_clean,
-    instructions_deliver,
     instructions_expire,
-    rule_holds,
-    rule_winning,
     rules_evaluate,
 )
 from .monitoring import MonitoringResult, alert_acknowledge, monitoring_run
@@ -51,6 +49,7 @@ __all__ = [
     "instruction_issue_manual",
     "instruction_parameters_clean",
     "instructions_deliver",
+    "instructions_delivery_register",
     "instructions_expire",
     "monitoring_run",
     "reading_record",

@@ -12,21 +12,17 @@ A manual instruction in force is not overridden by rules: rules resume once it e
 """
 
 import logging
-import uuid
 from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from config.exceptions import ApplicationError, NotFound
-
-from .. import mqtt
+from ..conditions import rule_winning
+from ..errors import InvalidInput
 from ..models import (
     ACTIVE_INSTRUCTION_STATUSES,
     AlertStatus,
@@ -40,7 +36,7 @@ from ..models import (
     InstructionStatus,
 )
 from ..sql import field_in
-from ..tariffs import tariff_window_at
+from .delivery import _deliver_on_commit
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +48,7 @@ def instruction_parameters_clean(
     1000), set_reserve a reserve 0-100 %, hold and idle nothing."""
     errors: dict[str, list[str]] = {}
     if action not in InstructionAction.values:
-        raise ValidationError(
+        raise InvalidInput(
             {"action": [f"Action must be one of {', '.join(InstructionAction.values)}."]}
         )
 
@@ -85,7 +81,7 @@ def instruction_parameters_clean(
         if reserve is not None:
             errors["reserve_soc"] = [f"{action.capitalize()} takes no reserve."]
     if errors:
-        raise ValidationError(errors)
+        raise InvalidInput(errors)
     return power, reserve
 
 
@@ -93,13 +89,6 @@ def _supersede(battery_ids, *, now: datetime, detail: str) -> int:
     return BatteryInstruction.objects.filter(
         field_in("battery_id", battery_ids, "uuid"), status__in=ACTIVE_INSTRUCTION_STATUSES
     ).update(status=InstructionStatus.SUPERSEDED, finished_at=now, detail=detail[:300])
-
-
-def _deliver_on_commit(ids: list) -> None:
-    if ids:
-        from ..tasks import instructions_deliver_task
-
-        transaction.on_commit(lambda: instructions_deliver_task.delay([str(i) for i in ids]))
 
 
 @transaction.atomic
@@ -119,7 +108,7 @@ def instruction_issue_manual(
         action=action, power_kw=power_kw, reserve_soc=reserve_soc
     )
     if reserve is not None and reserve >= battery.max_soc_reserve:
-        raise ValidationError(
+        raise InvalidInput(
             {
                 "reserve_soc": [
                     f"The reserve must be below the battery's maximum of "
@@ -129,7 +118,7 @@ def instruction_issue_manual(
         )
     minutes = expires_in_minutes or settings.BATTERIES_MANUAL_INSTRUCTION_TTL_MINUTES
     if not 1 <= minutes <= 7 * 24 * 60:
-        raise ValidationError({"expires_in_minutes": ["Expiry must be 1 minute to 7 days."]})
+        raise InvalidInput({"expires_in_minutes": ["Expiry must be 1 minute to 7 days."]})
     now = timezone.now()
     # Serialises with telemetry and monitoring of this battery (see telemetry's lock order).
     Battery.objects.select_for_update(no_key=True).filter(pk=battery.pk).first()
@@ -159,58 +148,6 @@ def instructions_expire(*, now: datetime | None = None) -> int:
         finished_at=now,
         detail="Expired: not refreshed before its expiry.",
     )
-
-
-def _in_window(rule: InstructionRule, local_time) -> bool:
-    start, end = rule.window_start, rule.window_end
-    if start <= end:
-        return start <= local_time < end
-    return local_time >= start or local_time < end  # wraps past midnight
-
-
-def rule_holds(*, rule: InstructionRule, battery: Battery, at: datetime, has_alerts: bool) -> bool:
-    """Whether every condition the rule sets holds for the battery's current state at ``at``."""
-    if rule.soc_above is not None and not (
-        battery.soc_percent is not None and battery.soc_percent > rule.soc_above
-    ):
-        return False
-    if rule.soc_below is not None and not (
-        battery.soc_percent is not None and battery.soc_percent < rule.soc_below
-    ):
-        return False
-    if rule.temperature_below is not None and not (
-        battery.temperature_c is not None and battery.temperature_c < rule.temperature_below
-    ):
-        return False
-    if rule.only_without_alerts and has_alerts:
-        return False
-    if rule.window_start is not None:
-        local = at.astimezone(ZoneInfo(settings.TIME_ZONE)).time()
-        if not _in_window(rule, local):
-            return False
-    return not (
-        rule.tariff_window and tariff_window_at(battery=battery, at=at) != rule.tariff_window
-    )
-
-
-def rule_applies_to(rule: InstructionRule, battery: Battery) -> bool:
-    if rule.battery_id is not None:
-        return rule.battery_id == battery.pk
-    if rule.account_id is not None:
-        return rule.account_id == battery.account_id
-    return battery.identifier.startswith(rule.identifier_prefix)
-
-
-def rule_winning(
-    *, rules: list[InstructionRule], battery: Battery, at: datetime, has_alerts: bool
-) -> InstructionRule | None:
-    """The first rule (rules come strongest first: priority, then age) whose conditions hold."""
-    for rule in rules:
-        if rule_applies_to(rule, battery) and rule_holds(
-            rule=rule, battery=battery, at=at, has_alerts=has_alerts
-        ):
-            return rule
-    return None
 
 
 class _RuleIndex:
@@ -253,20 +190,9 @@ def _same_order(instruction: BatteryInstruction, rule: InstructionRule) -> bool:
     )
 
 
-@transaction.atomic
-def rules_evaluate(*, now: datetime | None = None) -> dict[str, int]:
-    """Expire lapsed instructions, then give every online battery the instruction of its winning
-    rule: refresh the one in force if it is the same, otherwise supersede it with a new one.
-    Batteries under a manual instruction, and offline ones, are left alone. The queries are a
-    fixed number (batteries, rules, alerts, instructions in force, a few bulk writes); matching
-    happens in memory."""
-    now = now or timezone.now()
-    expired = instructions_expire(now=now)
-    rules = list(InstructionRule.objects.filter(enabled=True))
-    counts = {"expired": expired, "issued": 0, "refreshed": 0}
-    if not rules:
-        return counts
-    index = _RuleIndex(rules)
+def _rule_pass_reads(index: _RuleIndex) -> tuple[list[Battery], set, dict]:
+    """What the rule pass reads: the online batteries some rule may cover, those with unresolved
+    alerts, and the instructions in force (locked: the pass replaces or refreshes them)."""
     batteries = list(
         Battery.objects.filter(index.scope(), last_seen__isnull=False)
         .exclude(status=BatteryStatus.OFFLINE)
@@ -292,6 +218,24 @@ def rules_evaluate(*, now: datetime | None = None) -> dict[str, int]:
             field_in("battery_id", ids, "uuid"), status__in=ACTIVE_INSTRUCTION_STATUSES
         )
     }
+    return batteries, alerted, in_force
+
+
+@transaction.atomic
+def rules_evaluate(*, now: datetime | None = None) -> dict[str, int]:
+    """Expire lapsed instructions, then give every online battery the instruction of its winning
+    rule: refresh the one in force if it is the same, otherwise supersede it with a new one.
+    Batteries under a manual instruction, and offline ones, are left alone. The queries are a
+    fixed number (batteries, rules, alerts, instructions in force, a few bulk writes); matching
+    happens in memory."""
+    now = now or timezone.now()
+    expired = instructions_expire(now=now)
+    rules = list(InstructionRule.objects.filter(enabled=True))
+    counts = {"expired": expired, "issued": 0, "refreshed": 0}
+    if not rules:
+        return counts
+    index = _RuleIndex(rules)
+    batteries, alerted, in_force = _rule_pass_reads(index)
     expires_at = now + timedelta(minutes=settings.BATTERIES_RULE_INSTRUCTION_TTL_MINUTES)
     refresh, new, replaced = [], [], []
     for battery in batteries:
@@ -331,117 +275,3 @@ def rules_evaluate(*, now: datetime | None = None) -> dict[str, int]:
     _deliver_on_commit(refresh + [instruction.pk for instruction in new])
     counts["issued"], counts["refreshed"] = len(new), len(refresh)
     return counts
-
-
-def _command(instruction: BatteryInstruction) -> dict:
-    return {
-        "instruction_id": str(instruction.pk),
-        "action": instruction.action,
-        "power_kw": float(instruction.power_kw) if instruction.power_kw is not None else None,
-        "reserve_soc": (
-            float(instruction.reserve_soc) if instruction.reserve_soc is not None else None
-        ),
-        "issued_at": instruction.created_at.isoformat(),
-        "expires_at": instruction.expires_at.isoformat(),
-    }
-
-
-def instructions_deliver(*, instruction_ids: list) -> dict[str, int]:
-    """Publish the instructions still in force to ``<root>/<identifier>/cmd`` (QoS 1) over one
-    connection; those the broker confirms become sent (or stay acknowledged when refreshed),
-    the others failed. Runs outside any transaction: a slow broker must not hold locks."""
-    now = timezone.now()
-    instructions = list(
-        BatteryInstruction.objects.filter(
-            field_in("pk", [uuid.UUID(str(i)) for i in instruction_ids], "uuid"),
-            status__in=ACTIVE_INSTRUCTION_STATUSES,
-            expires_at__gt=now,
-        ).select_related("battery")
-    )
-    if not instructions:
-        return {"sent": 0, "failed": 0}
-    outcomes = mqtt.publish_commands(
-        [
-            (mqtt.command_topic(instruction.battery.identifier), _command(instruction))
-            for instruction in instructions
-        ]
-    )
-    delivered = defaultdict(list)
-    for instruction, error in zip(instructions, outcomes, strict=True):
-        delivered[error].append(instruction.pk)
-    with transaction.atomic():
-        sent = BatteryInstruction.objects.filter(
-            field_in("pk", delivered.pop(None, []), "uuid"), status=InstructionStatus.PENDING
-        ).update(status=InstructionStatus.SENT, sent_at=now)
-        failed = 0
-        for error, ids in delivered.items():
-            log.warning("battery instructions not delivered (%s): %s", error, len(ids))
-            failed += BatteryInstruction.objects.filter(
-                field_in("pk", ids, "uuid"), status__in=ACTIVE_INSTRUCTION_STATUSES
-            ).update(
-                status=InstructionStatus.FAILED,
-                finished_at=now,
-                detail=f"Not delivered: {error}"[:300],
-            )
-    return {"sent": sent, "failed": failed}
-
-
-@transaction.atomic
-def _reserve_record(instruction: BatteryInstruction) -> None:
-    """Keep the accepted reserve in the registry, unless it is not below the battery's maximum
-    (a rule made before the maximum was lowered): then the detail says why it was not kept."""
-    updated = Battery.objects.filter(
-        pk=instruction.battery_id, max_soc_reserve__gt=instruction.reserve_soc
-    ).update(min_soc_reserve=instruction.reserve_soc)
-    if not updated:
-        instruction.detail = (
-            f"{instruction.detail} (registry reserve unchanged: {instruction.reserve_soc} % is "
-            "not below the battery's maximum)"
-        ).strip()[:300]
-        instruction.save(update_fields=["detail"])
-
-
-def instruction_answer(
-    *, identifier: str, instruction_id: str, accepted: bool, reason: str = ""
-) -> BatteryInstruction:
-    """The unit's answer to a command. Sent or pending -> acknowledged or rejected; a replayed
-    answer changes nothing; an answer to an instruction that already ended is noted in its detail
-    but does not revive it. A unit that accepts a new reserve has it: the registry's
-    ``min_soc_reserve`` (what monitoring compares the charge with) becomes that reserve."""
-    try:
-        instruction = (
-            BatteryInstruction.objects.select_for_update()
-            .select_related("battery")
-            .get(pk=instruction_id)
-        )
-    except (BatteryInstruction.DoesNotExist, ValidationError) as exc:
-        raise NotFound(f"No instruction {instruction_id}.", field="instruction_id") from exc
-    if instruction.battery.identifier != identifier:
-        raise ApplicationError(
-            f"Instruction {instruction_id} is not for battery {identifier}.",
-            field="instruction_id",
-        )
-    now = timezone.now()
-    outcome = InstructionStatus.ACKNOWLEDGED if accepted else InstructionStatus.REJECTED
-    if instruction.status in (InstructionStatus.PENDING, InstructionStatus.SENT):
-        instruction.status = outcome
-        instruction.answered_at = now
-        instruction.detail = (reason or "")[:300]
-        if outcome == InstructionStatus.REJECTED:
-            instruction.finished_at = now
-        instruction.save(update_fields=["status", "answered_at", "detail", "finished_at"])
-        if accepted and instruction.action == InstructionAction.SET_RESERVE:
-            _reserve_record(instruction)
-    elif instruction.status == InstructionStatus.ACKNOWLEDGED and not accepted:
-        # A refresh the unit refused: the instruction is no longer in force on the unit.
-        instruction.status = InstructionStatus.REJECTED
-        instruction.finished_at = now
-        instruction.detail = (reason or "Refresh rejected.")[:300]
-        instruction.save(update_fields=["status", "finished_at", "detail"])
-    elif (
-        instruction.status not in (InstructionStatus.ACKNOWLEDGED, InstructionStatus.REJECTED)
-        and "late answer" not in instruction.detail
-    ):
-        instruction.detail = f"{instruction.detail} (late answer: {outcome})"[:300]
-        instruction.save(update_fields=["detail"])
-    return instruction

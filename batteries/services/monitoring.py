@@ -43,9 +43,8 @@ from ..models import (
     BatteryStatus,
     ModelThresholds,
 )
+from ..selectors import LAST_PASS_KEY
 from ..sql import field_in
-
-LAST_PASS_KEY = "batteries:monitoring:last-pass"  # noqa: S105 (a cache key)
 
 
 def _limits() -> tuple[dict, dict]:
@@ -171,7 +170,30 @@ def monitoring_run(
         scope.filter(last_seen__lt=cutoff).exclude(status=BatteryStatus.OFFLINE)
     ).update(status=BatteryStatus.OFFLINE)
 
-    rows = list(
+    rows = _monitored_rows(scope)
+    judgement = _Judgement(open_alerts=_open_alerts(rows), now=now, result=result)
+    _judge_rows(rows, judgement, cutoff=cutoff)
+    judgement.write()
+
+    # Flags follow the stored truth, computed in SQL, for the batteries whose alerts changed or
+    # whose flag may disagree with what they report; the others' flags cannot have changed.
+    stale_flags = scope.filter(
+        field_in("pk", judgement.touched, "uuid") | ~Q(flag=F("reported_flag"))
+    )
+    result.flags_changed = _refresh_flags(stale_flags)
+    result.seconds = time.perf_counter() - started
+    if battery_ids is None:
+        cache.set(
+            LAST_PASS_KEY,
+            {"at": now.isoformat(), "seconds": round(result.seconds, 3)},
+            timeout=None,
+        )
+    return result
+
+
+def _monitored_rows(scope: QuerySet) -> list[tuple]:
+    """What the rules read of each battery that ever reported."""
+    return list(
         scope.filter(last_seen__isnull=False).values_list(
             "id",
             "status",
@@ -185,7 +207,11 @@ def monitoring_run(
             "min_soc_reserve",
         )
     )
-    open_alerts = {
+
+
+def _open_alerts(rows: list[tuple]) -> dict:
+    """The unresolved alerts of those batteries: (battery id, rule) -> alert pk."""
+    return {
         (battery_id, rule): pk
         for pk, battery_id, rule in BatteryAlert.objects.filter(
             field_in("battery_id", [row[0] for row in rows], "uuid")
@@ -193,32 +219,54 @@ def monitoring_run(
         .exclude(status=AlertStatus.RESOLVED)
         .values_list("pk", "battery_id", "rule")
     }
-    defaults, per_model = _limits()
-    new_alerts, cleared, touched = [], [], set()
-    result.opened = dict.fromkeys(AlertRule.values, 0)
-    result.resolved = dict.fromkeys(AlertRule.values, 0)
 
-    def judge(battery_id, rule: str, severity: str, breaks: bool, describe) -> None:
-        existing = open_alerts.get((battery_id, rule))
+
+class _Judgement:
+    """A pass's verdicts: the alerts to open, those to resolve, the batteries whose alerts
+    changed; counted in the pass's result."""
+
+    def __init__(self, *, open_alerts: dict, now: datetime, result: MonitoringResult):
+        self.open_alerts = open_alerts
+        self.now = now
+        self.result = result
+        self.new_alerts: list[BatteryAlert] = []
+        self.cleared: list = []
+        self.touched: set = set()
+        result.opened = dict.fromkeys(AlertRule.values, 0)
+        result.resolved = dict.fromkeys(AlertRule.values, 0)
+
+    def judge(self, battery_id, rule: str, severity: str, breaks: bool, describe) -> None:
+        existing = self.open_alerts.get((battery_id, rule))
         if breaks and existing is None:
-            new_alerts.append(
+            self.new_alerts.append(
                 BatteryAlert(
                     battery_id=battery_id,
                     rule=rule,
                     severity=severity,
                     message=describe()[:300],
-                    opened_at=now,
+                    opened_at=self.now,
                 )
             )
-            result.opened[rule] += 1
-            touched.add(battery_id)
+            self.result.opened[rule] += 1
+            self.touched.add(battery_id)
         elif not breaks and existing is not None:
-            cleared.append(existing)
-            result.resolved[rule] += 1
-            touched.add(battery_id)
+            self.cleared.append(existing)
+            self.result.resolved[rule] += 1
+            self.touched.add(battery_id)
 
+    def write(self) -> None:
+        # A concurrent pass may have opened the same alert: the partial unique index keeps one.
+        BatteryAlert.objects.bulk_create(self.new_alerts, batch_size=2000, ignore_conflicts=True)
+        if self.cleared:
+            BatteryAlert.objects.filter(field_in("pk", self.cleared, "bigint")).exclude(
+                status=AlertStatus.RESOLVED
+            ).update(status=AlertStatus.RESOLVED, resolved_at=self.now)
+
+
+def _judge_rows(rows: list[tuple], judgement: _Judgement, *, cutoff: datetime) -> None:
+    defaults, per_model = _limits()
     for battery_id, status, last_seen, vendor, model, *numbers in rows:
-        judge(
+        judgement.judge(
             battery_id,
             AlertRule.OFFLINE,
             AlertSeverity.WARNING,
@@ -233,32 +281,13 @@ def monitoring_run(
             limits=per_model.get((vendor, model), defaults),
         )
         for rule in _VALUE_RULES:
-            judge(
+            judgement.judge(
                 battery_id,
                 rule.rule,
                 rule.severity,
                 rule.breaks(state),
                 lambda rule=rule, state=state: rule.describe(state),
             )
-    # A concurrent pass may have opened the same alert: the partial unique index keeps one.
-    BatteryAlert.objects.bulk_create(new_alerts, batch_size=2000, ignore_conflicts=True)
-    if cleared:
-        BatteryAlert.objects.filter(field_in("pk", cleared, "bigint")).exclude(
-            status=AlertStatus.RESOLVED
-        ).update(status=AlertStatus.RESOLVED, resolved_at=now)
-
-    # Flags follow the stored truth, computed in SQL, for the batteries whose alerts changed or
-    # whose flag may disagree with what they report; the others' flags cannot have changed.
-    stale_flags = scope.filter(field_in("pk", touched, "uuid") | ~Q(flag=F("reported_flag")))
-    result.flags_changed = _refresh_flags(stale_flags)
-    result.seconds = time.perf_counter() - started
-    if battery_ids is None:
-        cache.set(
-            LAST_PASS_KEY,
-            {"at": now.isoformat(), "seconds": round(result.seconds, 3)},
-            timeout=None,
-        )
-    return result
 
 
 def _refresh_flags(scope: QuerySet) -> int:

@@ -16,6 +16,7 @@ from accounts.models import CustomerAccount
 from accounts.postcodes import normalise_postcode, outward_code
 from config.exceptions import ApplicationError
 
+from ..errors import InvalidInput
 from ..models import Battery, BatteryAlert, BatteryInstruction, BatteryReading, IdentifierCounter
 
 DELETE_ALL_CONFIRMATION = "delete-all-batteries"
@@ -71,6 +72,14 @@ def _check_location(location, errors: dict) -> None:
 
 
 @transaction.atomic
+def _full_clean(battery: Battery) -> None:
+    """The model's own checks, refused in the batteries' error type."""
+    try:
+        battery.full_clean(exclude=["identifier"])
+    except ValidationError as exc:
+        raise InvalidInput.from_model(exc) from exc
+
+
 def battery_create(
     *,
     account: CustomerAccount,
@@ -88,7 +97,7 @@ def battery_create(
     errors: dict[str, list[str]] = {}
     try:
         postcode = normalise_postcode(postcode)
-    except ValidationError as exc:
+    except ValidationError as exc:  # accounts' postcode rule
         errors["postcode"] = exc.messages
     capacity = _decimal(capacity_kwh, "capacity_kwh", errors)
     if capacity is not None and not capacity > 0:
@@ -100,7 +109,7 @@ def battery_create(
     low, high = _reserves(min_soc_reserve, max_soc_reserve, errors)
     _check_location(location, errors)
     if errors:
-        raise ValidationError(errors)
+        raise InvalidInput(errors)
 
     prefix = outward_code(postcode)
     identifier = identifier_format(
@@ -118,7 +127,7 @@ def battery_create(
         min_soc_reserve=low,
         max_soc_reserve=high,
     )
-    battery.full_clean(exclude=["identifier"])
+    _full_clean(battery)
     battery.save(force_insert=True)
     return battery
 
@@ -138,13 +147,13 @@ def battery_update(*, battery: Battery, **changes) -> Battery:
     maximum (checked against the stored value of the one not given). The identifier, and so
     the capacity it names, never changes."""
     if unknown := set(changes) - BATTERY_CHANGES:
-        raise ValidationError({name: ["This field cannot be changed."] for name in unknown})
+        raise InvalidInput({name: ["This field cannot be changed."] for name in unknown})
     battery = Battery.objects.select_for_update().get(pk=battery.pk)
     errors: dict[str, list[str]] = {}
     if "postcode" in changes:
         try:
             changes["postcode"] = normalise_postcode(changes["postcode"])
-        except ValidationError as exc:
+        except ValidationError as exc:  # accounts' postcode rule
             errors["postcode"] = exc.messages
     if "location" in changes:
         _check_location(changes["location"], errors)
@@ -158,10 +167,10 @@ def battery_update(*, battery: Battery, **changes) -> Battery:
             errors,
         )
     if errors:
-        raise ValidationError(errors)
+        raise InvalidInput(errors)
     for name, value in changes.items():
         setattr(battery, name, value)
-    battery.full_clean(exclude=["identifier"])
+    _full_clean(battery)
     battery.save(update_fields=[*changes])
     return battery
 

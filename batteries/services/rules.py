@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from ..errors import InvalidInput
 from ..models import InstructionRule
 from .instructions import instruction_parameters_clean
 
@@ -14,7 +15,7 @@ RULE_FIELDS = (
 
 
 def rule_clean(rule: InstructionRule) -> None:
-    """Raise a ValidationError naming each field that breaks a rule's shape: exactly one scope,
+    """Raise InvalidInput naming each field that breaks a rule's shape: exactly one scope,
     a window with both ends, SoC bounds that can both hold, the action's parameters."""
     errors: dict[str, list[str]] = {}
     scopes = [
@@ -38,13 +39,16 @@ def rule_clean(rule: InstructionRule) -> None:
         rule.power_kw, rule.reserve_soc = instruction_parameters_clean(
             action=rule.action, power_kw=rule.power_kw, reserve_soc=rule.reserve_soc
         )
-    except ValidationError as exc:
-        errors |= exc.message_dict
+    except InvalidInput as exc:
+        errors |= exc.errors
     if rule.identifier_prefix:
         rule.identifier_prefix = rule.identifier_prefix.upper()
     if errors:
-        raise ValidationError(errors)
-    rule.full_clean()
+        raise InvalidInput(errors)
+    try:
+        rule.full_clean()
+    except ValidationError as exc:
+        raise InvalidInput.from_model(exc) from exc
 
 
 @transaction.atomic

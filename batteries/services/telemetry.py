@@ -16,7 +16,6 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -24,6 +23,8 @@ from django.utils.dateparse import parse_datetime
 from config.exceptions import Conflict
 from config.inputs import InputError, datetime_plausible, to_decimal
 
+from .. import selectors
+from ..errors import InvalidInput
 from ..models import Battery, BatteryFlag, BatteryReading, BatteryStatus
 from ..sql import field_in
 from .monitoring import monitoring_run
@@ -88,11 +89,11 @@ def _parse_time(value, default: datetime, now: datetime) -> datetime:
 def reading_values_parse(
     data: Mapping, *, default_at: datetime | None = None, now: datetime | None = None
 ) -> ReadingValues:
-    """Turn a client's reading (JSON-like values) into checked values, or raise a ValidationError
+    """Turn a client's reading (JSON-like values) into checked values, or raise InvalidInput
     naming every field that breaks a rule. A missing timestamp is ``default_at`` (MQTT: when the
     message was received), else now."""
     if not isinstance(data, Mapping):
-        raise ValidationError({"non_field_errors": ["A reading is a JSON object."]})
+        raise InvalidInput({"non_field_errors": ["A reading is a JSON object."]})
     now = now or timezone.now()
     errors: dict[str, list[str]] = {}
     values: dict = {}
@@ -129,7 +130,7 @@ def reading_values_parse(
         errors["flag"] = [f"Flag must be one of {', '.join(BatteryFlag.values)}."]
     values["flag"] = flag
     if errors:
-        raise ValidationError(errors)
+        raise InvalidInput(errors)
     return ReadingValues(**values)
 
 
@@ -138,6 +139,42 @@ class IngestResult:
     stored: int = 0
     duplicates: int = 0
     conflicts: int = 0
+
+
+def _new_readings(
+    readings: Sequence[tuple[Battery, ReadingValues]],
+    batteries: dict,
+    *,
+    skip_conflicts: bool,
+    result: IngestResult,
+) -> dict[tuple, ReadingValues]:
+    """The readings not yet stored, by (battery id, time): a repeat within the batch or of a
+    stored reading is counted a duplicate; a contradicting one is a conflict (``_conflict``)."""
+    incoming: dict[tuple, ReadingValues] = {}
+    for battery, values in readings:
+        key = (battery.pk, values.at)
+        seen = incoming.get(key)
+        if seen is None:
+            incoming[key] = values
+        elif seen == values:
+            result.duplicates += 1
+        else:
+            _conflict(battery, values, skip_conflicts, result)
+
+    stored = BatteryReading.objects.filter(
+        field_in("battery_id", batteries, "uuid"),
+        field_in("at", {at for _, at in incoming}, "timestamptz"),
+    )
+    for reading in stored:
+        values = incoming.get((reading.battery_id, reading.at))
+        if values is None:
+            continue
+        del incoming[(reading.battery_id, reading.at)]
+        if values.same_as(reading):
+            result.duplicates += 1
+        else:
+            _conflict(batteries[reading.battery_id], values, skip_conflicts, result)
+    return incoming
 
 
 @transaction.atomic
@@ -168,30 +205,7 @@ def readings_ingest(
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    incoming: dict[tuple, ReadingValues] = {}
-    for battery, values in readings:
-        key = (battery.pk, values.at)
-        seen = incoming.get(key)
-        if seen is None:
-            incoming[key] = values
-        elif seen == values:
-            result.duplicates += 1
-        else:
-            _conflict(battery, values, skip_conflicts, result)
-
-    stored = BatteryReading.objects.filter(
-        field_in("battery_id", batteries, "uuid"),
-        field_in("at", {at for _, at in incoming}, "timestamptz"),
-    )
-    for reading in stored:
-        values = incoming.get((reading.battery_id, reading.at))
-        if values is None:
-            continue
-        del incoming[(reading.battery_id, reading.at)]
-        if values.same_as(reading):
-            result.duplicates += 1
-        else:
-            _conflict(batteries[reading.battery_id], values, skip_conflicts, result)
+    incoming = _new_readings(readings, batteries, skip_conflicts=skip_conflicts, result=result)
 
     # Inserted in key order: two batches sharing readings then wait for each other on the
     # unique index in the same order, and never deadlock.
@@ -220,12 +234,10 @@ def readings_ingest_bulk(*, user, items: object, source: str) -> IngestResult:
     """Up to BULK_MAX_READINGS raw readings (dicts naming their ``battery`` by UUID or
     identifier) of batteries the user may see, all or nothing: one bad reading stores none, and
     the error names it (``readings[<index>].<field>``)."""
-    from .. import selectors  # here, not at the top: selectors import from services
-
     if not isinstance(items, list) or not items:
-        raise ValidationError({"readings": ["Give a non-empty list of readings."]})
+        raise InvalidInput({"readings": ["Give a non-empty list of readings."]})
     if len(items) > BULK_MAX_READINGS:
-        raise ValidationError({"readings": [f"At most {BULK_MAX_READINGS} per request."]})
+        raise InvalidInput({"readings": [f"At most {BULK_MAX_READINGS} per request."]})
     keys = [_battery_key(item) for item in items]
     batteries = selectors.batteries_by_key(user=user, keys=[key for key in keys if key])
     readings, errors = [], {}
@@ -241,11 +253,11 @@ def readings_ingest_bulk(*, user, items: object, source: str) -> IngestResult:
             continue
         try:
             readings.append((battery, reading_values_parse(item)))
-        except ValidationError as exc:
-            for field, messages in exc.message_dict.items():
+        except InvalidInput as exc:
+            for field, messages in exc.errors.items():
                 errors[f"readings[{index}].{field}"] = messages
     if errors:
-        raise ValidationError(errors)
+        raise InvalidInput(errors)
     return readings_ingest(readings=readings, source=source)
 
 

@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 
 import paho.mqtt.client as paho
 import pytest
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from batteries import mqtt, services
+from batteries.errors import InvalidInput
 from batteries.models import BatteryInstruction, InstructionRule, InstructionStatus
 from batteries.tests.factories import BatteryFactory, InstructionRuleFactory, reading
 from billing.tests.factories import TariffAssignmentFactory, economy7_tariff
@@ -215,12 +215,12 @@ def test_it_does_not_instruct_an_offline_battery(battery):
 def test_it_refuses_an_instruction_without_the_right_parameters(
     battery, staff, action, parameters, field
 ):
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(InvalidInput) as caught:
         services.instruction_issue_manual(
             battery=battery, action=action, requested_by=staff, **parameters
         )
 
-    assert field in caught.value.message_dict
+    assert field in caught.value.errors
     assert not BatteryInstruction.objects.exists()
 
 
@@ -458,15 +458,13 @@ def test_a_rejected_new_reserve_leaves_the_registry_alone(battery, staff):
 
 
 def test_it_refuses_a_reserve_not_below_the_batterys_maximum(battery, staff):
-    from django.core.exceptions import ValidationError
-
     battery.max_soc_reserve = 90
     battery.save(update_fields=["max_soc_reserve"])
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(InvalidInput) as caught:
         services.instruction_issue_manual(
             battery=battery, action="set_reserve", reserve_soc=90, requested_by=staff
         )
-    assert "below the battery's maximum of 90" in str(caught.value.message_dict["reserve_soc"])
+    assert "below the battery's maximum of 90" in str(caught.value.errors["reserve_soc"])
 
 
 def test_an_accepted_reserve_above_a_since_lowered_maximum_is_noted_not_kept(battery, staff):

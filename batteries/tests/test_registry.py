@@ -3,11 +3,11 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
 from accounts.tests.factories import CustomerAccountFactory
 from batteries import services
+from batteries.errors import InvalidInput
 from batteries.models import Battery, BatteryReading
 from batteries.tests.factories import BatteryFactory, reading
 
@@ -47,10 +47,10 @@ def test_it_counts_in_hexadecimal_and_grows_past_ffff():
     ],
 )
 def test_it_refuses_an_invalid_battery_naming_the_field(field, value, message):
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(InvalidInput) as caught:
         BatteryFactory(**{field: value})
 
-    assert message in " ".join(caught.value.message_dict[field])
+    assert message in " ".join(caught.value.errors[field])
     assert not Battery.objects.exists()
 
 
@@ -59,10 +59,10 @@ def test_it_accepts_ipv6_addresses():
 
 
 def test_it_refuses_a_minimum_reserve_above_the_maximum():
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(InvalidInput) as caught:
         BatteryFactory(min_soc_reserve=Decimal(80), max_soc_reserve=Decimal(50))
 
-    assert "below the maximum" in caught.value.message_dict["min_soc_reserve"][0]
+    assert "below the maximum" in caught.value.errors["min_soc_reserve"][0]
 
 
 def test_it_enforces_capacity_in_the_database_too():

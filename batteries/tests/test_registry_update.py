@@ -4,10 +4,10 @@ under the rules its creation keeps; its identifier (and the capacity it names) n
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import ValidationError
 
 from accounts.tests.factories import CustomerAccountFactory
 from batteries import services
+from batteries.errors import InvalidInput
 from batteries.models import Battery
 from batteries.tests.factories import BatteryFactory
 
@@ -44,10 +44,10 @@ def test_it_refuses_a_change_naming_the_field(changes, field):
     battery = BatteryFactory()
     before = Battery.objects.filter(pk=battery.pk).values().get()
 
-    with pytest.raises(ValidationError) as refused:
+    with pytest.raises(InvalidInput) as refused:
         services.battery_update(battery=battery, **changes)
 
-    assert field in refused.value.error_dict
+    assert field in refused.value.errors
     assert Battery.objects.filter(pk=battery.pk).values().get() == before
 
 

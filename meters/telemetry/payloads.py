@@ -1,4 +1,4 @@
-"""Reading Tasmota telemetry: topics, SENSOR payloads, the mapping to meter quantities, timestamps.
+"""Reading Tasmota telemetry: SENSOR and LWT payloads, the mapping to meter quantities, timestamps.
 
 Pure functions (no database), so every payload variant seen in the field is tested here.
 
@@ -55,7 +55,6 @@ REGISTER_PLACES = 4
 MAX_ABS_WATTS = Decimal(10) ** 9
 # Device.topic's length: a longer device name cannot be recorded, so it is refused by its code.
 DEVICE_MAX_LENGTH = 128
-TOPIC_KINDS = ("SENSOR", "LWT", "STATE")
 TIME_FROM_PAYLOAD = "payload"
 TIME_FROM_RECEIPT = "received"
 
@@ -67,55 +66,6 @@ class PayloadError(ValueError):
     def __init__(self, code: str, message: str):
         super().__init__(message)
         self.code = code
-
-
-@dataclass(frozen=True)
-class Topic:
-    kind: str  # "SENSOR", "LWT", "STATE" (Tasmota) or "battery_telemetry", "battery_ack"
-    device: str
-
-
-def topic_parse(topic: str, *, tele_root: str, batteries_root: str) -> Topic | None:
-    """``tele/<device>/SENSOR|LWT|STATE`` and ``<batteries>/<id>/telemetry|cmd/ack``; None for
-    any other topic (Tasmota's INFO1, RESULT, ... and foreign roots are not ours). A device topic
-    may itself contain slashes (Tasmota's %prefix%/%topic%).
-
-    Raises PayloadError for a topic that is meant for us but cannot be used, so it is
-    dead-lettered by code instead of silently dropped: ``empty_device`` (``tele//SENSOR``),
-    ``device_too_long`` (longer than a device's name can be), ``unknown_topic_kind``
-    (``tele/x/sensor``: Tasmota's kinds are upper case)."""
-    for root in (tele_root, batteries_root):
-        if not topic.startswith(root + "/"):
-            continue
-        parts = topic[len(root) + 1 :].split("/")
-        if root == tele_root and len(parts) >= 2:
-            kind = parts[-1]
-            if kind not in TOPIC_KINDS:
-                if kind.upper() in TOPIC_KINDS:
-                    raise PayloadError(
-                        "unknown_topic_kind",
-                        f"Topic kind {kind!r} is not one of {', '.join(TOPIC_KINDS)} "
-                        "(Tasmota's kinds are upper case).",
-                    )
-                continue
-            return Topic(kind=kind, device=_device_name("/".join(parts[:-1])))
-        if root == batteries_root and len(parts) >= 2:
-            if parts[1:] == ["telemetry"]:
-                return Topic(kind="battery_telemetry", device=_device_name(parts[0]))
-            if parts[1:] == ["cmd", "ack"]:
-                return Topic(kind="battery_ack", device=_device_name(parts[0]))
-    return None
-
-
-def _device_name(name: str) -> str:
-    if not name.strip("/"):
-        raise PayloadError("empty_device", "The topic names no device (an empty level).")
-    if len(name) > DEVICE_MAX_LENGTH:
-        raise PayloadError(
-            "device_too_long",
-            f"The device name has {len(name)} characters; at most {DEVICE_MAX_LENGTH}.",
-        )
-    return name
 
 
 def lwt_parse(payload: bytes) -> bool:

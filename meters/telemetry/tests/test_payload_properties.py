@@ -21,7 +21,7 @@ from batteries import mqtt as battery_mqtt
 from batteries.models import Battery, BatteryFlag, BatteryStatus
 from config.inputs import earliest_datetime, max_clock_skew, to_decimal
 from meters import services as meter_services
-from meters.telemetry import payloads, services
+from meters.telemetry import payloads, services, topics
 
 RECEIVED_AT = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 SENSOR_CODES = {
@@ -186,7 +186,7 @@ def test_a_sensor_payload_becomes_a_valid_reading_a_skip_or_a_coded_refusal(payl
 def test_a_topic_is_ours_not_ours_or_refused_with_a_code(level, kind):
     topic = f"tele/{level}/{kind}"
     try:
-        parsed = payloads.topic_parse(topic, tele_root="tele", batteries_root="batteries")
+        parsed = topics.topic_parse(topic, tele_root="tele", batteries_root="batteries")
     except payloads.PayloadError as exc:
         assert exc.code in {"empty_device", "device_too_long", "unknown_topic_kind"}
         return

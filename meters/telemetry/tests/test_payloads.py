@@ -9,15 +9,14 @@ from meters.telemetry.payloads import (
     TIME_FROM_PAYLOAD,
     TIME_FROM_RECEIPT,
     PayloadError,
-    Topic,
     json_parse,
     lwt_parse,
     overrides_validate,
     reading_time,
     sensor_map,
     sensor_require_register,
-    topic_parse,
 )
+from meters.telemetry.topics import Topic, topic_parse
 
 LONDON = ZoneInfo("Europe/London")
 
