@@ -12,21 +12,10 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from config.exceptions import ApplicationError, Conflict, NotFound
+from config.exceptions import Conflict, InvalidInput, NotFound
 
 from .models import ApiToken, CustomerAccount, Role, User
 from .postcodes import normalise_postcode, outward_code
-
-
-class InvalidInput(ApplicationError):
-    """Values the rules refuse, with every message of each field (a password can break several
-    rules at once). Answered in the shape of a serializer's refusal: ``detail`` names the first
-    field and its first rule, ``fields`` lists them all; the portal shows each on its field."""
-
-    def __init__(self, errors: dict[str, list[str]]):
-        field, messages = next(iter(errors.items()))
-        super().__init__(f"{field}: {messages[0]}", extra={"fields": errors})
-        self.errors = errors
 
 
 def _validate_new_password(password: str, user: User) -> None:
@@ -41,7 +30,7 @@ def _full_clean(account: CustomerAccount) -> None:
     try:
         account.full_clean(exclude=["users"])
     except ValidationError as exc:
-        raise InvalidInput(exc.message_dict) from exc
+        raise InvalidInput.from_model(exc) from exc
 
 
 @transaction.atomic

@@ -9,10 +9,9 @@ from django.db import transaction
 from django.template.response import TemplateResponse
 
 from accounts.postcodes import normalise_postcode
-from config.exceptions import ApplicationError
+from config.exceptions import ApplicationError, InvalidInput, form_errors
 
 from . import services
-from .errors import InvalidInput, form_errors
 from .models import (
     AlertStatus,
     Battery,

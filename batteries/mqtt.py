@@ -53,12 +53,11 @@ from datetime import datetime
 
 from django.db import InterfaceError, OperationalError
 
-from config.exceptions import NotFound, ServiceUnavailable
+from config.exceptions import InvalidInput, NotFound, ServiceUnavailable
 from config.inputs import InputError, json_loads
 from meters.telemetry import topics
 
 from . import services
-from .errors import InvalidInput
 from .models import Battery
 
 log = logging.getLogger(__name__)

@@ -21,8 +21,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from config.exceptions import InvalidInput
+
 from ..conditions import rule_winning
-from ..errors import InvalidInput
 from ..models import (
     ACTIVE_INSTRUCTION_STATUSES,
     AlertStatus,

@@ -14,9 +14,8 @@ from django.utils import timezone
 
 from accounts.models import CustomerAccount
 from accounts.postcodes import normalise_postcode, outward_code
-from config.exceptions import ApplicationError
+from config.exceptions import ApplicationError, InvalidInput
 
-from ..errors import InvalidInput
 from ..models import Battery, BatteryAlert, BatteryInstruction, BatteryReading, IdentifierCounter
 
 DELETE_ALL_CONFIRMATION = "delete-all-batteries"

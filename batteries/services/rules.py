@@ -3,7 +3,8 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from ..errors import InvalidInput
+from config.exceptions import InvalidInput
+
 from ..models import InstructionRule
 from .instructions import instruction_parameters_clean
 

@@ -20,11 +20,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from config.exceptions import Conflict
+from config.exceptions import Conflict, InvalidInput
 from config.inputs import InputError, datetime_plausible, to_decimal
 
 from .. import selectors
-from ..errors import InvalidInput
 from ..models import Battery, BatteryFlag, BatteryReading, BatteryStatus
 from ..sql import field_in
 from .monitoring import monitoring_run

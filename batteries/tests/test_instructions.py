@@ -11,10 +11,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from batteries import mqtt, services
-from batteries.errors import InvalidInput
 from batteries.models import BatteryInstruction, InstructionRule, InstructionStatus
 from batteries.tests.factories import BatteryFactory, InstructionRuleFactory, reading
 from billing.tests.factories import TariffAssignmentFactory, economy7_tariff
+from config.exceptions import InvalidInput
 
 pytestmark = pytest.mark.django_db
 LONDON = ZoneInfo("Europe/London")

@@ -7,9 +7,9 @@ from django.db import IntegrityError, connection, transaction
 
 from accounts.tests.factories import CustomerAccountFactory
 from batteries import services
-from batteries.errors import InvalidInput
 from batteries.models import Battery, BatteryReading
 from batteries.tests.factories import BatteryFactory, reading
+from config.exceptions import InvalidInput
 
 pytestmark = pytest.mark.django_db
 

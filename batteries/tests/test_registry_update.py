@@ -7,9 +7,9 @@ import pytest
 
 from accounts.tests.factories import CustomerAccountFactory
 from batteries import services
-from batteries.errors import InvalidInput
 from batteries.models import Battery
 from batteries.tests.factories import BatteryFactory
+from config.exceptions import InvalidInput
 
 pytestmark = pytest.mark.django_db
 
