@@ -98,3 +98,32 @@ def test_boot_in_one_statement_stores_what_the_service_stores(registration):
     assert returned.is_accepted == (registration == Registration.ACCEPTED)
     assert returned.booted_at == fast_row["booted_at"]
     assert len(fast_row["model"]) == services.VENDOR_STRING_MAX
+
+
+def test_heartbeats_in_one_statement_store_what_the_service_stores():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from charging.heartbeats import heartbeats_record
+
+    alive, given_up, taken_over = ChargerFactory(), ChargerFactory(), ChargerFactory()
+    Charger.objects.filter(pk=alive.pk).update(connected=True, channel_name="n!alive")
+    Charger.objects.filter(pk=taken_over.pk).update(connected=True, channel_name="n!newer")
+    later = timezone.now() + timedelta(minutes=1)
+    Charger.objects.filter(pk=alive.pk).update(last_message_at=later)  # a newer frame
+    now = timezone.now()
+    with CaptureQueriesContext(connection) as queries:
+        heartbeats_record(
+            beats={
+                alive.pk: (now, "n!alive"),
+                given_up.pk: (now, "n!given-up"),
+                taken_over.pk: (now, "n!stale"),
+            }
+        )
+    assert len(queries) == 1
+    rows = {c.pk: c for c in Charger.objects.filter(pk__in=[alive.pk, given_up.pk, taken_over.pk])}
+    assert rows[alive.pk].last_heartbeat_at == now and rows[alive.pk].last_message_at == later
+    assert rows[given_up.pk].connected and rows[given_up.pk].channel_name == "n!given-up"
+    assert rows[given_up.pk].connected_at == rows[given_up.pk].last_message_at == now
+    assert rows[taken_over.pk].channel_name == "n!newer"
