@@ -37,6 +37,7 @@ from ocpp.exceptions import OCPPError, UnknownCallErrorCodeError
 from . import services
 from .db import db_call
 from .frame_log import frame_log
+from .handshake import charger_connection_take
 from .models import ChargerCommand, CommandStatus, Direction
 from .node import handshake_slots, this_node
 from .ocpp_handlers import CentralSystem, answer_payload, command_call_payload
@@ -129,25 +130,26 @@ class OcppConsumer(AsyncWebsocketConsumer):
         async with handshake_slots():
             if self.transport_gone:
                 raise StopConsumer
-            charger = await db_call(services.charger_authenticate)(
+            client = self.scope.get("client") or ("", 0)
+            # One thread hop: authenticate and take the socket (``handshake``).
+            charger, previous = await db_call(charger_connection_take)(
                 charge_point_id=self.charge_point_id,
                 password=credentials[1] if credentials else None,
+                channel_name=self.channel_name,
+                remote_address=str(client[0] or ""),
             )
             if charger is None:
                 await self._refuse()
-            if self.transport_gone:
-                raise StopConsumer
             self.charger = charger
             self.inbox: asyncio.Queue[str] = asyncio.Queue()
-            await self.accept(subprotocol=SUBPROTOCOL)
+            # Owned from here, even if the socket went meanwhile: ``_end`` gives the row back.
             this_node().hold(self.channel_name)
             self.owns_socket = True
-            client = self.scope.get("client") or ("", 0)
-            previous = await db_call(services.charger_connection_open)(
-                charger=charger, channel_name=self.channel_name, remote_address=str(client[0] or "")
-            )
-        if previous:
-            await self.channel_layer.send(previous, {"type": "ocpp.replaced"})
+            if previous:
+                await self.channel_layer.send(previous, {"type": "ocpp.replaced"})
+            if self.transport_gone:
+                raise StopConsumer
+            await self.accept(subprotocol=SUBPROTOCOL)
         self.central_system = CentralSystem(charger, self)
         self.reader = asyncio.create_task(self.central_system.start())
 

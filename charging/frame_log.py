@@ -4,6 +4,8 @@ Every frame in and out is kept (``OcppMessage``), but one INSERT per frame would
 database round trips on every message's path. Frames are queued in memory and written together
 ``CHARGING_LOG_FLUSH_SECONDS`` after the first of a batch (and when a socket closes), with the
 chargers' last-message times in one UPDATE. A process that dies loses at most that window of log.
+Heartbeats (``heartbeat``) go with the same batch: one statement for all of them
+(``charging.heartbeats``) instead of a durable commit per Heartbeat on its answer's path.
 """
 
 import asyncio
@@ -14,11 +16,13 @@ from django.utils import timezone
 
 from . import services
 from .db import db_call
+from .heartbeats import heartbeats_record
 
 
 class FrameLog:
     def __init__(self):
         self.pending: list[dict] = []
+        self.beats: dict[int, tuple] = {}  # charger id -> (time, channel name), the latest
         self.flusher: asyncio.Task | None = None
 
     def add(self, *, charger_id: int, charge_point_id: str, direction: str, frame: str) -> None:
@@ -31,6 +35,14 @@ class FrameLog:
                 "created_at": timezone.now(),
             }
         )
+        self._flush_later()
+
+    def heartbeat(self, *, charger_id: int, channel_name: str) -> None:
+        """As ``services.heartbeat_record``, written with the next batch."""
+        self.beats[charger_id] = (timezone.now(), channel_name)
+        self._flush_later()
+
+    def _flush_later(self) -> None:
         if self.flusher is None or self.flusher.done():
             self.flusher = asyncio.get_running_loop().create_task(self._flush_soon())
 
@@ -39,9 +51,16 @@ class FrameLog:
         await self.flush()
 
     async def flush(self) -> None:
-        while self.pending:
+        while self.pending or self.beats:
             rows, self.pending = self.pending, []
-            await db_call(services.ocpp_messages_record)(rows=rows)
+            beats, self.beats = self.beats, {}
+            await db_call(_record)(rows=rows, beats=beats)
+
+
+def _record(*, rows: list[dict], beats: dict[int, tuple]) -> None:
+    if rows:
+        services.ocpp_messages_record(rows=rows)
+    heartbeats_record(beats=beats)
 
 
 _logs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, FrameLog]" = (

@@ -18,6 +18,7 @@ daphne has one loop; each test has its own).
 
 import asyncio
 import contextlib
+import gc
 import logging
 import sys
 import weakref
@@ -54,6 +55,11 @@ class Node:
             self.beat = asyncio.get_running_loop().create_task(self._beat())
         if not self.shutdown_hooked:
             self.shutdown_hooked = _on_server_shutdown(self._end_consumers)
+            if self.shutdown_hooked:
+                # Under daphne, once: what startup loaded (Django, the app's modules) lives as
+                # long as the process; frozen, the collector stops re-scanning it at every full
+                # collection, which otherwise lands on whichever message is in flight.
+                gc.freeze()
 
     def _end_consumers(self) -> asyncio.Future:
         """Cancel every consumer, as daphne means to: each closes with 4001 (going away); then
