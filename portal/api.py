@@ -1,12 +1,12 @@
 """The small JSON doors the dashboard's scripts read, with the API's conventions: DRF views,
 query parameters validated by serializers (config.api_fields), the one error shape
 (config.api.exception_handler) and the OpenAPI schema (tag "portal"). They keep the page's
-addresses (/dashboard/<meter>/series.json ...) and its session: a visitor who is not logged in is
-sent to log in (login_required in urls.py), as the page itself is. Every meter is looked up
-through the meters app's user-scoped selector, so another customer's meter is a 404."""
+addresses (/dashboard/<meter>/series.json ...) and take the API's authentication: the page's
+session, or an API token for an integrator drawing the same charts; without either the answer is
+the API's 401 in JSON (a script cannot follow a redirect to the login page). Every meter is
+looked up through the meters app's user-scoped selector, so another customer's meter is a 404."""
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -31,7 +31,6 @@ def _documented(summary: str, responses, query=None):
 
 
 class _MeterDoor(APIView):
-    authentication_classes = [SessionAuthentication]
     renderer_classes = [JSONRenderer]
 
     def meter(self, request, meter_id: str) -> Meter:
