@@ -15,7 +15,7 @@ VENDORED := static/vendor/.installed
 help:
 	@echo "make run    set up and start HomeGrid on http://127.0.0.1:$(PORT) (no services needed)"
 	@echo "make test   set up and run the tests against PostgreSQL, Redis and Mosquitto"
-	@echo "make lint   ruff check and format check"
+	@echo "make lint   ruff check and format check, import-linter contracts (the architecture)"
 	@echo "make bench  run the benchmarks in bench/"
 
 # The virtualenv is rebuilt when a requirements file changes.
@@ -65,6 +65,7 @@ test: $(BIN)/.installed static services browser
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: $(BIN)/.installed
 	$(BIN)/ruff check --fix .

@@ -109,7 +109,8 @@ def bare_server(port: int) -> None:
 
         @on(Action.heartbeat)
         async def heartbeat(self, **payload):
-            await db_call(services.heartbeat_record)(charger_id=self.charger.pk)
+            # As the consumer does: queued, written with the frame log's batch.
+            frame_log().heartbeat(charger_id=self.charger.pk, channel_name="")
             return call_result.Heartbeat(current_time=_now())
 
         @on(Action.meter_values)

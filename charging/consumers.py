@@ -37,10 +37,10 @@ from ocpp.exceptions import OCPPError, UnknownCallErrorCodeError
 from . import services
 from .db import db_call
 from .frame_log import frame_log
-from .handshake import charger_connection_take
 from .models import ChargerCommand, CommandStatus, Direction
 from .node import handshake_slots, this_node
 from .ocpp_handlers import CentralSystem, answer_payload, command_call_payload
+from .services import charger_connection_take
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ database round trips on every message's path. Frames are queued in memory and wr
 ``CHARGING_LOG_FLUSH_SECONDS`` after the first of a batch (and when a socket closes), with the
 chargers' last-message times in one UPDATE. A process that dies loses at most that window of log.
 Heartbeats (``heartbeat``) go with the same batch: one statement for all of them
-(``charging.heartbeats``) instead of a durable commit per Heartbeat on its answer's path.
+(``services.heartbeats_record``) instead of a durable commit per Heartbeat on its answer's path.
 """
 
 import asyncio
@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from . import services
 from .db import db_call
-from .heartbeats import heartbeats_record
+from .services import heartbeats_record
 
 
 class FrameLog:

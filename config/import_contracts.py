@@ -8,7 +8,9 @@ Listed in ``pyproject.toml`` (``[tool.importlinter]``) and run by ``make lint``.
                packages included: ``meters.services.ingest`` is behind the ``meters.services`` door
     also_public further modules of one app that are doors too (``accounts.permissions``)
     apps       the apps whose insides are protected
-    importers_exempt  importers not checked (tests may reach factories of other apps)
+    importers_exempt  importers not checked: a module and what is inside it (``config.asgi`` mounts
+               the apps' websocket routes), or ``*.<name>`` for every module with that part
+               (``*.tests``: tests may use other apps' factories)
 """
 
 from grimp import ImportGraph
@@ -42,7 +44,13 @@ class PublicDoorsContract(Contract):
 
     def _exempt(self, importer: str) -> bool:
         parts = importer.split(".")
-        return any(part in parts for part in self.importers_exempt or [])
+        for exempt in self.importers_exempt or []:
+            if exempt.startswith("*."):
+                if exempt[2:] in parts:
+                    return True
+            elif importer == exempt or importer.startswith(f"{exempt}."):
+                return True
+        return False
 
     def check(self, graph: ImportGraph, verbose: bool) -> ContractCheck:
         broken = []

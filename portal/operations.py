@@ -152,9 +152,9 @@ def ingest_state() -> dict | None:
     without the telemetry app."""
     if not apps.is_installed("meters.telemetry"):
         return None
-    from meters.telemetry import supervision
+    from meters.telemetry import selectors as telemetry_selectors
 
-    return supervision.ingest_state()
+    return telemetry_selectors.ingest_state()
 
 
 def _seconds_since(value: str | None, now) -> float | None:

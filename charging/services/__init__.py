@@ -40,6 +40,7 @@ from .connections import (
     node_of,
 )
 from .frames import ocpp_messages_purge, ocpp_messages_record
+from .handshake import charger_connection_take
 from .meter_values import meter_values_record
 from .status import (
     VENDOR_STRING_MAX,
@@ -47,6 +48,7 @@ from .status import (
     diagnostics_status_record,
     firmware_status_record,
     heartbeat_record,
+    heartbeats_record,
     status_notification_record,
 )
 from .tags import (
@@ -78,6 +80,7 @@ __all__ = [
     "charger_authenticate",
     "charger_connection_close",
     "charger_connection_open",
+    "charger_connection_take",
     "charger_delete",
     "charger_key_rotate",
     "charger_password_validate",
@@ -97,6 +100,7 @@ __all__ = [
     "diagnostics_status_record",
     "firmware_status_record",
     "heartbeat_record",
+    "heartbeats_record",
     "id_tag_create",
     "id_tag_info",
     "id_tag_update",

@@ -1,4 +1,4 @@
-"""The one-statement handshake (``charging.handshake``) and boot (``charging.boot``): the same
+"""The one-statement handshake (``services.handshake``) and boot (``services.status``): the same
 stored state and rules as the services they stand in for, in one round trip."""
 
 import pytest
@@ -7,9 +7,10 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from charging import boot, keys, services
-from charging.handshake import charger_connection_take
+from charging import keys, services
 from charging.models import Charger, Registration
+from charging.services import charger_connection_take
+from charging.services.status import BOOT_FIELDS, _boot_notification_record_orm
 
 from .factories import CHARGER_PASSWORD, ChargerFactory
 
@@ -87,10 +88,10 @@ def test_boot_in_one_statement_stores_what_the_service_stores(registration):
     # Staff decided after the sockets opened: both must see it.
     Charger.objects.filter(pk__in=[fast.pk, slow.pk]).update(registration=registration)
     with CaptureQueriesContext(connection) as queries:
-        returned = boot.boot_notification_record(charger=fast, payload=PAYLOAD)
+        returned = services.boot_notification_record(charger=fast, payload=PAYLOAD)
     assert len(queries) == 1
-    services.boot_notification_record(charger=slow, payload=PAYLOAD)
-    columns = [*boot.FIELDS, "registration", "heartbeat_interval", "account_id"]
+    _boot_notification_record_orm(charger=slow, payload=PAYLOAD)
+    columns = [*BOOT_FIELDS, "registration", "heartbeat_interval", "account_id"]
     fast_row = Charger.objects.filter(pk=fast.pk).values(*columns, "booted_at").get()
     slow_row = Charger.objects.filter(pk=slow.pk).values(*columns, "booted_at").get()
     assert {c: fast_row[c] for c in columns} == {c: slow_row[c] for c in columns}
@@ -105,7 +106,7 @@ def test_heartbeats_in_one_statement_store_what_the_service_stores():
 
     from django.utils import timezone
 
-    from charging.heartbeats import heartbeats_record
+    from charging.services import heartbeats_record
 
     alive, given_up, taken_over = ChargerFactory(), ChargerFactory(), ChargerFactory()
     Charger.objects.filter(pk=alive.pk).update(connected=True, channel_name="n!alive")

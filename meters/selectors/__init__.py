@@ -1,54 +1,57 @@
 """Every read of meters and readings that is more than ``.get()``, scoped to the requesting user.
 
-One module per concern: ``meters`` (which meters a user may see), ``consumption`` (energy over a
-period or per interval), ``readings`` (stored readings and their statistics), ``analytics``
-(analysts' aggregates), ``status`` (reception and the fleet),
-``usage`` (set-based reads of many meters over a period, for billing). Callers import from here:
-``from meters.selectors import ...``.
-"""
+One module per concern; every name callers use is exported here."""
 
-from .analytics import (
-    ANALYTICS_GROUPS,
-    ANALYTICS_MAX_DAYS,
-    consumption_aggregates,
-    meter_totals_kwh,
-    suppressed_groups,
-)
-from .consumption import (
+from .consumption import (  # noqa: F401
+    _EDGES_SQL,
     GROUP_BY,
     KWH_QUANTUM,
     LIVE_EDGE_TOLERANCE,
     PERIODS,
+    _as_datetime,
+    _as_kwh,
+    _bucket_end,
+    _bucket_start,
+    _day_bucket,
+    _Edges,
+    _edges,
+    _energy,
     consumption_for_period,
     interval_series,
+    meter_for_user,
+    meters_for_user,
     period_bounds,
     utc_in_meter_zone,
 )
-from .meters import (
-    meter_first_reading_at,
-    meter_for_user,
-    meter_local_day,
-    meter_local_midnight,
-    meters_for_user,
-)
-from .readings import (
+from .readings import (  # noqa: F401
+    ANALYTICS_GROUPS,
+    ANALYTICS_MAX_DAYS,
     MOVING_AVERAGE_DAYS,
     READING_EXPORT_FIELDS,
+    _interval_power,
+    _rounded,
+    consumption_aggregates,
     energy_summary,
     reading_latest,
     reading_stats,
     readings_for_export,
     readings_raw,
     readings_sampled,
+    suppressed_groups,
 )
-from .status import (
+from .status import (  # noqa: F401
+    _estimated_readings,
     archive_latest,
     live_meters_quiet,
+    meter_first_reading_at,
+    meter_local_day,
+    meter_local_midnight,
+    meter_totals_kwh,
     meters_status,
     reception_history,
     reception_state,
 )
-from .usage import (
+from .usage import (  # noqa: F401
     BOUNDARIES,
     BOUNDARY_COLUMNS,
     daily_usage_rows,
@@ -57,44 +60,3 @@ from .usage import (
     reading_intervals,
     register_resets,
 )
-
-__all__ = [
-    "ANALYTICS_GROUPS",
-    "ANALYTICS_MAX_DAYS",
-    "BOUNDARIES",
-    "BOUNDARY_COLUMNS",
-    "GROUP_BY",
-    "KWH_QUANTUM",
-    "LIVE_EDGE_TOLERANCE",
-    "MOVING_AVERAGE_DAYS",
-    "PERIODS",
-    "READING_EXPORT_FIELDS",
-    "archive_latest",
-    "consumption_aggregates",
-    "consumption_for_period",
-    "daily_usage_rows",
-    "energy_summary",
-    "interval_series",
-    "live_meters_quiet",
-    "meter_boundary_readings",
-    "meter_first_reading_at",
-    "meter_for_user",
-    "meter_local_day",
-    "meter_local_midnight",
-    "meter_totals_kwh",
-    "meters_by_timezone",
-    "meters_for_user",
-    "meters_status",
-    "period_bounds",
-    "reading_intervals",
-    "reading_latest",
-    "reading_stats",
-    "readings_for_export",
-    "readings_raw",
-    "readings_sampled",
-    "reception_history",
-    "reception_state",
-    "register_resets",
-    "suppressed_groups",
-    "utc_in_meter_zone",
-]

@@ -1,22 +1,23 @@
-"""Energy used by a meter: over a named period or between two times (from the readings at its
-edges), and per interval (half-hour to month) in the meter's local calendar."""
+"""Which meters a user may read, period bounds, and the energy used over a period or per bucket."""
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
+from django.db.models import (
+    QuerySet,
+)
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from accounts.models import User
+from accounts.permissions import scope_to_user
 from config.exceptions import ApplicationError, NotFound
-from meters.models import (
-    KWH_PLACES,
-    Meter,
-    MeterKind,
-    Reading,
-)
-from meters.timeutils import (
+
+from ..authentication import MeterDevice
+from ..models import KWH_PLACES, Meter, MeterKind, Reading
+from ..timeutils import (
     HALF_HOUR,
     as_utc,
     day_bounds,
@@ -25,6 +26,27 @@ from meters.timeutils import (
     month_start,
     next_month,
 )
+
+
+def meters_for_user(*, user: "User | MeterDevice") -> QuerySet[Meter]:
+    """Staff: every meter; customers: their accounts' meters; a meter key: its meter; anyone
+    else: none."""
+    meters = Meter.objects.select_related("account")
+    if isinstance(user, MeterDevice):
+        return meters.filter(pk=user.meter_id)
+    return scope_to_user(meters, user)
+
+
+def meter_for_user(*, user: User, meter_id: str) -> Meter:
+    """The meter with this public id if the user may see it; otherwise NotFound (404, not 403,
+    so nobody learns which meter ids exist)."""
+    meter = meters_for_user(user=user).filter(meter_id=meter_id).first()
+    if meter is None:
+        raise NotFound(f"No meter {meter_id!r}.")
+    return meter
+
+
+# --- Readings and consumption -----------------------------------------------------------------
 
 KWH_QUANTUM = Decimal(1).scaleb(-KWH_PLACES)
 PERIODS = ("last_30min", "today", "this_week", "this_month", "last_month")

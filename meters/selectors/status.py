@@ -1,21 +1,27 @@
-"""Reception and the health of the meter fleet, for status pages and the operations view."""
+"""Reception state, the status page and the portal's reads of meter days, totals and archives."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 from django.conf import settings
 from django.db import connection
 from django.db.models import (
     QuerySet,
+    Sum,
 )
 
-from meters.models import (
+from ..models import (
     Archive,
+    DailyUsage,
     Meter,
     MeterKind,
     MeterStatus,
     Reading,
     Reception,
     ReceptionChange,
+)
+from ..timeutils import (
+    local_day,
+    local_midnight,
 )
 
 
@@ -47,6 +53,35 @@ def _estimated_readings() -> int:
         if row and row[0] >= 100_000:
             return row[0]
     return Reading.objects.count()
+
+
+# --- Reads for the portal app (portal/): its pages query no meters table themselves ------------
+
+
+def meter_local_day(*, meter: Meter, at: datetime) -> date:
+    """The day ``at`` falls on in the meter's own time zone."""
+    return local_day(at, meter.tz)
+
+
+def meter_local_midnight(*, meter: Meter, day: date) -> datetime:
+    """The start of ``day`` in the meter's own time zone."""
+    return local_midnight(day, meter.tz)
+
+
+def meter_first_reading_at(*, meter: Meter) -> datetime | None:
+    return meter.readings.order_by("at").values_list("at", flat=True).first()
+
+
+def meter_totals_kwh(*, start: date, end: date) -> list[float]:
+    """Each meter's total import over local days [start, end) from the daily roll-ups, smallest
+    first, with no meter named: the analysts' distribution chart bins these."""
+    return sorted(
+        float(total)
+        for total in DailyUsage.objects.filter(day__gte=start, day__lt=end)
+        .values("meter")
+        .annotate(total=Sum("import_kwh"))
+        .values_list("total", flat=True)
+    )
 
 
 def live_meters_quiet(*, since: datetime, examples: int = 10) -> dict:

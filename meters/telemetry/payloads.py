@@ -192,56 +192,9 @@ def sensor_map(data: dict, overrides: dict | None = None) -> Mapped:
     """Pick the meter's quantities out of a SENSOR payload: per-device overrides first, then the
     default key variants in the meter group."""
     overrides = overrides or {}
-    groups = [_Group(value) for value in data.values() if isinstance(value, dict)]
-    values: dict[str, object] = {}
-    for path, rule in overrides.items():
-        quantity = rule["quantity"]
-        raw = _path(data, path)
-        if quantity == "meter_number":
-            values[quantity] = _text(raw)
-            continue
-        number = _number(raw)
-        try:
-            values[quantity] = (
-                None if number is None else number * Decimal(str(rule.get("scale", 1)))
-            )
-        except ArithmeticError as exc:  # decimal.Overflow: 1e999999 scaled
-            raise PayloadError("out_of_range", f"{path}: the scaled value overflows.") from exc
+    values = _overridden_values(data, overrides)
     overridden = {rule["quantity"] for rule in overrides.values()}
-
-    meter_group = next(
-        (
-            group
-            for group in groups
-            if any(_number(group.lookup(key)) is not None for key in DEFAULT_KEYS["import_kwh"])
-        ),
-        None,
-    )
-    for quantity, keys in DEFAULT_KEYS.items():
-        if quantity in overridden:
-            continue
-        if quantity == "meter_number":
-            searched = ([meter_group] if meter_group else []) + groups
-            values[quantity] = next(
-                (
-                    _text(group.lookup(key))
-                    for group in searched
-                    for key in keys
-                    if _text(group.lookup(key))
-                ),
-                "",
-            )
-            continue
-        if meter_group is None:
-            continue
-        values[quantity] = next(
-            (
-                _number(meter_group.lookup(key))
-                for key in keys
-                if _number(meter_group.lookup(key)) is not None
-            ),
-            None,
-        )
+    values |= _default_values(data, skip=overridden)
 
     def watts(name: str) -> float | None:
         value = values.get(name)
@@ -258,6 +211,64 @@ def sensor_map(data: dict, overrides: dict | None = None) -> Mapped:
         meter_number=values.get("meter_number") or "",
         time=time.replace("\x00", "") if isinstance(time, str) else None,
     )
+
+
+def _overridden_values(data: dict, overrides: dict) -> dict[str, object]:
+    """The quantities a device's overrides place (a path and a scale each)."""
+    values: dict[str, object] = {}
+    for path, rule in overrides.items():
+        quantity = rule["quantity"]
+        raw = _path(data, path)
+        if quantity == "meter_number":
+            values[quantity] = _text(raw)
+            continue
+        number = _number(raw)
+        try:
+            values[quantity] = (
+                None if number is None else number * Decimal(str(rule.get("scale", 1)))
+            )
+        except ArithmeticError as exc:  # decimal.Overflow: 1e999999 scaled
+            raise PayloadError("out_of_range", f"{path}: the scaled value overflows.") from exc
+    return values
+
+
+def _default_values(data: dict, *, skip: set[str]) -> dict[str, object]:
+    """The quantities found under the default key variants: registers and powers in the meter
+    group (the first group with an import register), the meter number in any group."""
+    groups = [_Group(value) for value in data.values() if isinstance(value, dict)]
+    meter_group = next(
+        (
+            group
+            for group in groups
+            if any(_number(group.lookup(key)) is not None for key in DEFAULT_KEYS["import_kwh"])
+        ),
+        None,
+    )
+    values: dict[str, object] = {}
+    for quantity, keys in DEFAULT_KEYS.items():
+        if quantity in skip:
+            continue
+        if quantity == "meter_number":
+            searched = ([meter_group] if meter_group else []) + groups
+            values[quantity] = next(
+                (
+                    _text(group.lookup(key))
+                    for group in searched
+                    for key in keys
+                    if _text(group.lookup(key))
+                ),
+                "",
+            )
+        elif meter_group is not None:
+            values[quantity] = next(
+                (
+                    _number(meter_group.lookup(key))
+                    for key in keys
+                    if _number(meter_group.lookup(key)) is not None
+                ),
+                None,
+            )
+    return values
 
 
 def sensor_require_register(mapped: Mapped) -> None:

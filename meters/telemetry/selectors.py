@@ -1,9 +1,17 @@
 """Reads of the telemetry app."""
 
+from datetime import datetime
+
 from django.db.models import Count, Q
 
 from . import supervision
 from .models import Alert, DeadLetter, Device
+
+
+def ingest_state(*, now: datetime | None = None) -> dict:
+    """The ingest's supervision verdict: healthy, degraded or down, with reasons and processes
+    (``supervision.ingest_state`` judges it)."""
+    return supervision.ingest_state(now)
 
 
 def status_section() -> dict:

@@ -20,8 +20,9 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from . import keys, services
-from .models import Charger
+from .. import keys
+from ..models import Charger
+from .connections import _push_connections, charger_authenticate, charger_connection_open
 
 _TAKE = """
 UPDATE {table} AS taken
@@ -71,14 +72,14 @@ def charger_connection_take(
         if taken:
             charger = taken[0]
             previous = charger.previous_channel or ""
-            services._push_connections(  # autocommit: on_commit runs it at once
+            _push_connections(  # autocommit: on_commit runs it at once
                 [(charger.charge_point_id, charger.account_id)], connected=True
             )
             return charger, previous if previous != channel_name else ""
-    charger = services.charger_authenticate(charge_point_id=charge_point_id, password=password)
+    charger = charger_authenticate(charge_point_id=charge_point_id, password=password)
     if charger is None:
         return None, ""
-    previous = services.charger_connection_open(
+    previous = charger_connection_open(
         charger=charger, channel_name=channel_name, remote_address=remote_address
     )
     return charger, previous
