@@ -12,6 +12,9 @@ one per meter):
   every account, flat or time-of-use: export has one rate per tariff, so it needs no half-hours.
   A meter without an export register (roll-ups' ``export_kwh`` empty) exports nothing.
 
+Those rows come from ``meters.selectors`` (``meters/selectors/usage.py``): billing queries no
+meters table itself, and computes the month here.
+
 Energy of an interval belongs to the reading that ends it (see meters.models). The period's
 energy is the energy of every interval inside [S, E]; an interval that crosses S or E is split
 by linear interpolation between its two readings, which is also how a missing boundary reading
@@ -29,10 +32,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import F, OuterRef, Q, Subquery, Window
-from django.db.models.functions import Lag
-
-from meters.models import DailyUsage, Meter, Reading, ReadingQuality
+from meters import selectors as meter_selectors
+from meters.models import ReadingQuality
 from meters.timeutils import HALF_HOUR, day_bounds, interval_day
 
 from .models import ReadQuality, TariffRate
@@ -119,35 +120,6 @@ def _point(at, kwh, quality, reset, export_kwh=None, export_reset=False) -> Poin
     )
 
 
-_BOUNDARIES = {"b0": ("lte", "S"), "a0": ("gt", "S"), "b1": ("lte", "E"), "a1": ("gt", "E")}
-
-
-_BOUNDARY_COLUMNS = (
-    "at",
-    "import_kwh",
-    "quality",
-    "register_reset",
-    "export_kwh",
-    "export_register_reset",
-)
-
-
-def _boundary_rows(meters, start: datetime, end: datetime):
-    """Per meter: the reading at/before and after each of S and E."""
-    instants = {"S": start, "E": end}
-    annotations = {}
-    for name, (lookup, instant) in _BOUNDARIES.items():
-        order = "-at" if lookup == "lte" else "at"
-        nearest = Reading.objects.filter(
-            meter=OuterRef("pk"), **{f"at__{lookup}": instants[instant]}
-        ).order_by(order)
-        for column in _BOUNDARY_COLUMNS:
-            annotations[f"{name}_{column}"] = Subquery(nearest.values(column)[:1])
-    return meters.annotate(**annotations).values(
-        "pk", "meter_id", "account_id", "timezone", *annotations
-    )
-
-
 def _interpolate(before: Point, after: Point, at: datetime) -> Decimal:
     share = Decimal((at - before.at) / (after.at - before.at))
     return (before.kwh + (after.kwh - before.kwh) * share).quantize(KWH)
@@ -211,10 +183,7 @@ def meter_usage_for_accounts(
     (used to band time-of-use half-hours); ``time_of_use_accounts`` are the accounts whose month
     needs half-hourly data. Returns {account_id: [MeterUsage, ...]}.
     """
-    meters = Meter.objects.filter(account_id__in=account_ids)
-    by_timezone: dict[str, list[int]] = defaultdict(list)
-    for pk, tz_name in meters.values_list("pk", "timezone"):
-        by_timezone[tz_name].append(pk)
+    by_timezone = meter_selectors.meters_by_timezone(account_ids=account_ids)
     days = month_days(first)
     result: dict[int, list[MeterUsage]] = defaultdict(list)
     for tz_name, pks in by_timezone.items():
@@ -222,11 +191,13 @@ def meter_usage_for_accounts(
         start, end = day_bounds(days[0], tz)[0], day_bounds(days[-1], tz)[1]
         usages: dict[int, MeterUsage] = {}
         crossing: dict[int, tuple] = {}
-        rows = _boundary_rows(Meter.objects.filter(pk__in=pks), start, end)
+        rows = meter_selectors.meter_boundary_readings(meter_pks=pks, start=start, end=end)
         for row in rows:
             points = {
-                name: _point(*(row[f"{name}_{column}"] for column in _BOUNDARY_COLUMNS))
-                for name in _BOUNDARIES
+                name: _point(
+                    *(row[f"{name}_{column}"] for column in meter_selectors.BOUNDARY_COLUMNS)
+                )
+                for name in meter_selectors.BOUNDARIES
             }
             opening, open_from = _boundary(points["b0"], points["a0"], start, end, "Opening")
             closing, close_to = _boundary(points["b1"], points["a1"], end, end, "Closing")
@@ -272,10 +243,8 @@ def _flat_energy(usages, pks, days, crossing, end) -> None:
     """Daily roll-ups, corrected at each end for the part of a crossing interval outside the
     period: sum(days) - (opening - reading before S) + (closing - reading before E). The same rows
     give the days' export."""
-    rows = DailyUsage.objects.filter(meter_id__in=pks, day__gte=days[0], day__lte=days[-1])
-    for meter_pk, day, kwh, exported in rows.values_list(
-        "meter_id", "day", "import_kwh", "export_kwh"
-    ):
+    rows = meter_selectors.daily_usage_rows(meter_pks=pks, first_day=days[0], last_day=days[-1])
+    for meter_pk, day, kwh, exported in rows:
         _add(usages[meter_pk], day, None, kwh)
         if exported is not None:
             _add_export(usages[meter_pk], day, exported)
@@ -294,10 +263,10 @@ def _flat_energy(usages, pks, days, crossing, end) -> None:
 
 def _banded_export(usages, pks, days) -> None:
     """Time-of-use meters' export from the daily roll-ups (their import is read half-hourly)."""
-    rows = DailyUsage.objects.filter(
-        meter_id__in=pks, day__gte=days[0], day__lte=days[-1], export_kwh__isnull=False
+    rows = meter_selectors.daily_usage_rows(
+        meter_pks=pks, first_day=days[0], last_day=days[-1], exported_only=True
     )
-    for meter_pk, day, exported in rows.values_list("meter_id", "day", "export_kwh"):
+    for meter_pk, day, _imported, exported in rows:
         _add_export(usages[meter_pk], day, exported)
 
 
@@ -322,29 +291,9 @@ def _banded_energy(usages, pks, start, end, rates_for_day) -> None:
     """Half-hourly consumption from consecutive readings (LAG in SQL): each interval's energy is
     spread evenly over the half-hours it spans, and each half-hour is priced by the band its
     local start time falls in."""
-    window = {"partition_by": [F("meter_id")], "order_by": F("at").asc()}
-    lower = Subquery(
-        Reading.objects.filter(meter=OuterRef("meter_id"), at__lte=start)
-        .order_by("-at")
-        .values("at")[:1]
-    )
-    upper = Subquery(
-        Reading.objects.filter(meter=OuterRef("meter_id"), at__gt=end)
-        .order_by("at")
-        .values("at")[:1]
-    )
-    pairs = (
-        Reading.objects.filter(meter_id__in=pks)
-        .filter(Q(at__gt=start) | Q(at__gte=lower))
-        .filter(Q(at__lte=end) | Q(at__lte=upper))
-        .annotate(
-            prev_at=Window(Lag("at"), **window),
-            prev_kwh=Window(Lag("import_kwh"), **window),
-        )
-        .values_list("meter_id", "prev_at", "prev_kwh", "at", "import_kwh", "register_reset")
-    )
+    pairs = meter_selectors.reading_intervals(meter_pks=pks, start=start, end=end)
     rates_cache: dict[tuple[int, date], list | None] = {}
-    for meter_pk, prev_at, prev_kwh, at, kwh, reset in pairs.iterator(chunk_size=20_000):
+    for meter_pk, prev_at, prev_kwh, at, kwh, reset in pairs:
         if prev_at is None or reset or at <= start or prev_at >= end:
             continue
         usage = usages[meter_pk]
@@ -365,10 +314,6 @@ def _banded_energy(usages, pks, start, end, rates_for_day) -> None:
 
 def _count_resets(usages, start, end) -> None:
     """Readings in (S, E] that reset a register (import, export or both count once)."""
-    counted = (
-        Reading.objects.filter(meter_id__in=list(usages), at__gt=start, at__lte=end)
-        .filter(Q(register_reset=True) | Q(export_register_reset=True))
-        .values_list("meter_id", flat=True)
-    )
+    counted = meter_selectors.register_resets(meter_pks=list(usages), start=start, end=end)
     for meter_pk in counted:
         usages[meter_pk].resets += 1

@@ -51,3 +51,12 @@ from .status import (  # noqa: F401
     reception_history,
     reception_state,
 )
+from .usage import (  # noqa: F401
+    BOUNDARIES,
+    BOUNDARY_COLUMNS,
+    daily_usage_rows,
+    meter_boundary_readings,
+    meters_by_timezone,
+    reading_intervals,
+    register_resets,
+)

@@ -1,0 +1,214 @@
+"""The SQL of ingest: the stored readings around a batch, writing a batch (COPY on PostgreSQL)
+and the meters' last-seen; each with a portable ORM path for SQLite (the embedded demo)."""
+
+import json
+from datetime import datetime
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Q
+
+from config.database import array_cursor
+from meters.models import (
+    Meter,
+    Reading,
+)
+
+from .validation import (
+    _Candidate,
+    _Point,
+    _Series,
+)
+
+
+def _point_of(row: tuple) -> _Point:
+    return _Point(
+        at=row[0],
+        import_kwh=row[1],
+        export_kwh=row[2],
+        register_reset=row[3],
+        export_register_reset=row[4],
+    )
+
+
+_POINT_FIELDS = ("at", "import_kwh", "export_kwh", "register_reset", "export_register_reset")
+
+
+_SERIES_SQL = """
+WITH w(meter_id, start_at, end_at) AS (
+    SELECT * FROM unnest(%(meters)b::bigint[], %(starts)b::timestamptz[], %(ends)b::timestamptz[])
+)
+SELECT 1 AS part, w.meter_id, p.at, p.import_kwh, p.export_kwh,
+       p.register_reset, p.export_register_reset FROM w
+  CROSS JOIN LATERAL (SELECT at, import_kwh, export_kwh, register_reset, export_register_reset
+                      FROM {table} r
+                      WHERE r.meter_id = w.meter_id AND r.at > w.start_at AND r.at <= w.end_at
+                      OFFSET 0) p
+UNION ALL
+SELECT 0, w.meter_id, b.at, b.import_kwh, b.export_kwh,
+       b.register_reset, b.export_register_reset FROM w
+  CROSS JOIN LATERAL (SELECT at, import_kwh, export_kwh, register_reset, export_register_reset
+                      FROM {table} r
+                      WHERE r.meter_id = w.meter_id AND r.at <= w.start_at
+                      ORDER BY r.at DESC LIMIT 1) b
+UNION ALL
+SELECT 2, w.meter_id, a.at, a.import_kwh, a.export_kwh,
+       a.register_reset, a.export_register_reset FROM w
+  CROSS JOIN LATERAL (SELECT at, import_kwh, export_kwh, register_reset, export_register_reset
+                      FROM {table} r
+                      WHERE r.meter_id = w.meter_id AND r.at > w.end_at
+                      ORDER BY r.at LIMIT 1) a
+ORDER BY 2, 3
+"""
+
+
+def _stored_series(windows: dict[int, tuple[datetime, datetime]]) -> dict[int, _Series]:
+    """Stored readings of each meter in (start, end], with the nearest reading at or before start
+    and the nearest after end: index range scans on (meter, at) whatever the table's size. (The
+    ``OFFSET 0`` keeps each meter's range a scan of its own: joined to the window list instead,
+    the planner may read the whole table when its statistics are stale, as after a bulk load.)"""
+    if settings.DATABASE_IS_POSTGRES:
+        return _stored_series_postgres(windows)
+    return _stored_series_portable(windows)
+
+
+def _stored_series_postgres(windows: dict[int, tuple[datetime, datetime]]) -> dict[int, _Series]:
+    series = {meter_pk: _Series() for meter_pk in windows}
+    pks = list(windows)
+    with array_cursor() as cursor:
+        cursor.execute(
+            _SERIES_SQL.format(table=Reading._meta.db_table),
+            {
+                "meters": pks,
+                "starts": [windows[pk][0] for pk in pks],
+                "ends": [windows[pk][1] for pk in pks],
+            },
+        )
+        for part, meter_pk, *point in cursor.fetchall():
+            if part == 1:
+                series[meter_pk].points.append(_point_of(point))
+            elif part == 0:
+                series[meter_pk].before = _point_of(point)
+            else:
+                series[meter_pk].after = _point_of(point)
+    return series
+
+
+def _stored_series_portable(windows: dict[int, tuple[datetime, datetime]]) -> dict[int, _Series]:
+    """The same as the PostgreSQL query through the ORM, two small queries per meter (SQLite,
+    the embedded demo)."""
+    series = {meter_pk: _Series() for meter_pk in windows}
+    pks = list(windows)
+    for offset in range(0, len(pks), 200):
+        chunk = pks[offset : offset + 200]
+        in_window = Q()
+        for pk in chunk:
+            start, end = windows[pk]
+            in_window |= Q(meter_id=pk, at__gt=start, at__lte=end)
+        rows = Reading.objects.filter(in_window).order_by("meter_id", "at")
+        for meter_pk, *point in rows.values_list("meter_id", *_POINT_FIELDS):
+            series[meter_pk].points.append(_point_of(point))
+    for pk, (start, end) in windows.items():
+        readings = Reading.objects.filter(meter_id=pk).values_list(*_POINT_FIELDS)
+        before = readings.filter(at__lte=start).order_by("-at").first()
+        after = readings.filter(at__gt=end).order_by("at").first()
+        series[pk].before = _point_of(before) if before else None
+        series[pk].after = _point_of(after) if after else None
+    return series
+
+
+def _watts(value) -> float | None:
+    return None if value is None else float(value)
+
+
+def _write_readings(candidates: list[_Candidate], source: str) -> None:
+    columns = (
+        "meter_id, at, import_kwh, export_kwh, power_w, power_l1_w, power_l2_w, power_l3_w, "
+        "source, quality, register_reset, export_register_reset, raw"
+    )
+    rows = [
+        (
+            c.meter.pk,
+            c.at,
+            c.import_kwh,
+            c.export_kwh,
+            _watts(c.item.power_w),
+            _watts(c.item.power_l1_w),
+            _watts(c.item.power_l2_w),
+            _watts(c.item.power_l3_w),
+            source,
+            c.item.quality,
+            c.register_reset,
+            c.export_register_reset,
+            None if c.item.raw is None else json.dumps(c.item.raw),
+        )
+        for c in candidates
+    ]
+    if settings.DATABASE_IS_POSTGRES:
+        _copy_and_merge(columns, rows)
+    else:
+        Reading.objects.bulk_create(
+            [
+                Reading(
+                    meter_id=row[0],
+                    at=row[1],
+                    import_kwh=row[2],
+                    export_kwh=row[3],
+                    power_w=row[4],
+                    power_l1_w=row[5],
+                    power_l2_w=row[6],
+                    power_l3_w=row[7],
+                    source=row[8],
+                    quality=row[9],
+                    register_reset=row[10],
+                    export_register_reset=row[11],
+                    raw=None if row[12] is None else json.loads(row[12]),
+                )
+                for row in rows
+            ],
+            batch_size=500,
+            ignore_conflicts=True,
+        )
+
+
+_STAGING = "meters_reading_staging"
+
+
+def _copy_and_merge(columns: str, rows: list[tuple]) -> None:
+    """COPY into a session-local staging table, then one INSERT … SELECT into the readings.
+    Rows were checked under the meters' row locks; ON CONFLICT only guards the unique key."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} ("
+            "meter_id bigint, at timestamptz, import_kwh numeric, export_kwh numeric, "
+            "power_w double precision, power_l1_w double precision, "
+            "power_l2_w double precision, power_l3_w double precision, source varchar(8), "
+            "quality varchar(9), register_reset boolean, export_register_reset boolean, raw jsonb) "
+            "ON COMMIT DELETE ROWS"
+        )
+        cursor.execute(f"TRUNCATE {_STAGING}")
+        with cursor.cursor.copy(f"COPY {_STAGING} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        merge = (
+            f"INSERT INTO {Reading._meta.db_table} ({columns}) "  # noqa: S608 - constant names
+            f"SELECT {columns} FROM {_STAGING} ON CONFLICT (meter_id, at) DO NOTHING"
+        )
+        cursor.execute(merge)
+        cursor.execute(f"TRUNCATE {_STAGING}")
+
+
+def _last_seen_save(meters: list[Meter]) -> None:
+    """Store the new last_seen of ``meters``: they are row-locked by this transaction, so the
+    values computed here are current."""
+    if not meters:
+        return
+    if not settings.DATABASE_IS_POSTGRES:
+        Meter.objects.bulk_update(meters, ["last_seen"], batch_size=500)
+        return
+    with array_cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Meter._meta.db_table} AS m SET last_seen = v.at "  # noqa: S608 - constant
+            "FROM unnest(%b::bigint[], %b::timestamptz[]) AS v(id, at) WHERE m.id = v.id",
+            [[meter.pk for meter in meters], [meter.last_seen for meter in meters]],
+        )
