@@ -9,11 +9,11 @@ admin keep Django's pages.
 from django.http import JsonResponse
 from django.views import defaults
 
-from config.middleware import API_PREFIX
+from config.middleware import answers_in_json
 
 
 def _is_api(request) -> bool:
-    return request.path.startswith(API_PREFIX)
+    return answers_in_json(request.path)
 
 
 def _error(detail: str, status: int) -> JsonResponse:

@@ -2,7 +2,7 @@
 
 - A NUL byte (``%00``) can be in no path or query value we serve, and PostgreSQL refuses it in
   a query (a 500 wherever a view looked the value up): such a request is answered 400 here, in
-  the API's error shape under ``/api/``.
+  the API's error shape wherever the answer is JSON (``answers_in_json``).
 - A chunked request body (``Transfer-Encoding: chunked``) reaches Django under daphne as a
   complete spooled file but without a Content-Length, so DRF took the body as empty ("Expected a
   list"). Its length is known once spooled: it is set as CONTENT_LENGTH, after which Django's
@@ -16,6 +16,12 @@ from django.http import HttpResponseBadRequest, JsonResponse
 
 API_PREFIX = "/api/"
 NUL_MESSAGE = "The URL must not contain NUL (%00)."
+
+
+def answers_in_json(path: str) -> bool:
+    """The API under /api/, and the portal's JSON doors (``/dashboard/<meter>/series.json``...):
+    their errors, too, come in the API's JSON shape."""
+    return path.startswith(API_PREFIX) or path.endswith(".json")
 
 
 def _has_nul(request) -> bool:
@@ -51,7 +57,7 @@ class RequestEdgeMiddleware:
 
     def __call__(self, request):
         if _has_nul(request):
-            if request.path.startswith(API_PREFIX):
+            if answers_in_json(request.path):
                 fields = {name: [NUL_MESSAGE] for name in _nul_places(request)}
                 return JsonResponse({"detail": NUL_MESSAGE, "fields": fields}, status=400)
             return HttpResponseBadRequest(NUL_MESSAGE, content_type="text/plain")

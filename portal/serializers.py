@@ -92,8 +92,8 @@ class DashboardStatsOutput(serializers.Serializer):
     end = serializers.CharField()
     readings = serializers.IntegerField()
     energy_kwh = _Float(allow_null=True)
-    min_power_w = serializers.IntegerField(allow_null=True)
-    max_power_w = serializers.IntegerField(allow_null=True)
+    min_power_w = _Float(allow_null=True)
+    max_power_w = _Float(allow_null=True)
     avg_power_w = _Float(allow_null=True)
     cost = _cost()
 
