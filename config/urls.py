@@ -23,6 +23,7 @@ api_v1 = [
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("favicon.ico", views.favicon),
     path("healthz", views.healthz, name="healthz"),
     path("status", views.status_view, name="status"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

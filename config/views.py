@@ -1,6 +1,8 @@
 import logging
 
 from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
@@ -10,6 +12,11 @@ from accounts.permissions import IsStaff
 from config import health, status
 
 log = logging.getLogger(__name__)
+
+
+def favicon(request):
+    """Browsers and crawlers ask for /favicon.ico whatever the page says: send them the SVG."""
+    return redirect(static("favicon.svg"), permanent=True)
 
 
 def healthz(request):

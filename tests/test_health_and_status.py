@@ -85,3 +85,10 @@ def test_status_records_the_beat_heartbeat(api, staff):
     beat_heartbeat.delay()
 
     assert api.as_user(staff).get("/status").json()["beat_last_heartbeat"] is not None
+
+
+def test_favicon_ico_answers_with_the_sites_icon(client):
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 301
+    assert response["Location"].endswith("favicon.svg")

@@ -85,6 +85,16 @@ def test_it_shows_my_bills_and_a_bill_page_and_pdf(client, customer, account):
     assert bill.number not in client.get(reverse("billing:list")).content.decode()
 
 
+def test_it_keeps_the_review_flag_of_an_issued_bill_for_staff(client, customer, staff, account):
+    bill, _ = services.bill_generate_for_month(account=account, month="2026-09", issue=True)
+    Bill.objects.filter(pk=bill.pk).update(needs_review=True)
+
+    client.force_login(customer)
+    assert "needs review" not in client.get(reverse("billing:list")).content.decode()
+    client.force_login(staff)
+    assert "needs review" in client.get(reverse("billing:list")).content.decode()
+
+
 def test_it_hides_draft_bills_from_the_customer(client, customer, account):
     draft, _ = services.bill_generate_for_month(account=account, month="2026-09")
     client.force_login(customer)

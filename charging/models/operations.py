@@ -143,6 +143,7 @@ class LocalAuthListEntry(models.Model):
 
     class Meta:
         ordering = ["charger", "id_tag"]
+        verbose_name_plural = "local auth list entries"
         constraints = [
             models.UniqueConstraint(fields=["charger", "id_tag"], name="local_list_entry_unique")
         ]
@@ -165,6 +166,7 @@ class Anomaly(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "anomalies"
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.charger_id}"

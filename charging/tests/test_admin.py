@@ -180,3 +180,12 @@ def test_it_deletes_a_charger_registered_by_mistake(client, staff):
 
     assert response.status_code == 302
     assert not Charger.objects.filter(pk=charger.pk).exists()
+
+
+def test_it_names_anomalies_and_local_list_entries_in_plain_english(client, staff):
+    client.force_login(staff)
+
+    index = client.get("/admin/").content.decode()
+
+    assert "Anomalies" in index and "Anomalys" not in index
+    assert "Local auth list entries" in index and "entrys" not in index
