@@ -288,6 +288,7 @@ def test_it_shows_the_mobile_daily_table_against_the_typical_day(client, custome
     rows = response.context["rows"]
     first = timezone.localdate() - timedelta(days=4)
     assert len(rows) == meter.daily_usage.filter(day__gte=first).count() >= 4
+    assert f"Used in {len(rows)} days" in response.text  # the days with data, not the lookback
     stored = {u.day.isoformat(): float(u.import_kwh) for u in meter.daily_usage.all()}
     assert all(row["energy_kwh"] == pytest.approx(stored[row["day"]]) for row in rows)
 

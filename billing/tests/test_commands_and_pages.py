@@ -95,6 +95,17 @@ def test_it_keeps_the_review_flag_of_an_issued_bill_for_staff(client, customer, 
     assert "needs review" in client.get(reverse("billing:list")).content.decode()
 
 
+def test_it_shows_the_vat_line_as_its_rate_on_an_amount(client, customer, account):
+    bill, _ = services.bill_generate_for_month(account=account, month="2026-09", issue=True)
+    client.force_login(customer)
+
+    page = client.get(reverse("billing:detail", args=[bill.number])).content.decode()
+
+    vat_row = next(row for row in page.split("<tr>") if "VAT at" in row)
+    assert "GBP" not in vat_row
+    assert f"£{bill.vat}" in vat_row
+
+
 def test_it_hides_draft_bills_from_the_customer(client, customer, account):
     draft, _ = services.bill_generate_for_month(account=account, month="2026-09")
     client.force_login(customer)
