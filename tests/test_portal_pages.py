@@ -2,6 +2,7 @@
 report is not shown as its state (issue #20)."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.test import Client, override_settings
@@ -111,3 +112,22 @@ def test_an_offline_charger_shows_no_live_power_and_no_stop_button(client, custo
     Charger.objects.filter(pk=charger.pk).update(connected=True)
     detail = client.get(f"/charging/{charger.pk}/").content.decode()
     assert "7200 W" in detail and "Stop charging" in detail
+
+
+def test_a_live_meter_shows_its_last_half_hour_after_six_minutes_of_readings(client, customer):
+    from meters.models import MeterKind, ReadingSource
+    from meters.tests.factories import MeterFactory, ReadingFactory
+
+    meter = MeterFactory(account=customer.customer_accounts.get(), kind=MeterKind.LIVE)
+    now = timezone.now()
+    for n in range(36):  # ten-second readings over the last six minutes, 0.001 kWh apart
+        ReadingFactory(
+            meter=meter,
+            at=now - timedelta(seconds=10 * (36 - n)),
+            source=ReadingSource.MQTT,
+            import_kwh=Decimal("100") + Decimal(n) / 1000,
+        )
+    client.force_login(customer)
+    page = client.get(f"/meters/{meter.meter_id}/").content.decode()
+    row = page.split("Last half-hour", 1)[1].split("</tr>", 1)[0]
+    assert "0.035 kWh" in row and "so far" in row and "Not enough readings" not in row
