@@ -24,7 +24,7 @@ from charging.tests.factories import ChargerFactory
 from meters import services
 from meters.telemetry import supervision
 from meters.tests.factories import MeterFactory
-from portal.tests.factories import half_hour_floor, meter_with_readings
+from portal.tests.factories import half_hour_floor, meter_with_readings, seed_readings
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -363,3 +363,63 @@ def test_the_operations_page_reflects_a_stopped_ingest(page, live_server, staff,
     page.set_viewport_size(PHONE)
     shoot(page, "ops-phone")
     assert console_errors == []
+
+
+def test_a_meter_new_today_reads_as_days_and_minutes_not_years_or_a_sliver(
+    page, live_server, customer, console_errors
+):
+    """Twenty minutes of a new live display: the daily bars sit on a calendar week (uPlot alone
+    widened one point to 2.7 years), and the Day view zooms to the readings, saying so."""
+    now = timezone.now()
+
+    def seed():
+        meter = MeterFactory(account=customer.customer_accounts.get(), kind="live")
+        seed_readings(meter, end=now, count=41, step=timedelta(seconds=30), with_power=True)
+        return meter
+
+    meter = off_loop(seed)
+    log_in(page, live_server.url, customer)
+    page.goto(f"{live_server.url}/dashboard/{meter.meter_id}/")
+    chart_ready(page)
+    expect(page.locator("#daily-wrap")).to_have_attribute("data-state", "ready")
+    expect(page.locator("#daily-wrap")).to_have_attribute("data-span-days", re.compile("^[789]$"))
+    expect(page.locator("#range-label")).to_contain_text("readings since")
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}/m/{meter.meter_id}/")
+    expect(page.locator("#m-chart-wrap")).to_have_attribute("data-state", "ready")
+    expect(page.locator("#m-chart-wrap")).to_have_attribute("data-span-days", re.compile("^[789]$"))
+    assert console_errors == []
+
+
+def test_a_hidden_series_takes_its_axis_and_the_year_names_its_years(
+    page, live_server, customer, meter, console_errors
+):
+    log_in(page, live_server.url, customer)
+    page.goto(f"{live_server.url}/dashboard/{meter.meter_id}/")
+    chart_ready(page)
+    wrap = page.locator("#chart-wrap")
+    expect(wrap).to_have_attribute("data-axes", "W kWh")
+    page.get_by_label("Cumulative energy (kWh)").uncheck()
+    expect(wrap).to_have_attribute("data-axes", "W")
+    page.get_by_label("Power (W)").uncheck()
+    page.get_by_label("Cumulative energy (kWh)").check()
+    expect(wrap).to_have_attribute("data-axes", "kWh")
+
+    page.get_by_role("button", name="Year").click()
+    this_year, last_year = timezone.localdate().year, timezone.localdate().year - 1
+    expect(page.locator("#range-label")).to_contain_text(
+        re.compile(rf"{last_year} \u2013 .*{this_year}")
+    )
+    assert console_errors == []
+
+
+def test_the_summary_skeletons_fill_one_row_while_loading(page, live_server, customer, meter):
+    """Pico's [aria-busy] spinner took a grid cell and pushed the fifth skeleton to a new row."""
+    log_in(page, live_server.url, customer)
+    page.route(re.compile(r".*/summary\.json.*"), lambda route: None)  # never answers
+    page.goto(f"{live_server.url}/dashboard/{meter.meter_id}/")
+    cards = page.locator("#summary .card.skeleton")
+    expect(cards).to_have_count(5)
+    tops = {round(cards.nth(i).bounding_box()["y"]) for i in range(5)}
+    widths = {round(cards.nth(i).bounding_box()["width"]) for i in range(5)}
+    assert len(tops) == 1 and len(widths) == 1, (tops, widths)

@@ -38,6 +38,42 @@ export function fmtMoney(value) {
   return new Intl.NumberFormat("en-GB", { style: "currency", currency: "GBP" }).format(Number(value));
 }
 
+// Day before month on the time axes, as in the UK (uPlot is a global script, loaded first).
+export const fmtDate = (template) => uPlot.fmtDate(template.replace(/\{M\}\/\{D\}/g, "{D}/{M}"));
+
+// A time axis over daily bars: half a day either side of the first and last day, so the bars
+// are whole (and at least a week). Read from the data, not uPlot's auto range: with a single day uPlot widens the
+// scale by 86,400 of its time units (86,400,000 s, some 2.7 years, in seconds mode).
+export function dayPadding(u) {
+  const t = u.data[0];
+  if (!t || t.length === 0) return [Date.now() / 1000 - 86400, Date.now() / 1000];
+  // At least a week wide, so a first day reads as a day on a calendar axis, not as 24 hours.
+  const end = t[t.length - 1] + 43200;
+  return [Math.min(t[0] - 43200, end - 7 * 86400), end];
+}
+
+// A uPlot hook that records the x scale's span in days on the chart's wrapper (uPlot sets its
+// scales after the constructor returns, in a microtask).
+export function recordSpanDays(wrap) {
+  return (u, key) => {
+    if (key === "x") wrap.dataset.spanDays = String(Math.round((u.scales.x.max - u.scales.x.min) / 86400));
+  };
+}
+
+// The range label: the year appears when the range crosses a year or is not this year, and
+// long ranges (a week or more) name days, not minutes.
+export function fmtRange(start, end) {
+  const year = new Date().getFullYear();
+  const a = new Date(start * 1000);
+  const b = new Date(end * 1000);
+  const withYear = a.getFullYear() !== year || b.getFullYear() !== year || a.getFullYear() !== b.getFullYear();
+  const long = end - start >= 7 * 86400;
+  const options = { weekday: "short", day: "numeric", month: "short" };
+  if (withYear) options.year = "numeric";
+  if (!long) Object.assign(options, { hour: "2-digit", minute: "2-digit" });
+  return `${a.toLocaleString("en-GB", options)} – ${b.toLocaleString("en-GB", options)}`;
+}
+
 export function fmtTime(seconds) {
   return new Date(seconds * 1000).toLocaleString("en-GB", {
     weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",

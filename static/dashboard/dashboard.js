@@ -1,11 +1,9 @@
 // The customer's energy dashboard: power and cumulative energy over a chosen range (uPlot),
 // drag-to-select statistics, period cards, daily bars, live updates over /ws/live/ with a
 // polling fallback. Reads only the dashboard's JSON doors.
-import { COLOURS, el, fmt, fmtKWh, fmtMoney, fmtTime, fmtW, getJSON } from "./common.js";
+import { COLOURS, dayPadding, el, fmt, fmtDate, fmtKWh, fmtMoney, fmtRange, fmtTime, fmtW, getJSON, recordSpanDays } from "./common.js";
 
 const cfg = JSON.parse(document.getElementById("dashboard-config").textContent);
-// Day before month on the time axes, as in the UK.
-const fmtDate = (template) => uPlot.fmtDate(template.replace(/\{M\}\/\{D\}/g, "{D}/{M}"));
 const PRESETS = { hour: 3600, day: 86400, week: 7 * 86400, month: 30 * 86400, year: 365 * 86400 };
 const PRESET_KEYS = { 1: "hour", 2: "day", 3: "week", 4: "month", 5: "year" };
 const params = new URLSearchParams(location.search);
@@ -64,6 +62,23 @@ function powerRange(u, min, max) {
   return [Math.min(0, min), max > 0 ? max * 1.1 : 1000];
 }
 
+// The window the x axis shows: the chosen range, or, when the readings cover less than a
+// quarter of it (a live display that started twenty minutes ago, in the Day view), the span
+// from just before the first reading to the range's end, so the readings are not a sliver
+// against the right edge. The label says so.
+const SLIVER = 0.25;
+function viewRange() {
+  const first = state.data[0][0];
+  const span = state.end - state.start;
+  if (first === undefined || first === null || state.end - first >= span * SLIVER) return [state.start, state.end];
+  return [Math.max(state.start, first - (state.end - first) * 0.1), state.end];
+}
+
+// Showing a series shows its axis; a hidden series takes its axis with it (no empty 0-1 axis).
+function seriesShown(index) {
+  return document.getElementById(index === 1 ? "show-power" : "show-energy").checked;
+}
+
 function makePlot() {
   const opts = {
     ...chartSize(),
@@ -71,7 +86,7 @@ function makePlot() {
     cursor: { drag: { x: true, y: false, setScale: false } },
     select: { show: true },
     scales: {
-      x: { time: true, range: () => [state.start, state.end] },
+      x: { time: true, range: () => viewRange() },
       W: { range: powerRange },
       kWh: { range: (u, min, max) => [0, max === null || max <= 0 ? 1 : max * 1.1] },
     },
@@ -79,14 +94,14 @@ function makePlot() {
       {},
       {
         label: "Power", scale: "W", stroke: COLOURS.power, width: 1.5, fill: "rgba(37, 99, 235, 0.08)",
-        value: (u, v) => fmtW(v), spanGaps: false,
+        value: (u, v) => fmtW(v), spanGaps: false, show: seriesShown(1),
       },
-      { label: "Energy", scale: "kWh", stroke: COLOURS.energy, width: 1.5, value: (u, v) => fmtKWh(v) },
+      { label: "Energy", scale: "kWh", stroke: COLOURS.energy, width: 1.5, value: (u, v) => fmtKWh(v), show: seriesShown(2) },
     ],
     axes: [
       {},
-      { scale: "W", label: "Power (W)", values: (u, ticks) => ticks.map((v) => fmt(v, 0)), size: 60 },
-      { scale: "kWh", label: "Energy (kWh)", side: 1, grid: { show: false }, size: 60 },
+      { scale: "W", label: "Power (W)", values: (u, ticks) => ticks.map((v) => fmt(v, 0)), size: 60, show: seriesShown(1) },
+      { scale: "kWh", label: "Energy (kWh)", side: 1, grid: { show: !seriesShown(1) }, size: 60, show: seriesShown(2) },
     ],
     hooks: {
       setSelect: [(u) => onSelect(u)],
@@ -94,8 +109,16 @@ function makePlot() {
     },
   };
   state.plot = new uPlot(opts, state.data, chartNode);
+  chartWrap.dataset.axes = opts.axes.filter((axis) => axis.scale && axis.show).map((axis) => axis.scale).join(" ");
   addTouch(state.plot);
-  new ResizeObserver(() => state.plot.setSize(chartSize())).observe(chartWrap);
+}
+new ResizeObserver(() => state.plot?.setSize(chartSize())).observe(chartWrap);
+
+// uPlot sizes its axes once: a series toggled on or off redraws the chart with its axis to match.
+function toggleSeries() {
+  state.plot?.destroy();
+  state.plot = null;
+  redraw();
 }
 
 function redraw() {
@@ -147,7 +170,8 @@ function showChartError(error) {
 
 function updateRangeLabel() {
   document.getElementById("range-label").textContent =
-    `${fmtTime(state.start)} – ${fmtTime(state.end)} · ${state.data[0].length} points`;
+    `${fmtRange(state.start, state.end)} · ${state.data[0].length} points`
+    + (viewRange()[0] > state.start ? ` · readings since ${fmtTime(state.data[0][0])}` : "");
 }
 
 function setPreset(preset) {
@@ -166,7 +190,9 @@ function setPreset(preset) {
 
 function syncSeriesToggles(u, index) {
   const box = { 1: "show-power", 2: "show-energy" }[index];
-  if (box) document.getElementById(box).checked = u.series[index].show;
+  if (!box || document.getElementById(box).checked === u.series[index].show) return;
+  document.getElementById(box).checked = u.series[index].show;
+  setTimeout(toggleSeries); // after uPlot's own hook has run: its axis follows the series
 }
 
 // --- Selection statistics ---------------------------------------------------------------------
@@ -435,9 +461,6 @@ async function loadSummary() {
 const dailyWrap = document.getElementById("daily-wrap");
 const daily = { body: null, plot: null };
 
-// Half a day either side, so the first and last bars are whole.
-const dayPadding = (u, min, max) => (min === null ? [Date.now() / 1000 - 86400, Date.now() / 1000] : [min - 43200, max + 43200]);
-
 function dailyReference() {
   return document.querySelector('input[name="reference"]:checked').value;
 }
@@ -469,6 +492,7 @@ function drawDaily() {
         },
       ],
       axes: [{}, { scale: "kWh", label: "kWh", size: 55 }],
+      hooks: { setScale: [recordSpanDays(dailyWrap)] },
     },
     data,
     document.getElementById("daily-chart"),
@@ -540,8 +564,8 @@ for (const button of document.querySelectorAll("#presets [data-preset]")) {
   button.addEventListener("click", () => setPreset(button.dataset.preset));
 }
 document.getElementById("refresh").addEventListener("click", () => refreshAll());
-document.getElementById("show-power").addEventListener("change", (event) => state.plot?.setSeries(1, { show: event.target.checked }));
-document.getElementById("show-energy").addEventListener("change", (event) => state.plot?.setSeries(2, { show: event.target.checked }));
+document.getElementById("show-power").addEventListener("change", () => toggleSeries());
+document.getElementById("show-energy").addEventListener("change", () => toggleSeries());
 document.getElementById("power-axis").addEventListener("change", (event) => {
   state.powerMax = event.target.value === "auto" ? null : Number(event.target.value);
   state.plot?.setData(state.data);

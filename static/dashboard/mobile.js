@@ -1,8 +1,5 @@
 // The mobile view's compact chart: daily bars against the typical day, with series toggles.
-import { COLOURS, fmtKWh } from "./common.js";
-
-// Half a day either side, so the first and last bars are whole.
-const dayPadding = (u, min, max) => (min === null ? [Date.now() / 1000 - 86400, Date.now() / 1000] : [min - 43200, max + 43200]);
+import { COLOURS, dayPadding, fmtDate, fmtKWh, recordSpanDays } from "./common.js";
 const daily = JSON.parse(document.getElementById("mobile-daily").textContent);
 const wrap = document.getElementById("m-chart-wrap");
 const rows = daily.days;
@@ -13,6 +10,7 @@ const plot = new uPlot(
   {
     width: Math.max(260, wrap.clientWidth),
     height: 200,
+    fmtDate,
     scales: { x: { time: true, range: dayPadding }, kWh: { range: (u, min, max) => [0, max === null || max <= 0 ? 1 : max * 1.15] } },
     series: [
       { value: (u, v) => (v === null ? "–" : new Date(v * 1000).toLocaleDateString("en-GB")) },
@@ -24,6 +22,7 @@ const plot = new uPlot(
     ],
     axes: [{}, { scale: "kWh", size: 45 }],
     legend: { show: false },
+    hooks: { setScale: [recordSpanDays(wrap)] },
   },
   data,
   document.getElementById("m-chart"),
