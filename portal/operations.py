@@ -2,7 +2,7 @@
 plus the things an operator acts on — reception, live devices that went quiet, beat jobs, the
 last archive."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from celery.schedules import crontab
 from celery.schedules import schedule as celery_schedule
@@ -10,6 +10,7 @@ from django.apps import apps
 from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
 from django_celery_beat.models import PeriodicTask
 
 from config import status
@@ -25,8 +26,9 @@ def overview() -> dict:
     ingest = ingest_state()
     return {
         "now": timezone.now(),
-        "beat_last_heartbeat": collected["beat_last_heartbeat"],
-        "telemetry": sections.get("telemetry"),
+        "time_zone": settings.TIME_ZONE,
+        "beat_last_heartbeat": when(collected["beat_last_heartbeat"]),
+        "telemetry": _telemetry(sections.get("telemetry")),
         "ingest": ingest,
         "ingest_processes": ingest_processes(ingest),
         "reception": meter_selectors.reception_state(),
@@ -35,11 +37,25 @@ def overview() -> dict:
         "chargers": facts(sections.get("charging")),
         "batteries": facts(sections.get("batteries")),
         "battery_alerts": open_battery_alerts(),
-        "billing": sections.get("billing"),
+        "billing": _with_times(sections.get("billing"), "last_run", ("started_at", "finished_at")),
         "beat_jobs": beat_jobs(),
         "last_archive": meter_selectors.archive_latest(),
         "sections": sections,
     }
+
+
+def _with_times(section: dict | None, key: str, fields: tuple[str, ...]) -> dict | None:
+    """``section`` with the ISO times of ``section[key]`` as datetimes, for the template."""
+    if not section or not isinstance(section.get(key), dict):
+        return section
+    return {**section, key: {**section[key], **{f: when(section[key].get(f)) for f in fields}}}
+
+
+def _telemetry(section: dict | None) -> dict | None:
+    if not section or "open_alerts" not in section:
+        return section
+    alerts = [{**alert, "opened_at": when(alert["opened_at"])} for alert in section["open_alerts"]]
+    return {**section, "open_alerts": alerts}
 
 
 def devices_offline() -> dict:
@@ -86,7 +102,8 @@ def beat_jobs() -> list[dict]:
         )
     outcomes = status.task_outcomes([job["task"] for job in jobs])
     for job in jobs:
-        job["outcome"] = outcomes.get(job["task"])
+        outcome = outcomes.get(job["task"])
+        job["outcome"] = outcome and {**outcome, "at": when(outcome.get("at"))}
     return jobs
 
 
@@ -99,14 +116,46 @@ def _as_schedule(value):
 
 
 def _describe(schedule) -> str:
-    if isinstance(schedule, celery_schedule) and not isinstance(schedule, crontab):
+    if isinstance(schedule, crontab):
+        return describe_cron(
+            schedule._orig_minute,
+            schedule._orig_hour,
+            schedule._orig_day_of_month,
+            schedule._orig_month_of_year,
+            schedule._orig_day_of_week,
+        )
+    if isinstance(schedule, celery_schedule):
         seconds = int(schedule.run_every.total_seconds())
         return f"every {seconds} s" if seconds < 120 else f"every {seconds // 60} min"
-    # "<crontab: 30 0 * * * (m/h/dM/MY/d)>" -> "cron 30 0 * * *"
-    text = str(schedule)
-    if text.startswith("<crontab: "):
-        return "cron " + text.removeprefix("<crontab: ").split(" (")[0]
-    return text
+    return str(schedule)
+
+
+WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def describe_cron(minute, hour, day_of_month, month_of_year, day_of_week) -> str:
+    """A crontab in words, in beat's time zone (CELERY_TIMEZONE): "02:00 on the 1st of each
+    month", "daily at 00:30", "03:17 every Monday"; anything rarer as its five fields."""
+    fields = [str(f) for f in (minute, hour, day_of_month, month_of_year, day_of_week)]
+    m, h, dom, moy, dow = fields
+    zone = f" ({settings.CELERY_TIMEZONE})"
+    if m.isdigit() and h == "*" and dom == moy == dow == "*":
+        return f"hourly at :{int(m):02d}"
+    if not (m.isdigit() and h.isdigit()) or moy != "*":
+        return "cron " + " ".join(fields) + zone
+    at = f"{int(h):02d}:{int(m):02d}"
+    if dom == "*" and dow == "*":
+        return f"daily at {at}{zone}"
+    if dom.isdigit() and dow == "*":
+        return f"{at} on the {_ordinal(int(dom))} of each month{zone}"
+    if dom == "*" and dow.isdigit() and int(dow) < 7:
+        return f"{at} every {WEEKDAYS[int(dow)]}{zone}"
+    return "cron " + " ".join(fields) + zone
 
 
 def open_battery_alerts() -> list[dict] | None:
@@ -128,23 +177,38 @@ def open_battery_alerts() -> list[dict] | None:
     ]
 
 
+def when(value) -> datetime | None:
+    """A status section's time (an ISO string or a datetime) as an aware datetime, or None."""
+    if isinstance(value, datetime):
+        return value
+    return parse_datetime(value) if isinstance(value, str) else None
+
+
+def readable(value) -> str:
+    """One status value as a person reads it: times in local time to the second, seconds as
+    durations, nested figures joined, nothing shown as a bare None or {}."""
+    if value is None or value == {} or value == []:
+        return "none"
+    if isinstance(value, dict):
+        if "at" in value:  # a pass: when it ran and how long it took
+            took = f", took {value['seconds']:.2f} s" if "seconds" in value else ""
+            return f"{readable(value['at'])}{took}"
+        return ", ".join(f"{k.replace('_', ' ')}: {readable(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(readable(v) for v in value)
+    moment = when(value) if isinstance(value, str | datetime) else None
+    if moment is not None:
+        return date_format(timezone.localtime(moment), "j M Y H:i:s")
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
 def facts(section: dict | None) -> list[tuple[str, str]]:
-    """A status section as label/value pairs a person reads: nested figures joined, nothing
-    shown as a bare None or {}."""
+    """A status section as label/value pairs a person reads."""
     if not section:
         return []
-    rows = []
-    for key, value in section.items():
-        if isinstance(value, dict):
-            text = ", ".join(f"{k}: {v}" for k, v in value.items()) or "none"
-        elif isinstance(value, list):
-            text = ", ".join(str(v) for v in value) or "none"
-        elif value is None:
-            text = "none"
-        else:
-            text = str(value)
-        rows.append((key.replace("_", " ").capitalize(), text))
-    return rows
+    return [(key.replace("_", " ").capitalize(), readable(value)) for key, value in section.items()]
 
 
 def ingest_state() -> dict | None:
@@ -158,8 +222,8 @@ def ingest_state() -> dict | None:
 
 
 def _seconds_since(value: str | None, now) -> float | None:
-    when = parse_datetime(value) if value else None
-    return None if when is None else round((now - when).total_seconds(), 1)
+    moment = when(value)
+    return None if moment is None else round((now - moment).total_seconds(), 1)
 
 
 def ingest_processes(ingest: dict | None) -> list[dict]:
@@ -180,7 +244,7 @@ def ingest_processes(ingest: dict | None) -> list[dict]:
                 "paused": bool(beat.get("paused")),
                 "received_per_minute": minute.get("received", 0),
                 "rejected_per_minute": minute.get("rejected", 0),
-                "last_message_at": beat.get("last_message_at"),
+                "last_message_at": when(beat.get("last_message_at")),
                 "lag_seconds": _seconds_since(beat.get("last_message_at"), now),
                 "heartbeat_age_seconds": age,
                 # What a silent process last said about its connection is history, not state.

@@ -123,7 +123,9 @@ def mobile(request, meter_id: str | None = None):
         "raw_days": raw_days,
         "error": error,
         "daily": daily,
-        "rows": [{**row, "date": date.fromisoformat(row["day"])} for row in reversed(daily["days"])],
+        "rows": [
+            {**row, "date": date.fromisoformat(row["day"])} for row in reversed(daily["days"])
+        ],
         "actual_kwh": actual,
         "typical_kwh": None if typical is None else typical * len(daily["days"]),
         "actual_cost": extras.pricer(account=meter.account)(actual if daily["days"] else None),

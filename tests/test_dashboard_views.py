@@ -610,7 +610,10 @@ def test_it_lists_every_scheduled_job_with_its_runs(client, staff):
     jobs = {job["name"]: job for job in client.get("/ops/").context["ops"]["beat_jobs"]}
 
     assert "meters-archive-daily" in jobs
-    assert jobs["meters-archive-daily"]["schedule"] == "cron 30 0 * * *"
+    assert jobs["meters-archive-daily"]["schedule"] == "daily at 00:30 (Europe/London)"
+    assert jobs["billing-issue-previous-month"]["schedule"] == (
+        "02:00 on the 1st of each month (Europe/London)"
+    )
     assert jobs["meters-archive-daily"]["last_run_at"] is None
     ran = jobs["telemetry-supervise"]
     assert ran["total_run_count"] == 42

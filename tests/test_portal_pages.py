@@ -131,3 +131,51 @@ def test_a_live_meter_shows_its_last_half_hour_after_six_minutes_of_readings(cli
     page = client.get(f"/meters/{meter.meter_id}/").content.decode()
     row = page.split("Last half-hour", 1)[1].split("</tr>", 1)[0]
     assert "0.035 kWh" in row and "so far" in row and "Not enough readings" not in row
+
+
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        (("0", "2", "1", "*", "*"), "02:00 on the 1st of each month (Europe/London)"),
+        (("30", "0", "*", "*", "*"), "daily at 00:30 (Europe/London)"),
+        (("17", "3", "*", "*", "1"), "03:17 every Monday (Europe/London)"),
+        (("5", "*", "*", "*", "*"), "hourly at :05"),
+        (("0", "2", "22", "*", "*"), "02:00 on the 22nd of each month (Europe/London)"),
+        (("0", "2", "11", "*", "*"), "02:00 on the 11th of each month (Europe/London)"),
+        (("0", "2", "1", "1", "*"), "cron 0 2 1 1 * (Europe/London)"),  # yearly: the fields
+        (("*/5", "*", "*", "*", "*"), "cron */5 * * * * (Europe/London)"),
+    ],
+)
+def test_ops_names_cron_schedules_in_words(fields, words):
+    from portal.operations import describe_cron
+
+    assert describe_cron(*fields) == words
+
+
+def test_ops_shows_a_pass_as_a_local_time_and_a_duration_not_a_dictionary():
+    from portal.operations import facts
+
+    rows = dict(
+        facts(
+            {
+                "last_monitoring_pass": {
+                    "at": "2026-07-01T08:35:36.250454+00:00",
+                    "seconds": 0.0491,
+                },
+                "by_status": {},
+            }
+        )
+    )
+    assert rows["Last monitoring pass"] == "1 Jul 2026 09:35:36, took 0.05 s"
+    assert rows["By status"] == "none"
+
+
+def test_ops_counts_devices_as_the_admin_does(client, staff):
+    from meters.telemetry.models import Device
+
+    Device.objects.create(topic="tele/a/SENSOR", online=True)
+    Device.objects.create(topic="tele/b/SENSOR", online=False)
+    client.force_login(staff)
+    page = client.get("/ops/").content.decode()
+    assert "Devices: 2 (1 online, 1 offline by their last will, 2 unassigned" in page
+    assert ".250454" not in page and "+00:00" not in page
