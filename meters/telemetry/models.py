@@ -14,7 +14,7 @@ from .payloads import QUANTITIES, overrides_validate
 
 class Device(models.Model):
     topic = models.CharField(
-        max_length=128, unique=True, help_text="Tasmota topic: tele/<topic>/SENSOR."
+        max_length=128, unique=True, help_text="Tasmota topic: the TOPIC in tele/TOPIC/SENSOR."
     )
     meter = models.OneToOneField(
         Meter,

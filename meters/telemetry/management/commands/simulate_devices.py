@@ -25,6 +25,7 @@ from accounts.models import CustomerAccount
 from config.mqtt import broker_address, client_secure
 from meters import services as meter_services
 from meters.models import Meter, MeterKind, Reading
+from meters.telemetry.models import Device as TelemetryDevice
 
 log = logging.getLogger("meters.telemetry.simulator")
 
@@ -88,6 +89,7 @@ class Command(BaseCommand):
         devices = [
             Device(meter, solar=index % 3 == 1, rng=rng) for index, meter in enumerate(meters)
         ]
+        self._announce(devices, options["period"])
         client = self._client()
         root = settings.TELEMETRY_TOPIC_ROOT
         for device in devices:
@@ -106,6 +108,18 @@ class Command(BaseCommand):
             client.publish(f"{root}/{device.topic}/LWT", "Offline", qos=1, retain=True)
         client.disconnect()
         client.loop_stop()
+
+    def _announce(self, devices: list[Device], period: int) -> None:
+        """Record each simulated reader's TelePeriod, as staff set a real one's in the admin, so
+        supervision expects a SENSOR every ``period`` s (the default is Tasmota's 300 s)."""
+        for device in devices:
+            known = TelemetryDevice.objects.filter(topic=device.topic)
+            if known.update(tele_period_seconds=period):
+                continue
+            if not TelemetryDevice.objects.filter(meter=device.meter).exists():
+                TelemetryDevice.objects.create(
+                    topic=device.topic, meter=device.meter, tele_period_seconds=period
+                )
 
     def _meters(self, count: int, stop: threading.Event) -> list[Meter]:
         """The live meters without a device of another kind; demo ones are created when there
