@@ -42,6 +42,14 @@ from .connections import (
 from .frames import ocpp_messages_purge, ocpp_messages_record
 from .handshake import charger_connection_take
 from .meter_values import meter_values_record
+from .stations import (
+    boot_fields_from_201,
+    charger_events_record,
+    device_model_record,
+    id_token_info_201,
+    meter_values_from_201,
+    reservation_status_update,
+)
 from .status import (
     VENDOR_STRING_MAX,
     boot_notification_record,
@@ -59,6 +67,7 @@ from .tags import (
     id_tag_update,
     id_token_validate,
 )
+from .transaction_events import transaction_event_record
 from .transactions import StartResult, transaction_start, transaction_stop
 
 __all__ = [
@@ -75,6 +84,7 @@ __all__ = [
     "UNAUTHENTICATED_ACCEPT_REFUSED",
     "VENDOR_STRING_MAX",
     "StartResult",
+    "boot_fields_from_201",
     "boot_notification_record",
     "charge_point_id_validate",
     "charger_authenticate",
@@ -82,6 +92,7 @@ __all__ = [
     "charger_connection_open",
     "charger_connection_take",
     "charger_delete",
+    "charger_events_record",
     "charger_key_rotate",
     "charger_password_validate",
     "charger_register",
@@ -97,6 +108,7 @@ __all__ = [
     "command_complete",
     "command_create",
     "command_expire",
+    "device_model_record",
     "diagnostics_status_record",
     "firmware_status_record",
     "heartbeat_record",
@@ -104,13 +116,17 @@ __all__ = [
     "id_tag_create",
     "id_tag_info",
     "id_tag_update",
+    "id_token_info_201",
     "id_token_validate",
+    "meter_values_from_201",
     "meter_values_record",
     "node_of",
     "ocpp_messages_purge",
     "ocpp_messages_record",
     "parse_ocpp_time",
+    "reservation_status_update",
     "status_notification_record",
+    "transaction_event_record",
     "transaction_start",
     "transaction_stop",
 ]
