@@ -56,7 +56,7 @@ def _event_store(charger: Charger, event: dict, at) -> TransactionEvent | None:
         return None
 
 
-def _session_open(charger: Charger, event: dict, at, token: dict | None) -> Transaction:
+def _session_open(charger: Charger, event: dict, at, token: dict | None, info) -> Transaction:
     """The row of the event's transaction, created (locked either way) when first seen."""
     uid = event["transaction_info"]["transaction_id"]
     row = Transaction.objects.select_for_update().filter(charger=charger, transaction_uid=uid)
@@ -76,13 +76,15 @@ def _session_open(charger: Charger, event: dict, at, token: dict | None) -> Tran
             if tag and tag.account_id
             else Charger.objects.values_list("account_id", flat=True).get(pk=charger.pk)
         ),
-        authorization_status="",
+        authorization_status=info["status"],
         reservation_id=event.get("reservation_id"),
         meter_start_wh=0,
         started_at=at,
     )
     if event["event_type"] != "Started":
         _anomaly(charger, "transaction_event_without_start", created, seq_no=event["seq_no"])
+    if token and info["status"] != "Accepted":
+        _anomaly(charger, "start_not_accepted", created, id_tag=id_tag, status=info["status"])
     return created
 
 
@@ -124,6 +126,10 @@ def _session_apply(charger: Charger, row: Transaction, event: dict, at, token, i
     if event["event_type"] == "Ended":
         _session_end(charger, row, event, at, token, register)
         fields |= {"meter_stop_wh", "stopped_at", "stop_reason", "stop_id_tag", "energy_kwh"}
+    elif row.stopped_at is not None and register:  # a late event of an ended session
+        row.meter_stop_wh = register[1]
+        row.energy_kwh = _kwh(register)
+        fields |= {"meter_stop_wh", "energy_kwh"}
     row.save(update_fields=sorted(fields))
 
 
@@ -138,7 +144,11 @@ def _session_end(charger, row: Transaction, event: dict, at, token, register) ->
     row.stopped_at = max(at, row.started_at)
     row.stop_reason = event["transaction_info"].get("stopped_reason") or "Local"
     row.stop_id_tag = (token or {}).get("id_token", "")[:36]
-    row.energy_kwh = (Decimal(max(last - first, 0)) / 1000).quantize(Decimal("0.001"))
+    row.energy_kwh = _kwh((first, last))
+
+
+def _kwh(register: tuple[int, int]) -> Decimal:
+    return (Decimal(max(register[1] - register[0], 0)) / 1000).quantize(Decimal("0.001"))
 
 
 @transaction.atomic
@@ -159,7 +169,7 @@ def transaction_event_record(*, charger: Charger, event: dict) -> dict:
     ).exists()
     info = id_token_info_201(id_token=token, starting=starting) if token else None
     answer = {"id_token_info": info} if info else {}
-    row = _session_open(charger, event, at, token)
+    row = _session_open(charger, event, at, token, info or {"status": ""})
     TransactionEvent.objects.filter(pk=stored.pk).update(transaction=row)
     began = row.started_at == at and event["event_type"] == "Started"
     samples = _meter_values_store(
