@@ -30,6 +30,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import json
 import logging
 
 from channels.consumer import get_handler_name
@@ -246,7 +247,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         payload = command.payload
         if secret:  # a key rotation: the key came with the event, never stored
             self.masked.add(secret)
-            payload = payload | {"value": secret}
+            payload = json.loads(json.dumps(payload).replace(services.KEY_MASK, secret))
         try:
             request = self.central_system.command_call(command.operation, payload)
             result = await self.central_system.call(request, suppress=False)

@@ -15,6 +15,7 @@ from .chargers import (
     charger_set_registration,
     charger_update,
 )
+from .command_versions import OPERATIONS_201, OPERATIONS_BY_VERSION, profile_to_201
 from .commands import (
     ACCEPTED_ANSWERS,
     CUSTOMER_OPERATIONS,
@@ -81,6 +82,8 @@ __all__ = [
     "KEY_MASK",
     "NOT_WHILE_PENDING",
     "OPERATIONS",
+    "OPERATIONS_201",
+    "OPERATIONS_BY_VERSION",
     "UNAUTHENTICATED_ACCEPT_REFUSED",
     "VENDOR_STRING_MAX",
     "StartResult",
@@ -124,6 +127,7 @@ __all__ = [
     "ocpp_messages_purge",
     "ocpp_messages_record",
     "parse_ocpp_time",
+    "profile_to_201",
     "reservation_status_update",
     "status_notification_record",
     "transaction_event_record",
