@@ -1,4 +1,5 @@
-"""OCPP 1.6J load: N simulated chargers against one daphne process, next to a bare server.
+"""OCPP load: N simulated chargers against one daphne process, next to a bare server, and a
+mixed fleet (half OCPP 1.6J, half 2.0.1) on the same daphne next to its all-1.6 figures.
 
 Both servers do the same work per message: the ``ocpp`` library's framing, routing and schema
 validation, and the same ``charging.services`` writes (the batched frame log for every frame in
@@ -16,6 +17,10 @@ ocpp1.6 subprotocol, HTTP Basic), connected and booted first. Then ``--rounds`` 
 2. closed loop: every charger sends its next message as soon as the previous one was answered;
    the answered messages per second is the maximum sustained rate.
 
+The 2.0.1 mix (issue #18): a third fleet of ``--chargers`` on the same daphne, even ones
+speaking ``ocpp1.6`` and odd ones ``ocpp2.0.1`` (the same Heartbeat / MeterValues, in each
+version's shape), measured in the same rounds as the all-1.6 fleet; ``--no-mix`` leaves it out.
+
 The figures printed last are the medians over the rounds.
 
 Runs on a throw-away database (``bench_ocpp``) created and dropped by the script; Redis database
@@ -29,7 +34,6 @@ Prints figures; asserts nothing.
 
 import argparse
 import asyncio
-import base64
 import contextlib
 import json
 import os
@@ -38,7 +42,6 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,14 +50,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 os.environ.setdefault("TEST_DATABASE_NAME", "bench_ocpp")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/4")
 
+from bench.ocpp_fleet import PASSWORD, Fleet, percentile  # noqa: E402
+from bench.ocpp_fleet import now as _now  # noqa: E402
 from tests.servers import free_port  # noqa: E402
-
-PASSWORD = "0123456789abcdef0123456789abcdef01234567"  # noqa: S105 - throw-away bench chargers
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
 
 # --- the bare server (run as a child process of this script) -----------------------------------
 
@@ -132,110 +130,6 @@ def bare_server(port: int) -> None:
     asyncio.run(main())
 
 
-# --- the simulated chargers ----------------------------------------------------------------------
-
-
-class Fleet:
-    def __init__(self, url: str, charge_point_ids: list[str]):
-        self.url = url
-        self.ids = charge_point_ids
-        self.sockets = {}
-        self.sequence = 0
-        self.errors = 0
-
-    async def connect_all(self, concurrency: int = 100) -> float:
-        from websockets.asyncio.client import connect
-
-        gate = asyncio.Semaphore(concurrency)
-
-        async def one(charge_point_id):
-            token = base64.b64encode(f"{charge_point_id}:{PASSWORD}".encode()).decode()
-            async with gate:
-                websocket = await connect(
-                    f"{self.url}/{charge_point_id}",
-                    subprotocols=["ocpp1.6"],
-                    additional_headers={"Authorization": f"Basic {token}"},
-                    ping_interval=None,
-                    open_timeout=60,
-                )
-                self.sockets[charge_point_id] = websocket
-                await self.call(
-                    charge_point_id,
-                    "BootNotification",
-                    {"chargePointVendor": "Bench", "chargePointModel": "Sim"},
-                )
-
-        started = time.perf_counter()
-        await asyncio.gather(*(one(charge_point_id) for charge_point_id in self.ids))
-        return time.perf_counter() - started
-
-    async def call(self, charge_point_id: str, action: str, payload: dict) -> float:
-        self.sequence += 1
-        websocket = self.sockets[charge_point_id]
-        started = time.perf_counter()
-        await websocket.send(json.dumps([2, str(self.sequence), action, payload]))
-        answer = json.loads(await websocket.recv())
-        elapsed = time.perf_counter() - started
-        if answer[0] != 3:
-            self.errors += 1
-        return elapsed
-
-    def message(self, n: int) -> tuple[str, dict]:
-        if n % 2 == 0:
-            return "Heartbeat", {}
-        return "MeterValues", {
-            "connectorId": 1,
-            "meterValue": [
-                {
-                    "timestamp": _now(),
-                    "sampledValue": [
-                        {"value": str(1000 + n), "unit": "Wh"},
-                        {"value": "7.2", "measurand": "Power.Active.Import", "unit": "kW"},
-                    ],
-                }
-            ],
-        }
-
-    async def scheduled(self, rate: float, seconds: float) -> list[float]:
-        """Each charger sends every len(fleet)/rate seconds, phases spread evenly."""
-        period = len(self.ids) / rate
-        latencies: list[float] = []
-        deadline = time.perf_counter() + seconds
-
-        async def one(index, charge_point_id):
-            next_at = time.perf_counter() + period * index / len(self.ids)
-            n = 0
-            while True:
-                await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
-                if time.perf_counter() >= deadline:
-                    return
-                latencies.append(await self.call(charge_point_id, *self.message(n)))
-                n += 1
-                next_at += period
-
-        await asyncio.gather(*(one(i, cp) for i, cp in enumerate(self.ids)))
-        return latencies
-
-    async def closed_loop(self, seconds: float) -> tuple[int, float]:
-        deadline = time.perf_counter() + seconds
-        answered = 0
-
-        async def one(charge_point_id):
-            nonlocal answered
-            n = 0
-            while time.perf_counter() < deadline:
-                await self.call(charge_point_id, *self.message(n))
-                answered += 1
-                n += 1
-
-        started = time.perf_counter()
-        await asyncio.gather(*(one(cp) for cp in self.ids))
-        return answered, time.perf_counter() - started
-
-    async def close(self):
-        await asyncio.gather(*(ws.close() for ws in self.sockets.values()), return_exceptions=True)
-
-
 def _wait_port(port: int, process: subprocess.Popen) -> None:
     deadline = time.monotonic() + 60
     while True:
@@ -248,15 +142,10 @@ def _wait_port(port: int, process: subprocess.Popen) -> None:
             time.sleep(0.2)
 
 
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] if ordered else 0.0
-
-
-async def _measure(servers: dict[str, tuple[str, list[str]]], args) -> dict[str, dict]:
-    """Both fleets connected at once; then rounds alternating between the servers, so that
-    whatever else the machine is doing falls on both alike. Medians over the rounds."""
-    fleets = {name: Fleet(url, ids) for name, (url, ids) in servers.items()}
+async def _measure(servers: dict[str, tuple], args) -> dict[str, dict]:
+    """All fleets connected at once; then rounds alternating between them, so that whatever
+    else the machine is doing falls on all alike. Medians over the rounds."""
+    fleets = {name: Fleet(*fleet) for name, fleet in servers.items()}
     connect = {}
     for name, fleet in fleets.items():
         connect[name] = await fleet.connect_all()
@@ -270,7 +159,7 @@ async def _measure(servers: dict[str, tuple[str, list[str]]], args) -> dict[str,
                 "server": name,
                 "scheduled_rate": round(len(latencies) / args.seconds, 1),
                 "p50_ms": round(statistics.median(latencies) * 1000, 1),
-                "p99_ms": round(_percentile(latencies, 0.99) * 1000, 1),
+                "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
                 "max_msgs_per_s": round(answered / elapsed, 1),
             }
             rounds[name].append(figures)
@@ -296,6 +185,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-mix", action="store_true", help="leave out the 1.6/2.0.1 mix")
     parser.add_argument("--bare-server", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_server:
@@ -317,8 +207,11 @@ def main() -> None:
         password_hash = keys.key_digest(PASSWORD)
         daphne_ids = [f"D{n:05d}" for n in range(args.chargers)]
         bare_ids = [f"B{n:05d}" for n in range(args.chargers)]
+        mix_ids = [] if args.no_mix else [f"M{n:05d}" for n in range(args.chargers)]
+        mix_versions = {cp: ("1.6", "2.0.1")[n % 2] for n, cp in enumerate(mix_ids)}
         Charger.objects.bulk_create(
-            Charger(charge_point_id=cp, password_hash=password_hash) for cp in daphne_ids + bare_ids
+            Charger(charge_point_id=cp, password_hash=password_hash)
+            for cp in daphne_ids + bare_ids + mix_ids
         )
         settings_dict = connection.settings_dict
         env = os.environ | {
@@ -365,15 +258,13 @@ def main() -> None:
         servers.append(bare)
         _wait_port(daphne_port, daphne)
         _wait_port(bare_port, bare)
-        summary = asyncio.run(
-            _measure(
-                {
-                    "daphne": (f"ws://127.0.0.1:{daphne_port}/ocpp", daphne_ids),
-                    "bare": (f"ws://127.0.0.1:{bare_port}/ocpp", bare_ids),
-                },
-                args,
-            )
-        )
+        fleets = {
+            "daphne": (f"ws://127.0.0.1:{daphne_port}/ocpp", daphne_ids),
+            "bare": (f"ws://127.0.0.1:{bare_port}/ocpp", bare_ids),
+        }
+        if mix_ids:
+            fleets["mix"] = (f"ws://127.0.0.1:{daphne_port}/ocpp", mix_ids, mix_versions)
+        summary = asyncio.run(_measure(fleets, args))
         print(
             f"\n{os.cpu_count()} cores; {args.chargers} chargers per server; target "
             f"{args.rate:g} msg/s; {args.rounds} rounds of {args.seconds:g} s; medians"
@@ -387,6 +278,9 @@ def main() -> None:
             )
         ratio = summary["daphne"]["max_msgs_per_s"] / summary["bare"]["max_msgs_per_s"]
         print(f"max msg/s daphne / bare: {ratio:.2f}")
+        if "mix" in summary:
+            mixed = summary["mix"]["max_msgs_per_s"] / summary["daphne"]["max_msgs_per_s"]
+            print(f"max msg/s half-2.0.1 mix / all-1.6 (same daphne): {mixed:.2f}")
         print(f"load average at the end: {Path('/proc/loadavg').read_text().split()[:3]}")
     finally:
         for server in servers:

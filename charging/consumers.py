@@ -1,5 +1,8 @@
-"""The websocket a charger holds: transport only. Frames go to ``ocpp_handlers.CentralSystem``;
-commands from any process arrive through the channel layer addressed to this socket's channel.
+"""The websocket a charger holds: transport only. The subprotocol is negotiated here: a charger
+offering ``ocpp2.0.1`` and/or ``ocpp1.6`` gets the first of settings.OCPP_VERSION_PREFERENCE it
+offered, stored on its row with the connection. Frames go to the central system of that version
+(``ocpp_handlers.CentralSystem`` or ``CentralSystem201``); commands from any process arrive
+through the channel layer addressed to this socket's channel.
 
 One owner per charger: the charger row names the channel that holds its socket. A charger that
 reconnects (to this daphne or another) takes the row over and tells the stale channel to close.
@@ -16,8 +19,9 @@ application codes 4000 + the RFC 6455 code:
 
 - 4000: replaced by a newer connection of the same charger;
 - 4001: the server is shutting down (1001 going away): reconnect, another node will take it;
-- 4002: no ``ocpp1.6`` subprotocol offered (1002; OCPP-J 1.6 section 3.1.2 asks the server to
-  finish the handshake without one, then close);
+- 4002: no subprotocol offered that this server speaks (1002; OCPP-J 1.6 section 3.1.2 asks
+  the server to finish the handshake without one, then close; OCPP-J 2.0.1 section 3.2 lets it
+  refuse - closing after the handshake tells the station why);
 - 4003: a binary frame (1003; OCPP-J is text frames only);
 - 4009: a frame over CHARGING_MAX_FRAME_BYTES (1009).
 """
@@ -26,6 +30,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import json
 import logging
 
 from channels.consumer import get_handler_name
@@ -39,12 +44,11 @@ from .db import db_call
 from .frame_log import frame_log
 from .models import ChargerCommand, CommandStatus, Direction
 from .node import handshake_slots, this_node
-from .ocpp_handlers import CentralSystem, answer_payload, command_call_payload
+from .ocpp_handlers import SUBPROTOCOLS, subprotocol_choose
 from .services import charger_connection_take
 
 log = logging.getLogger(__name__)
 
-SUBPROTOCOL = "ocpp1.6"
 CLOSE_REPLACED = 4000
 CLOSE_GOING_AWAY = 4001
 CLOSE_NO_SUBPROTOCOL = 4002
@@ -120,10 +124,14 @@ class OcppConsumer(AsyncWebsocketConsumer):
 
     async def connect(self):
         self.charge_point_id = self.scope["url_route"]["kwargs"]["charge_point_id"]
-        if SUBPROTOCOL not in self.scope.get("subprotocols", []):
+        subprotocol = subprotocol_choose(
+            self.scope.get("subprotocols", []), settings.OCPP_VERSION_PREFERENCE
+        )
+        if subprotocol is None:
             await self.accept()
             await self.close(code=CLOSE_NO_SUBPROTOCOL)
             raise StopConsumer
+        version, central_system = SUBPROTOCOLS[subprotocol]
         credentials = _basic_auth(self.scope)
         if credentials and credentials[0] != self.charge_point_id:
             await self._refuse()
@@ -137,6 +145,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
                 password=credentials[1] if credentials else None,
                 channel_name=self.channel_name,
                 remote_address=str(client[0] or ""),
+                ocpp_version=version,
             )
             if charger is None:
                 await self._refuse()
@@ -149,8 +158,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
                 await self.channel_layer.send(previous, {"type": "ocpp.replaced"})
             if self.transport_gone:
                 raise StopConsumer
-            await self.accept(subprotocol=SUBPROTOCOL)
-        self.central_system = CentralSystem(charger, self)
+            await self.accept(subprotocol=subprotocol)
+        self.central_system = central_system(charger, self)
         self.reader = asyncio.create_task(self.central_system.start())
 
     async def disconnect(self, code):
@@ -238,11 +247,11 @@ class OcppConsumer(AsyncWebsocketConsumer):
         payload = command.payload
         if secret:  # a key rotation: the key came with the event, never stored
             self.masked.add(secret)
-            payload = payload | {"value": secret}
+            payload = json.loads(json.dumps(payload).replace(services.KEY_MASK, secret))
         try:
-            request = command_call_payload(command.operation, payload)
+            request = self.central_system.command_call(command.operation, payload)
             result = await self.central_system.call(request, suppress=False)
-            outcome["response"] = answer_payload(result)
+            outcome["response"] = self.central_system.answer_payload(result)
         except TimeoutError:
             outcome = {
                 "status": CommandStatus.TIMEOUT,

@@ -36,6 +36,7 @@ class ChargerOutput(fields.ModelSerializer):
             "charge_point_id",
             "account",
             "registration",
+            "ocpp_version",
             "vendor",
             "model",
             "serial_number",

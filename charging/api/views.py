@@ -160,16 +160,39 @@ class IdTagDetailApi(generics.RetrieveAPIView):
         return Response(IdTagOutput(tag).data)
 
 
+_OPERATIONS_ALL = tuple(dict.fromkeys(services.OPERATIONS + services.OPERATIONS_201))
+
+
 class CommandCreateApi(APIView):
-    """Send an OCPP 1.6 operation to the charger and wait (bounded by CHARGING_COMMAND_TIMEOUT)
-    for its answer.
+    """Send an OCPP operation to the charger and wait (bounded by CHARGING_COMMAND_TIMEOUT)
+    for its answer. The operation and its payload are validated against the version the
+    charger speaks (its ``ocpp_version``):
+
+    - OCPP 1.6J: RemoteStartTransaction, RemoteStopTransaction, Reset, UnlockConnector,
+      ChangeAvailability, GetConfiguration, ChangeConfiguration, ClearCache, TriggerMessage,
+      DataTransfer, GetLocalListVersion, SendLocalList, ReserveNow, CancelReservation,
+      SetChargingProfile, ClearChargingProfile, GetCompositeSchedule, GetDiagnostics,
+      UpdateFirmware.
+    - OCPP 2.0.1: RequestStartTransaction, RequestStopTransaction, Reset, UnlockConnector,
+      ChangeAvailability, GetVariables, SetVariables, GetBaseReport, TriggerMessage, ClearCache,
+      SetChargingProfile, ClearChargingProfile, GetChargingProfiles, GetCompositeSchedule,
+      GetTransactionStatus, SendLocalList, GetLocalListVersion, ReserveNow, CancelReservation,
+      UpdateFirmware, GetLog, DataTransfer.
+
+    A 2.0.1 charger also takes these 1.6 operations, sent as their 2.0.1 form:
+    RemoteStartTransaction / RemoteStopTransaction (as RequestStart/StopTransaction; the
+    transactionId is the session's id in this API), Reset (Hard = Immediate, Soft = OnIdle),
+    UnlockConnector, ChangeAvailability, GetConfiguration (as GetBaseReport
+    ConfigurationInventory), TriggerMessage, SetChargingProfile / ClearChargingProfile /
+    GetCompositeSchedule (connectorId = evseId). Ids the server allocates (reservation ids;
+    2.0.1 remoteStartId, requestId) are set by the server, whatever the body says.
 
     The body is the operation's OCPP payload as the spec writes it (camelCase), e.g.
     ``{"connectorId": 1, "idTag": "ABC"}`` for RemoteStartTransaction. The answer is the
     command: ``status`` accepted / rejected / error (``error_code`` is the CALLERROR code) /
-    timeout / offline, and the charger's ``response``. Customers may send RemoteStartTransaction
-    (with one of their own tags), RemoteStopTransaction (of their own session) and
-    UnlockConnector to their own chargers; staff anything."""
+    timeout / offline, and the charger's ``response``. Customers may start (with one of their
+    own tags) and stop (their own sessions) charging and unlock connectors of their own
+    chargers; staff anything."""
 
     permission_classes = [IsCustomerOrStaff]
 
@@ -178,7 +201,7 @@ class CommandCreateApi(APIView):
         responses={201: CommandOutput, 400: OpenApiResponse(description="Invalid payload")},
         parameters=[
             OpenApiParameter(
-                "operation", OpenApiTypes.STR, OpenApiParameter.PATH, enum=services.OPERATIONS
+                "operation", OpenApiTypes.STR, OpenApiParameter.PATH, enum=_OPERATIONS_ALL
             )
         ],
     )

@@ -17,6 +17,13 @@ class Registration(models.TextChoices):
     REJECTED = "Rejected"
 
 
+class OcppVersion(models.TextChoices):
+    """The OCPP-J version a charger speaks, named by its websocket subprotocol's version."""
+
+    V16 = "1.6", "OCPP 1.6J"
+    V201 = "2.0.1", "OCPP 2.0.1"
+
+
 class Charger(models.Model):
     """A charge point, named by the identity in its URL ``/ocpp/<charge_point_id>``."""
 
@@ -48,6 +55,12 @@ class Charger(models.Model):
     meter_type = models.CharField(max_length=255, blank=True)
     meter_serial_number = models.CharField(max_length=255, blank=True)
     booted_at = models.DateTimeField(null=True, blank=True)
+    ocpp_version = models.CharField(
+        max_length=8,
+        choices=OcppVersion.choices,
+        default=OcppVersion.V16,
+        help_text="The version negotiated at its last connection (websocket subprotocol).",
+    )
     heartbeat_interval = models.PositiveIntegerField(default=300)
     # Connection state: the one daphne channel that owns the socket now.
     connected = models.BooleanField(default=False, db_index=True)

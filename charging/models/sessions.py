@@ -61,14 +61,22 @@ class IdTag(models.Model):
         return "Accepted"
 
 
+# OCPP 2.0.1: transactionId is an identifierString of up to 36 characters; IdToken too.
+TRANSACTION_UID_MAX = 36
+
+
 class Transaction(models.Model):
-    """A charging session. The primary key is the OCPP transactionId: int32, allocated by the
-    database sequence, never reused (a sequence never hands out a value twice)."""
+    """A charging session of either version. The primary key is the OCPP 1.6 transactionId:
+    int32, allocated by the database sequence, never reused (a sequence never hands out a value
+    twice). A 2.0.1 session gets one too (sessions, bills and pages name sessions by it), and
+    keeps the station's own transactionId in ``transaction_uid`` ("" for 1.6); its
+    ``connector_id`` is the 2.0.1 EVSE id (what 1.6 called a connector)."""
 
     id = models.AutoField(primary_key=True)
     charger = models.ForeignKey(Charger, on_delete=models.PROTECT, related_name="transactions")
+    transaction_uid = models.CharField(max_length=TRANSACTION_UID_MAX, blank=True, default="")
     connector_id = models.PositiveIntegerField()
-    id_tag = models.CharField(max_length=20)
+    id_tag = models.CharField(max_length=TRANSACTION_UID_MAX, blank=True)
     tag = models.ForeignKey(IdTag, null=True, blank=True, on_delete=models.SET_NULL)
     account = models.ForeignKey(
         "accounts.CustomerAccount",
@@ -84,7 +92,7 @@ class Transaction(models.Model):
     meter_stop_wh = models.BigIntegerField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
     stop_reason = models.CharField(max_length=32, blank=True)
-    stop_id_tag = models.CharField(max_length=20, blank=True)
+    stop_id_tag = models.CharField(max_length=TRANSACTION_UID_MAX, blank=True)
     energy_kwh = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
     transaction_data = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -95,7 +103,14 @@ class Transaction(models.Model):
             # A retried StartTransaction is the same session, so it gets the same id.
             models.UniqueConstraint(
                 fields=["charger", "connector_id", "id_tag", "started_at", "meter_start_wh"],
+                condition=Q(transaction_uid=""),
                 name="transaction_start_unique",
+            ),
+            # 2.0.1: the station names its transactions; one row per name.
+            models.UniqueConstraint(
+                fields=["charger", "transaction_uid"],
+                condition=~Q(transaction_uid=""),
+                name="transaction_uid_unique",
             ),
             models.CheckConstraint(
                 condition=Q(meter_stop_wh__isnull=True) | Q(stopped_at__isnull=False),
@@ -114,6 +129,38 @@ class Transaction(models.Model):
     @property
     def duration(self) -> timedelta | None:
         return (self.stopped_at - self.started_at) if self.stopped_at else None
+
+
+class TransactionEvent(models.Model):
+    """An OCPP 2.0.1 TransactionEventRequest as received: one per (charger, transactionId,
+    seqNo), so a retried or replayed event is stored, and applied, once."""
+
+    charger = models.ForeignKey(
+        Charger, on_delete=models.CASCADE, related_name="transaction_events"
+    )
+    transaction = models.ForeignKey(
+        Transaction, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    transaction_uid = models.CharField(max_length=TRANSACTION_UID_MAX)
+    seq_no = models.BigIntegerField()
+    event_type = models.CharField(max_length=8)
+    trigger_reason = models.CharField(max_length=32)
+    offline = models.BooleanField(default=False)
+    timestamp = models.DateTimeField()
+    payload = models.JSONField(default=dict)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["charger", "transaction_uid", "seq_no"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["charger", "transaction_uid", "seq_no"],
+                name="transaction_event_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.transaction_uid}#{self.seq_no} {self.event_type}"
 
 
 class MeterValue(models.Model):

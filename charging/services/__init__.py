@@ -15,6 +15,7 @@ from .chargers import (
     charger_set_registration,
     charger_update,
 )
+from .command_versions import OPERATIONS_201, OPERATIONS_BY_VERSION, profile_to_201
 from .commands import (
     ACCEPTED_ANSWERS,
     CUSTOMER_OPERATIONS,
@@ -42,6 +43,14 @@ from .connections import (
 from .frames import ocpp_messages_purge, ocpp_messages_record
 from .handshake import charger_connection_take
 from .meter_values import meter_values_record
+from .stations import (
+    boot_fields_from_201,
+    charger_events_record,
+    device_model_record,
+    id_token_info_201,
+    meter_values_from_201,
+    reservation_status_update,
+)
 from .status import (
     VENDOR_STRING_MAX,
     boot_notification_record,
@@ -59,6 +68,7 @@ from .tags import (
     id_tag_update,
     id_token_validate,
 )
+from .transaction_events import transaction_event_record
 from .transactions import StartResult, transaction_start, transaction_stop
 
 __all__ = [
@@ -72,9 +82,12 @@ __all__ = [
     "KEY_MASK",
     "NOT_WHILE_PENDING",
     "OPERATIONS",
+    "OPERATIONS_201",
+    "OPERATIONS_BY_VERSION",
     "UNAUTHENTICATED_ACCEPT_REFUSED",
     "VENDOR_STRING_MAX",
     "StartResult",
+    "boot_fields_from_201",
     "boot_notification_record",
     "charge_point_id_validate",
     "charger_authenticate",
@@ -82,6 +95,7 @@ __all__ = [
     "charger_connection_open",
     "charger_connection_take",
     "charger_delete",
+    "charger_events_record",
     "charger_key_rotate",
     "charger_password_validate",
     "charger_register",
@@ -97,6 +111,7 @@ __all__ = [
     "command_complete",
     "command_create",
     "command_expire",
+    "device_model_record",
     "diagnostics_status_record",
     "firmware_status_record",
     "heartbeat_record",
@@ -104,13 +119,18 @@ __all__ = [
     "id_tag_create",
     "id_tag_info",
     "id_tag_update",
+    "id_token_info_201",
     "id_token_validate",
+    "meter_values_from_201",
     "meter_values_record",
     "node_of",
     "ocpp_messages_purge",
     "ocpp_messages_record",
     "parse_ocpp_time",
+    "profile_to_201",
+    "reservation_status_update",
     "status_notification_record",
+    "transaction_event_record",
     "transaction_start",
     "transaction_stop",
 ]

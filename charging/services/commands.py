@@ -1,6 +1,7 @@
 """Central-system-initiated operations: a command is recorded, handed to the daphne node that
 holds the charger's socket, and completed with the charger's answer (or a timeout)."""
 
+import json
 import time
 
 from asgiref.sync import async_to_sync
@@ -12,6 +13,7 @@ from django.utils import timezone
 from ocpp.charge_point import camel_to_snake_case
 from ocpp.exceptions import OCPPError
 from ocpp.v16 import call as ocpp_call
+from ocpp.v201 import call as ocpp_call_201
 
 from accounts.models import User
 from config.exceptions import ApplicationError, Conflict
@@ -23,47 +25,42 @@ from ..models import (
     ChargerCommand,
     CommandStatus,
     IdTag,
+    OcppVersion,
     Registration,
     Reservation,
     ReservationStatus,
     Transaction,
 )
 from ..ocpp_adapter import call_payload_validate
-from .command_effects import _APPLY
+from .command_effects import _APPLY, _APPLY_201
+from .command_versions import OPERATIONS_16, SERVER_IDS_201, operation_for_version
 from .common import parse_ocpp_time
 from .connections import _owner_is_dead, chargers_release_dead_nodes
+from .tags import ID_TOKEN_MAX
 
-OPERATIONS = (
+OPERATIONS = OPERATIONS_16
+CUSTOMER_OPERATIONS = (
     "RemoteStartTransaction",
     "RemoteStopTransaction",
-    "Reset",
     "UnlockConnector",
-    "ChangeAvailability",
-    "GetConfiguration",
-    "ChangeConfiguration",
-    "ClearCache",
-    "TriggerMessage",
-    "DataTransfer",
-    "GetLocalListVersion",
-    "SendLocalList",
-    "ReserveNow",
-    "CancelReservation",
-    "SetChargingProfile",
-    "ClearChargingProfile",
-    "GetCompositeSchedule",
-    "GetDiagnostics",
-    "UpdateFirmware",
+    "RequestStartTransaction",
+    "RequestStopTransaction",
 )
-CUSTOMER_OPERATIONS = ("RemoteStartTransaction", "RemoteStopTransaction", "UnlockConnector")
-NOT_WHILE_PENDING = ("RemoteStartTransaction", "RemoteStopTransaction")
+NOT_WHILE_PENDING = (
+    "RemoteStartTransaction",
+    "RemoteStopTransaction",
+    "RequestStartTransaction",
+    "RequestStopTransaction",
+)
 # A charger's answer ``status`` that means it did (or scheduled) what was asked.
 ACCEPTED_ANSWERS = {"Accepted", "Unlocked", "Scheduled"}
 
 
-def _validate_operation_payload(operation: str, payload: dict) -> None:
+def _validate_operation_payload(operation: str, payload: dict, version: str) -> None:
     try:
-        call_payload_validate(operation, payload)
-        getattr(ocpp_call, operation)(**camel_to_snake_case(payload))
+        call_payload_validate(operation, payload, version)
+        calls = ocpp_call if version == OcppVersion.V16 else ocpp_call_201
+        getattr(calls, operation)(**camel_to_snake_case(payload))
     except OCPPError as exc:
         cause = exc.details.get("cause") if isinstance(exc.details, dict) else None
         raise ApplicationError(
@@ -82,15 +79,19 @@ def _check_customer_may(*, user: User, charger: Charger, operation: str, payload
     if operation not in CUSTOMER_OPERATIONS:
         raise PermissionDenied(f"Only staff may send {operation}.")
     accounts = user.customer_accounts.all()
-    own_tag = IdTag.objects.filter(id_tag__iexact=payload.get("idTag"), account__in=accounts)
-    if operation == "RemoteStartTransaction" and not own_tag.exists():
-        raise ApplicationError("Start with one of your own tags.", field="payload")
-    if operation == "RemoteStopTransaction":
-        own = Transaction.objects.filter(
-            pk=payload["transactionId"], charger=charger, account__in=accounts
-        )
-        if not 1 <= payload["transactionId"] <= INT32_MAX or not own.exists():
-            raise ApplicationError("That is not one of your sessions.", field="payload")
+    if operation in ("RemoteStartTransaction", "RequestStartTransaction"):
+        value = payload.get("idTag") or (payload.get("idToken") or {}).get("idToken")
+        if not IdTag.objects.filter(id_tag__iexact=value, account__in=accounts).exists():
+            raise ApplicationError("Start with one of your own tags.", field="payload")
+    own = Transaction.objects.filter(charger=charger, account__in=accounts)
+    if operation == "RemoteStopTransaction" and not (
+        1 <= payload["transactionId"] <= INT32_MAX and own.filter(pk=payload["transactionId"])
+    ):
+        raise ApplicationError("That is not one of your sessions.", field="payload")
+    if operation == "RequestStopTransaction" and not own.filter(
+        transaction_uid=payload["transactionId"]
+    ):
+        raise ApplicationError("That is not one of your sessions.", field="payload")
 
 
 KEY_MASK = "********"
@@ -103,11 +104,10 @@ def command_create(
 
     A charger that is not connected, or whose node died without closing its socket, gets the
     command recorded as ``offline`` straight away."""
-    if operation not in OPERATIONS:
-        raise ApplicationError(f"Unknown operation {operation}.", field="operation")
     if not isinstance(payload, dict):
         raise ApplicationError("The payload must be a JSON object.", field="payload")
-    if operation == "ChangeConfiguration" and payload.get("key") == "AuthorizationKey":
+    operation, payload = operation_for_version(charger, operation, payload)
+    if _sets_authorization_key(operation, payload):
         raise ApplicationError(
             "The AuthorizationKey is changed by the key rotation, which generates the key and "
             "switches to it only when the charger accepts it.",
@@ -116,6 +116,17 @@ def command_create(
     return _command_send(
         charger=charger, operation=operation, payload=payload, requested_by=requested_by
     )
+
+
+def _sets_authorization_key(operation: str, payload: dict) -> bool:
+    if operation == "ChangeConfiguration":
+        return payload.get("key") == "AuthorizationKey"
+    if operation == "SetVariables":
+        return any(
+            isinstance(item, dict) and (item.get("variable") or {}).get("name") == KEY_VARIABLE
+            for item in payload.get("setVariableData") or []
+        )
+    return False
 
 
 def _command_send(
@@ -127,9 +138,13 @@ def _command_send(
     new_key: str = "",
 ) -> ChargerCommand:
     payload = dict(payload)
+    version = charger.ocpp_version
+    server_id = SERVER_IDS_201.get(operation) if version == OcppVersion.V201 else None
     if operation == "ReserveNow":
-        payload["reservationId"] = 0  # the server allocates reservation ids; set below
-    _validate_operation_payload(operation, payload)
+        server_id = "reservationId" if version == OcppVersion.V16 else "id"
+    if server_id:
+        payload[server_id] = 0  # the server allocates these ids; set below
+    _validate_operation_payload(operation, payload, version)
     if requested_by is not None:
         _check_customer_may(
             user=requested_by, charger=charger, operation=operation, payload=payload
@@ -140,14 +155,17 @@ def _command_send(
         raise Conflict(f"{operation} is not allowed while the charger is Pending.")
     with transaction.atomic():
         if operation == "ReserveNow":
-            payload["reservationId"] = _reservation_open(charger, payload).pk
+            payload[server_id] = _reservation_open(charger, payload).pk
         command = ChargerCommand.objects.create(
             charger=charger,
             operation=operation,
-            payload=payload | {"value": KEY_MASK} if new_key else payload,
+            payload=_masked(payload, new_key) if new_key else payload,
             requested_by=requested_by,
             new_key_digest=keys.key_digest(new_key) if new_key else "",
         )
+        if server_id and operation != "ReserveNow":  # unique per command: its own id
+            command.payload[server_id] = payload[server_id] = command.pk
+            command.save(update_fields=["payload"])
         charger = Charger.objects.get(pk=charger.pk)
         if not charger.connected or not charger.channel_name:
             _command_finish(command, CommandStatus.OFFLINE, description="Charger not connected.")
@@ -177,13 +195,38 @@ def charger_key_rotate(*, charger: Charger, requested_by: User | None = None) ->
             "The charger has no key yet: set its password first.", field="password"
         )
     new_key = keys.key_new()
+    if charger.ocpp_version == OcppVersion.V201:  # the same key, as SecurityCtrlr's variable
+        operation, payload = "SetVariables", _key_variable(new_key)
+    else:
+        operation, payload = "ChangeConfiguration", {"key": "AuthorizationKey", "value": new_key}
     return _command_send(
         charger=charger,
-        operation="ChangeConfiguration",
-        payload={"key": "AuthorizationKey", "value": new_key},
+        operation=operation,
+        payload=payload,
         requested_by=requested_by,
         new_key=new_key,
     )
+
+
+KEY_VARIABLE = "BasicAuthPassword"  # OCPP 2.0.1 SecurityCtrlr: the security profile 1/2 password
+
+
+def _key_variable(key: str) -> dict:
+    return {
+        "setVariableData": [
+            {
+                "component": {"name": "SecurityCtrlr"},
+                "variable": {"name": KEY_VARIABLE},
+                "attributeValue": key,
+            }
+        ]
+    }
+
+
+def _masked(payload: dict, key: str) -> dict:
+    """The payload as stored and logged: the key replaced by the mask (the consumer puts the
+    key back, from the channel-layer event, just before sending)."""
+    return json.loads(json.dumps(payload).replace(key, KEY_MASK))
 
 
 def _dispatch(channel: str, command_id: int, secret: str = "") -> None:
@@ -194,16 +237,27 @@ def _dispatch(channel: str, command_id: int, secret: str = "") -> None:
 
 
 def _reservation_open(charger: Charger, payload: dict) -> Reservation:
-    expires_at = parse_ocpp_time(payload.get("expiryDate"))
-    if expires_at is None:
-        raise ApplicationError("expiryDate must be a date-time.", field="payload")
-    return Reservation.objects.create(
-        charger=charger,
-        connector_id=payload["connectorId"],
-        id_tag=payload["idTag"],
-        parent_id_tag=payload.get("parentIdTag") or "",
-        expires_at=expires_at,
-    )
+    if "idToken" in payload:  # 2.0.1
+        fields = {
+            "connector_id": payload.get("evseId") or 0,
+            "id_tag": payload["idToken"]["idToken"],
+            "parent_id_tag": (payload.get("groupIdToken") or {}).get("idToken") or "",
+            "expires_at": parse_ocpp_time(payload.get("expiryDateTime")),
+        }
+    else:
+        fields = {
+            "connector_id": payload["connectorId"],
+            "id_tag": payload["idTag"],
+            "parent_id_tag": payload.get("parentIdTag") or "",
+            "expires_at": parse_ocpp_time(payload.get("expiryDate")),
+        }
+    if fields["expires_at"] is None:
+        raise ApplicationError("The expiry must be a date-time.", field="payload")
+    if len(fields["id_tag"]) > ID_TOKEN_MAX or len(fields["parent_id_tag"]) > ID_TOKEN_MAX:
+        raise ApplicationError(
+            f"A reservation's id token has at most {ID_TOKEN_MAX} characters.", field="payload"
+        )
+    return Reservation.objects.create(charger=charger, **fields)
 
 
 def _command_finish(
@@ -223,7 +277,8 @@ def _command_finish(
         update_fields=["status", "response", "error_code", "error_description", "completed_at"]
     )
     if command.operation == "ReserveNow" and status != CommandStatus.ACCEPTED:
-        Reservation.objects.filter(pk=command.payload.get("reservationId")).update(
+        reservation = command.payload.get("reservationId", command.payload.get("id"))
+        Reservation.objects.filter(pk=reservation, charger_id=command.charger_id).update(
             status=ReservationStatus.REJECTED
         )
     return command
@@ -253,7 +308,8 @@ def command_complete(
         status = CommandStatus.REJECTED
     _command_finish(command, status, response=response, code=code, description=description)
     if status == CommandStatus.ACCEPTED:
-        _APPLY.get(command.operation, lambda command, response: None)(command, response or {})
+        effects = _APPLY_201 if command.charger.ocpp_version == OcppVersion.V201 else _APPLY
+        effects.get(command.operation, lambda command, response: None)(command, response or {})
     return command
 
 

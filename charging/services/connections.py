@@ -15,6 +15,7 @@ from .. import keys
 from ..models import (
     Charger,
     ChargingNode,
+    OcppVersion,
     Registration,
 )
 from .common import _commit_without_waiting_for_disk
@@ -55,9 +56,15 @@ def charger_authenticate(*, charge_point_id: str, password: bytes | str | None) 
 
 
 @transaction.atomic
-def charger_connection_open(*, charger: Charger, channel_name: str, remote_address: str) -> str:
-    """Make ``channel_name`` the one owner of the charger's socket; returns the previous owner's
-    channel (to be told to close) or ""."""
+def charger_connection_open(
+    *,
+    charger: Charger,
+    channel_name: str,
+    remote_address: str,
+    ocpp_version: str = OcppVersion.V16,
+) -> str:
+    """Make ``channel_name`` the one owner of the charger's socket, speaking ``ocpp_version``;
+    returns the previous owner's channel (to be told to close) or ""."""
     _commit_without_waiting_for_disk()
     locked = Charger.objects.select_for_update().get(pk=charger.pk)
     previous = locked.channel_name if locked.channel_name != channel_name else ""
@@ -68,7 +75,9 @@ def charger_connection_open(*, charger: Charger, channel_name: str, remote_addre
         remote_address=remote_address[:100],
         connected_at=now,
         last_message_at=now,
+        ocpp_version=ocpp_version,
     )
+    charger.ocpp_version = ocpp_version
     _push_connections([(locked.charge_point_id, locked.account_id)], connected=True)
     return previous
 

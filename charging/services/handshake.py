@@ -21,13 +21,14 @@ from django.db import connection
 from django.utils import timezone
 
 from .. import keys
-from ..models import Charger
+from ..models import Charger, OcppVersion
 from .connections import _push_connections, charger_authenticate, charger_connection_open
 
 _TAKE = """
 UPDATE {table} AS taken
    SET connected = true, channel_name = %(channel)s, remote_address = %(address)s,
-       connected_at = %(now)s, last_message_at = %(now)s, password_hash = %(digest)s
+       connected_at = %(now)s, last_message_at = %(now)s, password_hash = %(digest)s,
+       ocpp_version = %(version)s
   FROM (SELECT id, channel_name FROM {table}
          WHERE charge_point_id = %(cp)s AND password_hash = ANY(%(digests)s)
            FOR UPDATE) AS before,
@@ -48,12 +49,18 @@ def _digests(password: bytes | str | None) -> list[str]:
 
 
 def charger_connection_take(
-    *, charge_point_id: str, password: bytes | str | None, channel_name: str, remote_address: str
+    *,
+    charge_point_id: str,
+    password: bytes | str | None,
+    channel_name: str,
+    remote_address: str,
+    ocpp_version: str = OcppVersion.V16,
 ) -> tuple[Charger | None, str]:
     """``(charger, previous channel)``: the charger that may open a socket as
     ``charge_point_id``, now owned by ``channel_name`` (the previous owner, "" if none, is to be
-    told to close); ``(None, "")`` to refuse. The same rules and stored state as
-    ``charger_authenticate`` followed by ``charger_connection_open``."""
+    told to close) and speaking ``ocpp_version`` (the negotiated subprotocol's); ``(None, "")``
+    to refuse. The same rules and stored state as ``charger_authenticate`` followed by
+    ``charger_connection_open``."""
     digests = _digests(password)
     if digests and connection.vendor == "postgresql":
         taken = list(
@@ -66,6 +73,7 @@ def charger_connection_take(
                     "digest": digests[0],
                     "cp": charge_point_id,
                     "digests": digests,
+                    "version": ocpp_version,
                 },
             )
         )
@@ -80,6 +88,9 @@ def charger_connection_take(
     if charger is None:
         return None, ""
     previous = charger_connection_open(
-        charger=charger, channel_name=channel_name, remote_address=remote_address
+        charger=charger,
+        channel_name=channel_name,
+        remote_address=remote_address,
+        ocpp_version=ocpp_version,
     )
     return charger, previous

@@ -8,10 +8,12 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from ocpp.exceptions import OCPPError
+from ocpp.exceptions import OCPPError, SecurityError
 from ocpp.messages import Call, CallError, CallResult
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call, call_result
+from ocpp.v201 import ChargePoint as ChargePoint201
+from ocpp.v201 import call_result as call_result_201
 
 from charging import ocpp_adapter
 
@@ -107,3 +109,40 @@ async def test_answer_deliver_of_a_callerror_raises_in_the_waiting_call():
     with pytest.raises(OCPPError) as raised:
         await waiting
     assert raised.value.code == "NotSupported"
+
+
+class Station201(ChargePoint201):
+    """Handlers giving a valid answer, one failing its 2.0.1 schema, and one raising."""
+
+    @on("Heartbeat", skip_schema_validation=True)
+    async def on_heartbeat(self, **payload):
+        return call_result_201.Heartbeat(current_time="2026-12-03T12:00:00Z")
+
+    @on("StatusNotification", skip_schema_validation=True)
+    async def on_status(self, **payload):
+        return call_result_201.Heartbeat(current_time="not used")  # wrong answer for the action
+
+    @on("Authorize", skip_schema_validation=True)
+    async def on_authorize(self, **payload):
+        raise SecurityError("refused")
+
+
+async def test_call_answer_checked_sends_an_answer_that_passes_its_schema():
+    connection = Connection()
+    station = Station201("CS-1", connection)
+    await ocpp_adapter.call_answer_checked(station, Call("h", "Heartbeat", {}), "2.0.1")
+    assert json.loads(connection.sent[0]) == [3, "h", {"currentTime": "2026-12-03T12:00:00Z"}]
+
+
+async def test_call_answer_checked_never_sends_an_answer_failing_its_schema():
+    connection = Connection()
+    station = Station201("CS-1", connection)
+    await ocpp_adapter.call_answer_checked(station, Call("s", "StatusNotification", {}), "2.0.1")
+    assert json.loads(connection.sent[0])[:3] == [4, "s", "InternalError"]
+
+
+async def test_call_answer_checked_sends_a_handlers_ocpp_error_with_its_code():
+    connection = Connection()
+    station = Station201("CS-1", connection)
+    await ocpp_adapter.call_answer_checked(station, Call("a", "Authorize", {}), "2.0.1")
+    assert json.loads(connection.sent[0])[:3] == [4, "a", "SecurityError"]

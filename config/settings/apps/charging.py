@@ -7,6 +7,9 @@ from ..environment import VAR_DIR, env  # noqa: F401
 # "known": only charge points staff registered may connect. "pending": an unknown charge point is
 # stored and answered Pending until staff accept it in the admin.
 CHARGING_REGISTRATION_POLICY = env.str("CHARGING_REGISTRATION_POLICY", default="known")
+# The websocket subprotocols /ocpp/<id> speaks, most preferred first: a charger offering several
+# gets the first of these it offers (README: OCPP versions). Comma-separated in the environment.
+OCPP_VERSION_PREFERENCE = env.list("OCPP_VERSION_PREFERENCE", default=["ocpp2.0.1", "ocpp1.6"])
 # Seconds; sent in BootNotification.conf. A charger is offline after 2 x this + the grace.
 CHARGING_HEARTBEAT_INTERVAL = env.int("CHARGING_HEARTBEAT_INTERVAL", default=300)
 CHARGING_OFFLINE_GRACE = env.int("CHARGING_OFFLINE_GRACE", default=60)
