@@ -2,12 +2,14 @@
 when the export rate beats what the stored energy is worth), reach a target SoC by a slot, never
 below the reserve, within the unit's power limits and the house's headroom.
 
-The method is dynamic programming over a grid of SoC levels (``levels``, 41 by default: steps of
-at most 2.5 % of capacity, sized so full charge power is a whole number of steps), vectorised across a fleet: the cost of a half-hour's move depends on the move
-and the slot, not on the SoC it starts from, so each backward step is one shifted array minimum
-per move. It is exact on its grid (``tests/test_planner_battery.py`` checks it against every
-sequence of moves on small cases); a partial half-hour is planned in whole steps (a 5 kW unit
-on 13.5 kWh in steps of 625 W) — the price of a fleet planned in seconds.
+The method is dynamic programming over a grid of SoC levels, vectorised across a fleet: the
+cost of a half-hour's move depends on the move and the slot, not on the SoC it starts from, so
+each backward step is one shifted array minimum per move. The grid has steps of at most
+capacity / (``levels`` - 1) (2.5 % by default), sized so that full charge power is a whole number
+of steps, and no more than ``most_moves`` (6) steps a half-hour: a small unit with a big inverter
+gets a coarser grid. It is exact on its grid (``flex/tests/test_planner_battery.py`` checks it
+against every sequence of moves on small cases); a partial half-hour is planned in whole steps
+(a 5 kW unit on 13.5 kWh in steps of 750 W) — the price of a fleet planned in seconds.
 
 Choices, written down:
 - The round-trip loss is taken when charging: storing ``x`` Wh takes ``x / efficiency`` Wh from
@@ -32,7 +34,7 @@ import numpy as np
 from .prices import SLOT_HOURS, prices_as_array
 
 # What a missing level at the target slot costs the plan (pence): larger than any saving.
-_TARGET_PENALTY = 1e7
+_TARGET_PENALTY = 1e5
 # How much dearer than the dearest known price an unpriced half-hour counts (pence/kWh).
 _UNPRICED_MARGIN = 100.0
 
@@ -79,66 +81,93 @@ def _fleet_inputs(n: int, slots: int, **arrays):
     return out
 
 
-def _move_costs(t, step, eff, k_charge_t, k_discharge, priced, imp_value, exp_value, load_wh):
-    """Cost (pence) of moving +a levels (charge) and -a levels (discharge) in slot ``t``, per unit;
-    infinite beyond the unit's limits."""
-    charge, discharge = [], []
-    for a in range(1, int(k_charge_t.max(initial=0)) + 1):
-        cost = priced[:, t] * a * step / eff / 1000
-        charge.append(np.where(a <= k_charge_t, cost, np.inf))
-    for a in range(1, int(k_discharge.max(initial=0)) + 1):
-        delivered = a * step
-        house = np.minimum(delivered, load_wh[:, t])
-        value = imp_value[:, t] * house + exp_value[:, t] * (delivered - house)
-        discharge.append(np.where(a <= k_discharge, -value / 1000, np.inf))
-    return charge, discharge
+def _move_costs(step, eff, k_charge, k_discharge, widths, priced, values, load_wh):
+    """Cost (pence) of each move in each slot, (T, B, A): column ``j`` moves ``j -
+    most_discharge`` levels (+ charge); infinite beyond the unit's limits. A ten-thousandth of a
+    penny per level breaks ties towards the smaller move."""
+    most_discharge, most_charge = widths
+    imp_value, exp_value = values
+    moves = np.arange(-most_discharge, most_charge + 1)[None, None, :]
+    energy = np.abs(moves) * step[:, None, None]
+    charge = priced[:, :, None] * energy / eff[:, None, None] / 1000
+    house = np.minimum(energy, load_wh[:, :, None])
+    discharge = -(imp_value[:, :, None] * house + exp_value[:, :, None] * (energy - house)) / 1000
+    cost = np.where(moves > 0, charge, discharge) + 1e-4 * np.abs(moves)
+    allowed = (moves <= k_charge[:, :, None]) & (-moves <= k_discharge[:, None, None])
+    return np.where(allowed, cost, np.inf).astype(np.float32).transpose(1, 0, 2).copy()
 
 
-def _backward(levels, slots, costs_at, terminal, reserve, target, target_slot):
-    """The best move from every level at every slot (T, B, S), by backward induction."""
-    batch = terminal.shape[0]
-    state = np.arange(levels)
-    shortfall = _TARGET_PENALTY * np.maximum(target[:, None] - state[None, :], 0)
-    value = terminal + np.where((target_slot == slots)[:, None], shortfall, 0)
-    moves = np.zeros((slots, batch, levels), dtype=np.int16)
-    below_reserve = state[None, :] < reserve[:, None]
+def _backward(slots, costs_at, widths, terminal, bounds, target, target_slot):
+    """The value of every level at every slot (T + 1, B, S), by backward induction: for each
+    level, the least of (the move's cost + the value of where it lands) over every move: one
+    shifted array minimum per move (discharges may not land below the reserve). In float32: the
+    bandwidth is the cost, and a hundredth of a penny is precision enough."""
+    most_discharge, most_charge = widths
+    reserve, top = bounds
+    batch, levels = terminal.shape
+    state = np.arange(levels)[None, :]
+    shortfall = (_TARGET_PENALTY * np.maximum(target[:, None] - state, 0)).astype(np.float32)
+    outside = np.where(state > top[:, None], np.inf, 0).astype(np.float32)
+    below_reserve = state < reserve[:, None]
+    values = np.empty((slots + 1, batch, levels), dtype=np.float32)
+    values[slots] = terminal + np.where((target_slot == slots)[:, None], shortfall, 0) + outside
+    width = levels + most_discharge + most_charge
+    padded = np.full((batch, width), np.inf, dtype=np.float32)
+    padded_floor = np.full((batch, width), np.inf, dtype=np.float32)
+    inner = slice(most_discharge, most_discharge + levels)
+    scratch = np.empty((batch, levels), dtype=np.float32)
     for t in range(slots - 1, -1, -1):
-        charge, discharge = costs_at(t)
-        width = max(len(charge), len(discharge))
-        padded = np.full((batch, levels + 2 * width), np.inf)
-        padded[:, width : width + levels] = value
-        floor = np.where(below_reserve, np.inf, value)
-        padded_floor = np.full((batch, levels + 2 * width), np.inf)
-        padded_floor[:, width : width + levels] = floor
-        best, move = value.copy(), moves[t]
-        for a, cost in enumerate(charge, start=1):
-            candidate = padded[:, width + a : width + a + levels] + cost[:, None]
-            better = candidate < best
-            best = np.where(better, candidate, best)
-            move[better] = a
-        for a, cost in enumerate(discharge, start=1):
-            candidate = padded_floor[:, width - a : width - a + levels] + cost[:, None]
-            better = candidate < best
-            best = np.where(better, candidate, best)
-            move[better] = -a
-        value = best + np.where((target_slot == t)[:, None], shortfall, 0)
-    return moves
+        padded[:, inner] = values[t + 1]
+        padded_floor[:, inner] = np.where(below_reserve, np.inf, values[t + 1])
+        cost = costs_at(t)
+        best = values[t]
+        best[:] = np.inf
+        for column in range(most_discharge + most_charge + 1):
+            source = padded_floor if column < most_discharge else padded
+            np.add(source[:, column : column + levels], cost[:, column, None], out=scratch)
+            np.minimum(best, scratch, out=best)
+        best += np.where((target_slot == t)[:, None], shortfall, 0) + outside
+    return values
 
 
-def _level_size_wh(cap, charge_w, eff, levels):
-    """Wh per level: at most capacity / (levels - 1), and a whole fraction of what the unit
-    stores in a half-hour at full charge power, so full power is on the grid."""
+def _forward(costs_at, widths, values, start, reserve):
+    """Follow the best moves from the SoC now: at each slot, the move whose cost plus the value
+    of where it lands is least (ties: the smaller move, by the tie-breaking cost)."""
+    most_discharge, most_charge = widths
+    slots, batch, levels = values.shape[0] - 1, values.shape[1], values.shape[2]
+    moves = np.arange(-most_discharge, most_charge + 1)[None, :]
+    rows = np.arange(batch)[:, None]
+    level = start.copy()
+    plan = np.zeros((batch, slots), dtype=np.int64)
+    for t in range(slots):
+        landing = level[:, None] + moves
+        inside = (landing >= 0) & (landing < levels)
+        inside &= (moves >= 0) | (landing >= reserve[:, None])
+        worth = values[t + 1][rows, np.clip(landing, 0, levels - 1)]
+        total = np.where(inside, worth, np.inf) + costs_at(t)
+        plan[:, t] = moves[0, np.argmin(total, axis=1)]
+        level = level + plan[:, t]
+    return plan
+
+
+def _level_size_wh(cap, charge_w, eff, levels, most_moves):
+    """Wh per level: a whole fraction of what the unit stores in a half-hour at full charge
+    power (so full power is on the grid), at most capacity / (levels - 1) unless that would take
+    more than ``most_moves`` levels a half-hour (a small unit with a big inverter gets a coarser
+    grid rather than costing the fleet many more moves)."""
     base = cap / (levels - 1)
     per_slot = charge_w * SLOT_HOURS * eff
-    parts = np.maximum(np.ceil(per_slot / base - 1e-9), 1)
+    parts = np.clip(np.ceil(per_slot / base - 1e-9), 1, most_moves)
     # A unit that stores less than a quarter level a half-hour keeps the coarse grid (and cannot
     # be planned to charge): a finer one would cost the fleet more than such a unit could gain.
     return np.where(per_slot >= base / 4, per_slot / parts, base)
 
 
-def _plan_chunk(slots, levels, imp, exp, load, headroom, cap, soc, reserve, target, slot_k, lim):
+def _plan_chunk(
+    slots, levels, most_moves, imp, exp, load, headroom, cap, soc, reserve, target, slot_k, lim
+):
     charge_w, discharge_w, eff = lim
-    step = _level_size_wh(cap, charge_w, eff, levels)
+    step = _level_size_wh(cap, charge_w, eff, levels, most_moves)
     known_max = np.max(np.where(np.isnan(imp), -np.inf, imp), axis=1, initial=0)
     priced = np.where(np.isnan(imp), known_max[:, None] + _UNPRICED_MARGIN, imp)
     imp_value, exp_value = np.nan_to_num(imp), np.nan_to_num(exp)
@@ -158,21 +187,19 @@ def _plan_chunk(slots, levels, imp, exp, load, headroom, cap, soc, reserve, targ
     cheapest = np.min(np.where(np.isnan(imp), np.inf, imp), axis=1)
     worth = np.where(np.isfinite(cheapest), np.maximum(cheapest, 0), 0)
     state = np.arange(levels)[None, :]
-    terminal = np.where(state > top[:, None], np.inf, -(worth * step)[:, None] * state / 1000)
+    terminal = -(worth * step)[:, None] * state / 1000
+
+    widths = (int(k_discharge.max(initial=0)), int(k_charge.max(initial=0)))
+
+    costs = _move_costs(
+        step, eff, k_charge, k_discharge, widths, priced, (imp_value, exp_value), load_wh
+    )
 
     def costs_at(t):
-        return _move_costs(
-            t, step, eff, k_charge[:, t], k_discharge, priced, imp_value, exp_value, load_wh
-        )
+        return costs[t]
 
-    moves = _backward(levels, slots, costs_at, terminal, floor_level, target_level, slot_k)
-    plan = np.zeros((len(cap), slots), dtype=np.int64)
-    level = start.copy()
-    rows = np.arange(len(cap))
-    for t in range(slots):
-        plan[:, t] = moves[t, rows, level]
-        level = level + plan[:, t]
-    return plan, step
+    values = _backward(slots, costs_at, widths, terminal, (floor_level, top), target_level, slot_k)
+    return _forward(costs_at, widths, values, start, floor_level), step
 
 
 def plan_battery_fleet(
@@ -190,7 +217,8 @@ def plan_battery_fleet(
     target_pct: np.ndarray | None = None,
     target_slot: np.ndarray | None = None,
     levels: int = 41,
-    chunk: int = 8192,
+    most_moves: int = 6,
+    chunk: int = 2048,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Plan N batteries over T slots. Arrays of shape (N, T) for prices (p/kWh, NaN: none), load
     and headroom (W); (N,) for the rest (``target_pct`` NaN and ``target_slot`` -1: no target).
@@ -201,12 +229,16 @@ def plan_battery_fleet(
     )
     target = np.full(n, np.nan) if target_pct is None else target_pct.astype(np.float64)
     slot_k = np.full(n, -1) if target_slot is None else target_slot
-    plans, steps = [], []
+    # Units of one kind plan in the same chunk, so each chunk's grid and moves are its own.
+    order = np.lexsort((discharge_limit_w, charge_limit_w, capacity_wh))
+    plans = np.zeros((n, slots), dtype=np.int64)
+    steps = np.zeros(n)
     for lo in range(0, n, chunk):
-        part = slice(lo, lo + chunk)
-        plan, step = _plan_chunk(
+        part = order[lo : lo + chunk]
+        plans[part], steps[part] = _plan_chunk(
             slots,
             levels,
+            most_moves,
             import_prices[part],
             extra["export_prices"][part],
             extra["load_w"][part],
@@ -222,9 +254,7 @@ def plan_battery_fleet(
                 efficiency[part].astype(np.float64),
             ),
         )
-        plans.append(plan)
-        steps.append(step)
-    return np.concatenate(plans), np.concatenate(steps)
+    return plans, steps
 
 
 def _optional(values, slots: int) -> np.ndarray | None:

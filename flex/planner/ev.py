@@ -1,7 +1,7 @@
 """Smart EV charging: the cheapest half-hours that deliver a goal's energy by its ready-by slot.
 
 The problem is a fractional knapsack: every slot before ``ready_by`` offers up to
-``min(charger max power, house headroom) × ½ h`` of energy at its price, and the goal needs
+``min(charger max power, house headroom) x 0.5 h`` of energy at its price, and the goal needs
 ``energy_wh``. Filling the cheapest slots first is optimal (an exchange argument: moving a Wh from
 a dearer slot into a cheaper one with room left never costs more), so the planner sorts and
 fills; ties go to the earlier slot.
