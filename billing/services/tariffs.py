@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils.text import slugify
 
 from accounts.models import CustomerAccount
 from config.exceptions import ApplicationError, Conflict
@@ -49,10 +50,23 @@ def tariff_create(*, rates: list[RateIn], **fields) -> Tariff:
     """A tariff and its bands. Exactly one band has no times (the default)."""
     tariff_rates_check(rates)
     tariff = Tariff(**fields)
+    if not tariff.code:
+        tariff.code = tariff_code_from_name(tariff.name)
     tariff.full_clean()
     tariff.save()
     _rates_add(tariff=tariff, rates=rates)
     return tariff
+
+
+def tariff_code_from_name(name: str) -> str:
+    """The name as a URL slug, numbered (``-2``, ``-3``...) past the codes already taken."""
+    base = slugify(name)[:40] or "tariff"
+    taken = set(Tariff.objects.filter(code__startswith=base).values_list("code", flat=True))
+    code, n = base, 1
+    while code in taken:
+        n += 1
+        code = f"{base}-{n}"
+    return code
 
 
 def _rates_add(*, tariff: Tariff, rates: list[RateIn]) -> None:
@@ -68,6 +82,8 @@ def tariff_update(*, tariff: Tariff, rates: list[RateIn] | None = None, **fields
     not change; drafts pick up the new prices when regenerated."""
     for name, value in fields.items():
         setattr(tariff, name, value)
+    if not tariff.code:
+        tariff.code = tariff_code_from_name(tariff.name)
     tariff.full_clean()
     tariff.save()
     if rates is not None:
