@@ -174,8 +174,8 @@ def half_hour_prices(
         if value is None:
             prices.append(HalfHourPrice(slot, slot + HALF_HOUR, None, None))
         else:
-            vat_rate = tariff.vat_rate if direction == RateDirection.IMPORT else Decimal(0)
-            prices.append(HalfHourPrice(slot, slot + HALF_HOUR, value, inc_vat(value, vat_rate)))
+            with_vat = rate_inc_vat(tariff=tariff, direction=direction, value=value)
+            prices.append(HalfHourPrice(slot, slot + HALF_HOUR, value, with_vat))
     return prices
 
 
@@ -232,3 +232,44 @@ def _slot_value(tariff: Tariff, local: datetime, slot: datetime, direction: str,
     if tariff.export_dynamic:
         return feed.get((tariff.pk, slot))
     return tariff.export_rate
+
+
+def tariff_for_user(*, user: User, code: str) -> Tariff:
+    """The tariff ``code`` if the user may read its unit rates: staff any, a logged-in user a
+    public tariff or one their accounts are or were on; 404 otherwise (nobody learns which codes
+    exist)."""
+    tariffs = Tariff.objects.filter(code=code)
+    if not user.is_staff:
+        on_it = scope_to_user(TariffAssignment.objects.filter(tariff__code=code), user)
+        if not user.is_authenticated or not (
+            tariffs.filter(is_public=True).exists() or on_it.exists()
+        ):
+            tariffs = tariffs.none()
+    tariff = tariffs.first()
+    if tariff is None:
+        raise NotFound(f"No tariff {code!r}.")
+    return tariff
+
+
+def half_hour_rates(
+    *,
+    tariff: Tariff,
+    direction: str = RateDirection.IMPORT,
+    period_from: datetime | None = None,
+    period_to: datetime | None = None,
+) -> QuerySet[HalfHourRate]:
+    """The feed's stored rates of ``tariff`` in ``direction`` starting in [period_from,
+    period_to), newest first (as the Octopus API lists them)."""
+    rates = HalfHourRate.objects.filter(tariff=tariff, direction=direction)
+    if period_from is not None:
+        rates = rates.filter(valid_from__gte=period_from)
+    if period_to is not None:
+        rates = rates.filter(valid_from__lt=period_to)
+    return rates.order_by("-valid_from")
+
+
+def rate_inc_vat(*, tariff: Tariff, direction: str, value: Decimal) -> Decimal:
+    """A stored rate with VAT as it is shown: import carries the tariff's VAT, export is outside
+    VAT (the value itself)."""
+    vat_rate = tariff.vat_rate if direction == RateDirection.IMPORT else Decimal(0)
+    return inc_vat(value, vat_rate)
