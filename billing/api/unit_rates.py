@@ -139,6 +139,7 @@ class UnitRateListApi(APIView):
 
 class UnitRateDayApi(APIView):
     permission_classes = [IsStaff]
+    parser_classes = [fields.JSONParser]
 
     @extend_schema(
         request=UnitRatesDayInput,

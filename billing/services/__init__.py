@@ -42,6 +42,7 @@ from .tariffs import (
 from .unit_rates import (
     DayResult,
     unit_rate_value_check,
+    unit_rates_by_day,
     unit_rates_day_check,
     unit_rates_set_day,
     unit_rates_set_days,
@@ -74,6 +75,7 @@ __all__ = [
     "tariff_rates_check",
     "tariff_update",
     "unit_rate_value_check",
+    "unit_rates_by_day",
     "unit_rates_day_check",
     "unit_rates_set_day",
     "unit_rates_set_days",

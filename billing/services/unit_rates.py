@@ -227,12 +227,42 @@ def _store(checked: DayRates) -> DayResult:
     return DayResult(day=checked, created=len(new), changed=len(changed), unchanged=unchanged)
 
 
+def unit_rates_by_day(rows: Sequence[Mapping]) -> dict[date, list[Mapping]]:
+    """Rows of several days (a file) grouped by the local day their ``valid_from`` falls on,
+    each keeping its ``line`` (for messages). Raises InvalidInput naming the line of a
+    ``valid_from`` that is missing or not a time."""
+    tz = timezone.get_default_timezone()
+    days: dict[date, list[Mapping]] = {}
+    errors = {}
+    for row in rows:
+        try:
+            if row.get("valid_from") in (None, ""):
+                raise InputError("required", "is required.")
+            day = _instant(row["valid_from"], tz).astimezone(tz).date()
+        except InputError as exc:
+            errors[f"line {row['line']}: valid_from"] = [exc.message]
+            continue
+        days.setdefault(day, []).append(row)
+    if errors:
+        raise InvalidInput(dict(list(errors.items())[:MAX_MESSAGES]))
+    return days
+
+
+def _by_line(field: str, rates: Sequence[Mapping]) -> str:
+    """``rates[3].value_exc_vat`` as ``line 17: value_exc_vat`` when the rows know their lines."""
+    if not field.startswith("rates["):
+        return field
+    index, _, rest = field[len("rates[") :].partition("]")
+    line = rates[int(index)].get("line")
+    return field if line is None else f"line {line}: {rest.lstrip('.') or 'row'}"
+
+
 def unit_rates_set_days(
     *, tariff: Tariff, direction: str, days: Mapping[date, Sequence[Mapping]]
 ) -> list[DayResult]:
     """Several days at once (a CSV file): every day is checked before any is stored, so a file
     with one bad day changes nothing. Raises InvalidInput with each field prefixed by its day
-    (``2026-01-15: rates[3].value_exc_vat``)."""
+    (``2026-01-15: line 17: value_exc_vat``, or ``rates[3]...`` for rows without lines)."""
     with transaction.atomic():
         Tariff.objects.select_for_update().filter(pk=tariff.pk).first()
         checked, errors = [], {}
@@ -243,7 +273,7 @@ def unit_rates_set_days(
                 )
             except InvalidInput as exc:
                 for field, messages in exc.errors.items():
-                    errors[f"{day}: {field}"] = messages
+                    errors[f"{day}: {_by_line(field, rates)}"] = messages
         if errors:
             raise InvalidInput(errors)
         return [_store(day) for day in checked]
