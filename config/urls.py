@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("batteries.api.urls")),
     path("", include("charging.api.urls")),
     path("", include("billing.api.urls")),
+    path("", include("flex.api.urls")),
 ]
 
 urlpatterns = [
