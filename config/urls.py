@@ -39,6 +39,7 @@ urlpatterns = [
     path("batteries/", include("batteries.urls")),
     path("charging/", include("charging.urls")),
     path("billing/", include("billing.urls")),
+    path("flex/", include("flex.urls")),
 ]
 
 handler400 = "config.http_errors.bad_request"

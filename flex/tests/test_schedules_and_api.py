@@ -114,3 +114,21 @@ def test_a_customer_puts_their_battery_under_the_planner(api):
     assert answer.json()["plan"]["slots"]
     assert BatterySchedule.objects.get(battery=battery).reserve_pct == 20
     assert api.as_user(UserFactory()).get(url).status_code == 404
+
+
+def test_the_portal_form_sets_a_goal_and_shows_the_plan_and_its_costs(client):
+    user = UserFactory()
+    charger = ChargerFactory(account=agile_household(user=user))
+    client.force_login(user)
+    url = f"/flex/chargers/{charger.pk}/"
+    refused = client.post(url, {"ready_by": "07:00", "energy_wh": "-1", "max_power_w": "7400"})
+    assert refused.status_code == 400
+    assert b"Must be 1 to 200000 Wh" in refused.content
+    saved = client.post(url, {"ready_by": "07:00", "energy_wh": "9000", "max_power_w": "7400"})
+    assert saved.status_code == 302
+    page = client.get(url)
+    assert b"Projected cost" in page.content and b"charging now would cost" in page.content
+    assert b'id="plan-data"' in page.content
+    assert b"charges at once" in page.content  # the test charger is not connected: told so
+    client.force_login(UserFactory())
+    assert client.get(url).status_code == 404
