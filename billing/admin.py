@@ -44,7 +44,9 @@ class TariffRateFormSet(forms.BaseInlineFormSet):
         if any(self.errors):
             return
         try:
-            services.tariff_rates_check(_rates_of(self))
+            services.tariff_rates_check(
+                _rates_of(self), import_dynamic=self.instance.import_dynamic
+            )
         except ApplicationError as exc:
             raise forms.ValidationError(exc.message) from exc
 

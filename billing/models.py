@@ -7,6 +7,8 @@ An export credit line has a negative amount and is outside VAT, so a bill's tota
 negative (a credit balance owed to the customer).
 """
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -18,10 +20,34 @@ PRICE_PLACES = 5
 MONEY_DIGITS = 12
 MONEY_PLACES = 2
 ALL_DAYS = "1234567"
+# The sane range of a half-hour's unit rate per kWh: prices go negative when the grid has too
+# much wind, and spike in a scarcity event, but a value outside this is a feed's mistake.
+HALF_HOUR_RATE_MIN = Decimal("-1.00")
+HALF_HOUR_RATE_MAX = Decimal("10.00")
 
 
 class Tariff(models.Model):
+    """A tariff prices import by its bands (flat or time-of-use, ``TariffRate``) unless
+    ``import_dynamic``, when each half-hour has its own rate (``HalfHourRate``, a price feed);
+    export likewise by ``export_rate`` unless ``export_dynamic``."""
+
     name = models.CharField(max_length=100, unique=True)
+    code = models.SlugField(
+        max_length=50,
+        unique=True,
+        blank=True,
+        help_text="Short name in URLs (/api/v1/tariffs/<code>/unit-rates); made from the name "
+        "when left empty.",
+    )
+    is_public = models.BooleanField(
+        default=False, help_text="Its unit rates are readable by any logged-in user."
+    )
+    import_dynamic = models.BooleanField(
+        default=False, help_text="Import is priced per half-hour from the price feed."
+    )
+    export_dynamic = models.BooleanField(
+        default=False, help_text="Export is paid per half-hour from the price feed."
+    )
     currency = models.CharField(max_length=3, default="GBP")
     vat_rate = models.DecimalField(
         max_digits=5, decimal_places=4, default="0.0500", help_text="0.05 is 5% (domestic)."
@@ -339,3 +365,35 @@ class BillRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} ({self.trigger})"
+
+
+class RateDirection(models.TextChoices):
+    IMPORT = "import", "Import"
+    EXPORT = "export", "Export"
+
+
+class HalfHourRate(models.Model):
+    """One half-hour's unit rate of a dynamic tariff (before VAT, per kWh, in the tariff's
+    currency; may be negative). ``valid_from`` is the UTC start of the half-hour; a half-hour
+    without a row has no price (bills wait for it, never price it at zero)."""
+
+    tariff = models.ForeignKey(Tariff, on_delete=models.CASCADE, related_name="half_hour_rates")
+    direction = models.CharField(max_length=6, choices=RateDirection.choices)
+    valid_from = models.DateTimeField()
+    value_exc_vat = models.DecimalField(max_digits=PRICE_DIGITS, decimal_places=PRICE_PLACES)
+
+    class Meta:
+        ordering = ["tariff", "direction", "valid_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tariff", "direction", "valid_from"], name="half_hour_rate_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(value_exc_vat__gte=HALF_HOUR_RATE_MIN)
+                & Q(value_exc_vat__lte=HALF_HOUR_RATE_MAX),
+                name="half_hour_rate_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tariff} {self.direction} {self.valid_from:%Y-%m-%d %H:%M}Z"

@@ -1,7 +1,7 @@
 """Every read of tariffs and bills that is more than ``.get()``, scoped to the requesting user."""
 
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -9,9 +9,19 @@ from django.utils import timezone
 
 from accounts.models import CustomerAccount, User
 from accounts.permissions import scope_to_user
-from config.exceptions import NotFound
+from config.exceptions import InvalidInput, NotFound
+from meters.timeutils import HALF_HOUR
 
-from .models import Bill, BillRun, BillState, Tariff, TariffAssignment
+from .models import (
+    PRICE_PLACES,
+    Bill,
+    BillRun,
+    BillState,
+    HalfHourRate,
+    RateDirection,
+    Tariff,
+    TariffAssignment,
+)
 from .usage import rate_at
 
 
@@ -120,3 +130,146 @@ def unit_rate_now(*, account: CustomerAccount) -> UnitRate | None:
     if rate is None:
         return None
     return UnitRate(unit_rate=rate.unit_rate, vat_rate=tariff.vat_rate)
+
+
+class HalfHourPrice(NamedTuple):
+    valid_from: datetime  # aware UTC, start of the half-hour
+    valid_to: datetime  # aware UTC, valid_from + 30 min
+    value_exc_vat: Decimal | None  # per kWh, as TariffRate.unit_rate; None = missing
+    value_inc_vat: Decimal | None
+
+
+PRICE_QUANTUM = Decimal(1).scaleb(-PRICE_PLACES)
+
+
+def inc_vat(value: Decimal, vat_rate: Decimal) -> Decimal:
+    """A unit rate with VAT, kept to the unit rates' five places (half-up)."""
+    return (value * (1 + vat_rate)).quantize(PRICE_QUANTUM, rounding=ROUND_HALF_UP)
+
+
+def half_hour_prices(
+    *, account: CustomerAccount, start: datetime, end: datetime, direction: str = "import"
+) -> list[HalfHourPrice]:
+    """Every half-hour in [start, end) (aligned to half-hours, aware), priced by the account's
+    tariff on the half-hour's local day (settings.TIME_ZONE): flat and time-of-use bands as bills
+    price them, the price feed's half-hourly rates for a dynamic tariff. ``direction="export"``
+    gives the export rate (the flat ``export_rate`` or the dynamic export rates), which is outside
+    VAT, so its ``value_inc_vat`` equals ``value_exc_vat``. A half-hour with no tariff or no
+    stored rate has value None, never zero. A local day has 46, 48 or 50 half-hours."""
+    _half_hour_range_check(start=start, end=end, direction=direction)
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    tz = timezone.get_default_timezone()
+    slots = [start + k * HALF_HOUR for k in range(int((end - start) / HALF_HOUR))]
+    if not slots:
+        return []
+    tariffs = _tariffs_by_day(
+        account=account, first=slots[0].astimezone(tz).date(), last=slots[-1].astimezone(tz).date()
+    )
+    feed = _feed_rates(tariffs=tariffs.values(), direction=direction, start=start, end=end)
+    prices = []
+    for slot in slots:
+        local = slot.astimezone(tz)
+        tariff = tariffs.get(local.date())
+        value = None if tariff is None else _slot_value(tariff, local, slot, direction, feed)
+        if value is None:
+            prices.append(HalfHourPrice(slot, slot + HALF_HOUR, None, None))
+        else:
+            with_vat = rate_inc_vat(tariff=tariff, direction=direction, value=value)
+            prices.append(HalfHourPrice(slot, slot + HALF_HOUR, value, with_vat))
+    return prices
+
+
+def _half_hour_range_check(*, start: datetime, end: datetime, direction: str) -> None:
+    errors = {}
+    for name, value in (("start", start), ("end", end)):
+        if value.tzinfo is None or value.utcoffset() is None:
+            errors[name] = ["must be an aware datetime (with an offset)."]
+        elif value.minute % 30 or value.second or value.microsecond:
+            errors[name] = ["must be the start of a half-hour (:00 or :30)."]
+    if not errors and end < start:
+        errors["end"] = ["must not be before start."]
+    if direction not in RateDirection.values:
+        errors["direction"] = [f"must be one of {', '.join(RateDirection.values)}."]
+    if errors:
+        raise InvalidInput(errors)
+
+
+def _tariffs_by_day(*, account: CustomerAccount, first: date, last: date) -> dict[date, Tariff]:
+    assignments = (
+        TariffAssignment.objects.filter(account=account, starts_on__lte=last)
+        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=first))
+        .select_related("tariff")
+        .prefetch_related("tariff__rates")
+    )
+    by_day = {}
+    for assignment in assignments:
+        day = max(first, assignment.starts_on)
+        stop = min(last, assignment.ends_on or last)
+        while day <= stop:
+            by_day[day] = assignment.tariff
+            day += timedelta(days=1)
+    return by_day
+
+
+def _feed_rates(*, tariffs, direction: str, start: datetime, end: datetime) -> dict:
+    """{(tariff pk, valid_from): value} of the dynamic tariffs among ``tariffs``."""
+    flag = "import_dynamic" if direction == RateDirection.IMPORT else "export_dynamic"
+    dynamic = {tariff.pk for tariff in tariffs if getattr(tariff, flag)}
+    if not dynamic:
+        return {}
+    rows = HalfHourRate.objects.filter(
+        tariff_id__in=dynamic, direction=direction, valid_from__gte=start, valid_from__lt=end
+    ).values_list("tariff_id", "valid_from", "value_exc_vat")
+    return {(tariff_id, at): value for tariff_id, at, value in rows}
+
+
+def _slot_value(tariff: Tariff, local: datetime, slot: datetime, direction: str, feed: dict):
+    if direction == RateDirection.IMPORT:
+        if tariff.import_dynamic:
+            return feed.get((tariff.pk, slot))
+        rate = rate_at(tariff.rates.all(), local)
+        return rate.unit_rate if rate else None
+    if tariff.export_dynamic:
+        return feed.get((tariff.pk, slot))
+    return tariff.export_rate
+
+
+def tariff_for_user(*, user: User, code: str) -> Tariff:
+    """The tariff ``code`` if the user may read its unit rates: staff any, a logged-in user a
+    public tariff or one their accounts are or were on; 404 otherwise (nobody learns which codes
+    exist)."""
+    tariffs = Tariff.objects.filter(code=code)
+    if not user.is_staff:
+        on_it = scope_to_user(TariffAssignment.objects.filter(tariff__code=code), user)
+        if not user.is_authenticated or not (
+            tariffs.filter(is_public=True).exists() or on_it.exists()
+        ):
+            tariffs = tariffs.none()
+    tariff = tariffs.first()
+    if tariff is None:
+        raise NotFound(f"No tariff {code!r}.")
+    return tariff
+
+
+def half_hour_rates(
+    *,
+    tariff: Tariff,
+    direction: str = RateDirection.IMPORT,
+    period_from: datetime | None = None,
+    period_to: datetime | None = None,
+) -> QuerySet[HalfHourRate]:
+    """The feed's stored rates of ``tariff`` in ``direction`` starting in [period_from,
+    period_to), newest first (as the Octopus API lists them)."""
+    rates = HalfHourRate.objects.filter(tariff=tariff, direction=direction)
+    if period_from is not None:
+        rates = rates.filter(valid_from__gte=period_from)
+    if period_to is not None:
+        rates = rates.filter(valid_from__lt=period_to)
+    return rates.order_by("-valid_from")
+
+
+def rate_inc_vat(*, tariff: Tariff, direction: str, value: Decimal) -> Decimal:
+    """A stored rate with VAT as it is shown: import carries the tariff's VAT, export is outside
+    VAT (the value itself)."""
+    vat_rate = tariff.vat_rate if direction == RateDirection.IMPORT else Decimal(0)
+    return inc_vat(value, vat_rate)

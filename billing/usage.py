@@ -7,7 +7,8 @@ one per meter):
   after it, and the same around its end E (correlated sub-queries on the (meter, at) index);
 * daily roll-ups (meters.DailyUsage) per meter and local day, for tariffs with one flat rate;
 * for time-of-use tariffs, half-hourly consumption from consecutive register readings paired with
-  the window function LAG, in SQL;
+  the window function LAG, in SQL; on days of a dynamic tariff (its import priced per half-hour
+  by the price feed) the same half-hours are kept one by one (``MeterUsage.half_hours``);
 * exported energy per meter and local day from the same roll-ups (``DailyUsage.export_kwh``) for
   every account, flat or time-of-use: export has one rate per tariff, so it needs no half-hours.
   A meter without an export register (roll-ups' ``export_kwh`` empty) exports nothing.
@@ -63,7 +64,8 @@ class BoundaryRead:
 @dataclass
 class MeterUsage:
     """One meter's month. ``energy`` maps (day, band key) to kWh; the band key is the rate's pk
-    for time-of-use accounts and None for flat ones (priced by the day's tariff). ``export`` maps
+    for time-of-use accounts and None for flat ones (priced by the day's tariff). ``half_hours``
+    maps (day, UTC start) to kWh on days whose tariff prices import half-hourly. ``export`` maps
     day to exported kWh (empty for a meter without an export register)."""
 
     meter_pk: int
@@ -75,11 +77,12 @@ class MeterUsage:
     resets: int = 0
     has_readings: bool = False
     energy: dict[tuple[date, int | None], Decimal] = field(default_factory=dict)
+    half_hours: dict[tuple[date, datetime], Decimal] = field(default_factory=dict)
     export: dict[date, Decimal] = field(default_factory=dict)
 
     @property
     def consumption_kwh(self) -> Decimal:
-        return sum(self.energy.values(), ZERO)
+        return sum(self.energy.values(), ZERO) + sum(self.half_hours.values(), ZERO)
 
 
 def month_days(first: date) -> list[date]:
@@ -176,12 +179,14 @@ def meter_usage_for_accounts(
     first: date,
     rates_for_day: Callable[[int, date], list[TariffRate] | None],
     time_of_use_accounts: set[int],
+    dynamic_on: Callable[[int, date], bool] | None = None,
 ) -> dict[int, list[MeterUsage]]:
     """Usage of every meter of ``account_ids`` in the local month starting ``first``.
 
     ``rates_for_day(account_id, day)`` gives the rates of the tariff the account is on that day
     (used to band time-of-use half-hours); ``time_of_use_accounts`` are the accounts whose month
-    needs half-hourly data. Returns {account_id: [MeterUsage, ...]}.
+    needs half-hourly data; ``dynamic_on(account_id, day)`` says whether that day's import is
+    priced per half-hour (kept in ``half_hours``). Returns {account_id: [MeterUsage, ...]}.
     """
     by_timezone = meter_selectors.meters_by_timezone(account_ids=account_ids)
     days = month_days(first)
@@ -221,7 +226,7 @@ def meter_usage_for_accounts(
         if flat:
             _flat_energy(usages, flat, days, crossing, end)
         if banded:
-            _banded_energy(usages, banded, start, end, rates_for_day)
+            _banded_energy(usages, banded, start, end, rates_for_day, dynamic_on)
             _banded_export(usages, banded, days)
         _export_boundaries(usages, days, crossing, start, end)
         _count_resets(usages, start, end)
@@ -287,12 +292,13 @@ def _export_boundaries(usages, days, crossing, start, end) -> None:
             _add_export(usage, days[-1], inside)
 
 
-def _banded_energy(usages, pks, start, end, rates_for_day) -> None:
+def _banded_energy(usages, pks, start, end, rates_for_day, dynamic_on=None) -> None:
     """Half-hourly consumption from consecutive readings (LAG in SQL): each interval's energy is
     spread evenly over the half-hours it spans, and each half-hour is priced by the band its
-    local start time falls in."""
+    local start time falls in, or kept as it is on a day priced half-hourly."""
     pairs = meter_selectors.reading_intervals(meter_pks=pks, start=start, end=end)
     rates_cache: dict[tuple[int, date], list | None] = {}
+    dynamic_cache: dict[tuple[int, date], bool] = {}
     for meter_pk, prev_at, prev_kwh, at, kwh, reset in pairs:
         if prev_at is None or reset or at <= start or prev_at >= end:
             continue
@@ -308,6 +314,10 @@ def _banded_energy(usages, pks, start, end, rates_for_day) -> None:
             key = (usage.account_id, day)
             if key not in rates_cache:
                 rates_cache[key] = rates_for_day(usage.account_id, day)
+                dynamic_cache[key] = bool(dynamic_on and dynamic_on(usage.account_id, day))
+            if dynamic_cache[key]:
+                usage.half_hours[(day, slot)] = usage.half_hours.get((day, slot), ZERO) + share
+                continue
             rate = rate_at(rates_cache[key] or [], local)
             _add(usage, day, rate.pk if rate else None, share)
 

@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("batteries.api.urls")),
     path("", include("charging.api.urls")),
     path("", include("billing.api.urls")),
+    path("", include("flex.api.urls")),
 ]
 
 urlpatterns = [
@@ -38,6 +39,7 @@ urlpatterns = [
     path("batteries/", include("batteries.urls")),
     path("charging/", include("charging.urls")),
     path("billing/", include("billing.urls")),
+    path("flex/", include("flex.urls")),
 ]
 
 handler400 = "config.http_errors.bad_request"

@@ -43,13 +43,19 @@ class TariffRateSerializer(fields.ModelSerializer):
 
 
 class TariffSerializer(fields.ModelSerializer):
-    rates = TariffRateSerializer(many=True)
+    rates = TariffRateSerializer(
+        many=True, help_text="Bands; a tariff whose import is dynamic may have none."
+    )
 
     class Meta:
         model = Tariff
         fields = [
             "id",
+            "code",
             "name",
+            "is_public",
+            "import_dynamic",
+            "export_dynamic",
             "currency",
             "vat_rate",
             "standing_charge_per_day",

@@ -1,10 +1,20 @@
 from django.urls import path
 
-from . import views
+from . import unit_rates, views
 
 urlpatterns = [
     path("tariffs", views.TariffListApi.as_view(), name="tariff-list"),
     path("tariffs/<int:pk>", views.TariffDetailApi.as_view(), name="tariff-detail"),
+    path(
+        "tariffs/<slug:code>/unit-rates",
+        unit_rates.UnitRateListApi.as_view(),
+        name="tariff-unit-rates",
+    ),
+    path(
+        "tariffs/<slug:code>/unit-rates/<str:day>",
+        unit_rates.UnitRateDayApi.as_view(),
+        name="tariff-unit-rates-day",
+    ),
     path("tariff-assignments", views.TariffAssignmentApi.as_view(), name="tariff-assign"),
     path(
         "accounts/<str:account_number>/tariff",

@@ -9,6 +9,7 @@
 - runs.py         bill runs in chunks of accounts (bill_generate_for_month, bills_generate)
 - states.py       issuing and voiding
 - corrections.py  regenerating a draft, correcting an issued bill
+- unit_rates.py   the price feed: a dynamic tariff's half-hourly rates, a local day at a time
 
 This package's exports are billing's public services; other apps import only these.
 """
@@ -38,12 +39,21 @@ from .tariffs import (
     tariff_rates_check,
     tariff_update,
 )
+from .unit_rates import (
+    DayResult,
+    unit_rate_value_check,
+    unit_rates_by_day,
+    unit_rates_day_check,
+    unit_rates_set_day,
+    unit_rates_set_days,
+)
 
 __all__ = [
     "CREATED",
     "REGENERATED",
     "UNCHANGED",
     "ApplicationError",
+    "DayResult",
     "LineDraft",
     "RateIn",
     "RunSummary",
@@ -64,5 +74,10 @@ __all__ = [
     "tariff_create",
     "tariff_rates_check",
     "tariff_update",
+    "unit_rate_value_check",
+    "unit_rates_by_day",
+    "unit_rates_day_check",
+    "unit_rates_set_day",
+    "unit_rates_set_days",
     "vat_on",
 ]

@@ -12,6 +12,7 @@ from .. import usage as usage_reads
 from ..charging_sessions import Session
 from ..models import LineKind, Tariff
 from .drafts import BillDraft, ChunkTariffs, LineDraft, ReadDraft
+from .dynamic import HalfHours, add_dynamic_energy_lines
 from .money import KWH, ZERO, vat_on
 
 # (tariff pk, band pk) -> kWh; the band is None for a flat tariff's readings.
@@ -33,7 +34,7 @@ def compose(
     draft = BillDraft(account_id=account_id)
     days_by_tariff, tariff_by_pk = _tariff_days(draft, days=days, tariffs=tariffs)
     tariff_pk_on = {day: pk for pk, pk_days in days_by_tariff.items() for day in pk_days}
-    energy, exported = _meter_energy(
+    energy, exported, half_hours = _meter_energy(
         draft, meter_usages=meter_usages, tariffs=tariffs, tariff_pk_on=tariff_pk_on
     )
     _add_energy_lines(
@@ -42,6 +43,9 @@ def compose(
         days_by_tariff=days_by_tariff,
         tariff_by_pk=tariff_by_pk,
         energy=energy,
+    )
+    add_dynamic_energy_lines(
+        draft, tariffs=tariffs, tariff_pk_on=tariff_pk_on, half_hours=half_hours
     )
     _add_standing_lines(draft, days_by_tariff=days_by_tariff, tariff_by_pk=tariff_by_pk)
     for session in sessions:
@@ -77,11 +81,13 @@ def _meter_energy(
     meter_usages: list[usage_reads.MeterUsage],
     tariffs: ChunkTariffs,
     tariff_pk_on: dict[date, int],
-) -> tuple[Energy, dict[int, Decimal]]:
-    """Each meter's reads onto the draft; its energy per (tariff, band) and export per tariff
-    summed over the meters. Energy on a day without a tariff is not charged."""
+) -> tuple[Energy, dict[int, Decimal], HalfHours]:
+    """Each meter's reads onto the draft; its energy per (tariff, band), export per tariff and
+    half-hours of days priced half-hourly, summed over the meters. Energy on a day without a
+    tariff is not charged."""
     energy: Energy = defaultdict(lambda: ZERO)
     exported: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    half_hours: HalfHours = defaultdict(lambda: ZERO)
     if not meter_usages:
         draft.flag("The account has no meters: standing charge only.")
     for usage in meter_usages:
@@ -95,11 +101,14 @@ def _meter_energy(
             if band is None:
                 band = tariffs.default_rate[tariff_pk].pk
             energy[(tariff_pk, band)] += kwh
+        for (day, slot), kwh in usage.half_hours.items():
+            daily[day] = daily.get(day, ZERO) + kwh
+            half_hours[(day, slot)] += kwh
         for day, kwh in usage.export.items():
             tariff_pk = tariff_pk_on.get(day)
             if tariff_pk is not None:
                 exported[tariff_pk] += kwh
-    return energy, exported
+    return energy, exported, half_hours
 
 
 def _add_read(draft: BillDraft, usage: usage_reads.MeterUsage) -> None:

@@ -3,12 +3,22 @@ tariffs to price each day by. Nothing here touches the bill tables."""
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Q
+from django.utils import timezone
 
-from ..models import LineKind, Tariff, TariffAssignment, TariffRate
+from meters.timeutils import day_bounds
+
+from ..models import (
+    HalfHourRate,
+    LineKind,
+    RateDirection,
+    Tariff,
+    TariffAssignment,
+    TariffRate,
+)
 from .money import ZERO, money
 
 
@@ -76,6 +86,8 @@ class ChunkTariffs:
     """The chunk's assignments and tariffs, to answer "which tariff on this day"."""
 
     def __init__(self, account_ids: list[int], first: date, last: date):
+        self.first, self.last = first, last
+        self._feed: dict[str, dict[tuple[int, datetime], Decimal]] = {}
         rows = (
             TariffAssignment.objects.filter(account_id__in=account_ids, starts_on__lte=last)
             .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=first))
@@ -113,8 +125,35 @@ class ChunkTariffs:
         return None if tariff is None else self.rates[tariff.pk]
 
     def time_of_use_accounts(self) -> set[int]:
+        """Accounts whose month needs half-hourly data: a band with a window, or a tariff whose
+        import is priced per half-hour."""
         return {
             account_id
             for account_id, items in self.by_account.items()
-            if any(len(self.rates[tariff.pk]) > 1 for _, _, tariff in items)
+            if any(
+                len(self.rates[tariff.pk]) > 1 or tariff.import_dynamic for _, _, tariff in items
+            )
         }
+
+    def import_dynamic_on(self, account_id: int, day: date) -> bool:
+        tariff = self.tariff_on(account_id, day)
+        return tariff is not None and tariff.import_dynamic
+
+    def feed_rates(self, direction: str) -> dict[tuple[int, datetime], Decimal]:
+        """{(tariff pk, UTC start): value} of the month's half-hourly rates of the chunk's
+        tariffs that are dynamic in ``direction`` (read once per chunk and direction)."""
+        if direction not in self._feed:
+            flag = "import_dynamic" if direction == RateDirection.IMPORT else "export_dynamic"
+            dynamic = [pk for pk, tariff in self.tariffs.items() if getattr(tariff, flag)]
+            tz = timezone.get_default_timezone()
+            # A day either side: meters in other time zones have other local months.
+            start = day_bounds(self.first - timedelta(days=1), tz)[0]
+            end = day_bounds(self.last + timedelta(days=1), tz)[1]
+            rows = HalfHourRate.objects.filter(
+                tariff_id__in=dynamic,
+                direction=direction,
+                valid_from__gte=start,
+                valid_from__lt=end,
+            ).values_list("tariff_id", "valid_from", "value_exc_vat")
+            self._feed[direction] = {(pk, at): value for pk, at, value in rows} if dynamic else {}
+        return self._feed[direction]

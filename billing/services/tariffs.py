@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils.text import slugify
 
 from accounts.models import CustomerAccount
 from config.exceptions import ApplicationError, Conflict
@@ -24,9 +25,12 @@ class RateIn:
     priority: int = 0
 
 
-def tariff_rates_check(rates: list[RateIn]) -> None:
-    """The rules a tariff's bands keep together, whichever door they came in by (API, admin)."""
+def tariff_rates_check(rates: list[RateIn], *, import_dynamic: bool = False) -> None:
+    """The rules a tariff's bands keep together, whichever door they came in by (API, admin).
+    A tariff whose import is dynamic (priced by its half-hourly rates) may have no bands."""
     defaults = [rate for rate in rates if rate.starts_at is None and rate.ends_at is None]
+    if import_dynamic and not rates:
+        return
     if len(defaults) != 1:
         raise ApplicationError(
             "rates: a tariff needs exactly one default band (no times), which prices every "
@@ -47,12 +51,25 @@ def tariff_rates_check(rates: list[RateIn]) -> None:
 @transaction.atomic
 def tariff_create(*, rates: list[RateIn], **fields) -> Tariff:
     """A tariff and its bands. Exactly one band has no times (the default)."""
-    tariff_rates_check(rates)
+    tariff_rates_check(rates, import_dynamic=fields.get("import_dynamic", False))
     tariff = Tariff(**fields)
+    if not tariff.code:
+        tariff.code = tariff_code_from_name(tariff.name)
     tariff.full_clean()
     tariff.save()
     _rates_add(tariff=tariff, rates=rates)
     return tariff
+
+
+def tariff_code_from_name(name: str) -> str:
+    """The name as a URL slug, numbered (``-2``, ``-3``...) past the codes already taken."""
+    base = slugify(name)[:40] or "tariff"
+    taken = set(Tariff.objects.filter(code__startswith=base).values_list("code", flat=True))
+    code, n = base, 1
+    while code in taken:
+        n += 1
+        code = f"{base}-{n}"
+    return code
 
 
 def _rates_add(*, tariff: Tariff, rates: list[RateIn]) -> None:
@@ -68,12 +85,19 @@ def tariff_update(*, tariff: Tariff, rates: list[RateIn] | None = None, **fields
     not change; drafts pick up the new prices when regenerated."""
     for name, value in fields.items():
         setattr(tariff, name, value)
+    if not tariff.code:
+        tariff.code = tariff_code_from_name(tariff.name)
     tariff.full_clean()
     tariff.save()
     if rates is not None:
-        tariff_rates_check(rates)
+        tariff_rates_check(rates, import_dynamic=tariff.import_dynamic)
         tariff.rates.all().delete()
         _rates_add(tariff=tariff, rates=rates)
+    elif not tariff.import_dynamic and not tariff.rates.exists():
+        raise ApplicationError(
+            "rates: a tariff whose import is not dynamic needs a default band to price it.",
+            field="rates",
+        )
     return tariff
 
 

@@ -4,9 +4,11 @@ from datetime import date, time
 from decimal import Decimal
 
 import factory
+from django.utils import timezone
 
 from accounts.tests.factories import CustomerAccountFactory
-from billing.models import Tariff, TariffAssignment, TariffRate, WindowKind
+from billing.models import HalfHourRate, Tariff, TariffAssignment, TariffRate, WindowKind
+from meters.timeutils import HALF_HOUR, day_bounds
 
 
 class TariffFactory(factory.django.DjangoModelFactory):
@@ -17,6 +19,7 @@ class TariffFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Tariff {n}")
+    code = factory.Sequence(lambda n: f"tariff-{n}")
     standing_charge_per_day = Decimal("0.52")
     valid_from = date(2020, 1, 1)
 
@@ -61,3 +64,22 @@ class TariffAssignmentFactory(factory.django.DjangoModelFactory):
     account = factory.SubFactory(CustomerAccountFactory)
     tariff = factory.SubFactory(TariffFactory)
     starts_on = date(2020, 1, 1)
+
+
+def agile_tariff(**fields) -> Tariff:
+    """A dynamic import tariff (half-hourly rates from the feed, none stored yet), 5% VAT, no
+    bands."""
+    return TariffFactory(import_dynamic=True, rates=[], **fields)
+
+
+def half_hour_rates_store(
+    *, tariff: Tariff, day: date, values: list[Decimal], direction: str = "import"
+) -> None:
+    """Store ``values`` as the local ``day``'s half-hourly rates, in order (as the feed would)."""
+    start, _ = day_bounds(day, timezone.get_default_timezone())
+    HalfHourRate.objects.bulk_create(
+        HalfHourRate(
+            tariff=tariff, direction=direction, valid_from=start + k * HALF_HOUR, value_exc_vat=v
+        )
+        for k, v in enumerate(values)
+    )

@@ -24,6 +24,7 @@ HOMEGRID_APPS = [
     "batteries",
     "charging",
     "billing",
+    "flex",
 ]
 
 INSTALLED_APPS = [
@@ -164,6 +165,8 @@ from .apps.billing import *  # noqa: E402, F403
 from .apps.billing import BILLING_BEAT_SCHEDULE  # noqa: E402
 from .apps.charging import *  # noqa: E402, F403
 from .apps.charging import CHARGING_BEAT_SCHEDULE  # noqa: E402
+from .apps.flex import *  # noqa: E402, F403
+from .apps.flex import FLEX_BEAT_SCHEDULE  # noqa: E402
 from .apps.meters import *  # noqa: E402, F403
 from .apps.meters import METERS_BEAT_SCHEDULE  # noqa: E402
 from .apps.telemetry import *  # noqa: E402, F403
@@ -178,6 +181,7 @@ CELERY_BEAT_SCHEDULE = {
     **BATTERIES_BEAT_SCHEDULE,
     **CHARGING_BEAT_SCHEDULE,
     **BILLING_BEAT_SCHEDULE,
+    **FLEX_BEAT_SCHEDULE,
 }
 
 # --- Auth -----------------------------------------------------------------------------------------

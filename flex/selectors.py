@@ -1,0 +1,60 @@
+"""Reads of the flex app, scoped to the requesting user through the charging and batteries
+apps' own scoping (a customer reaches only their own chargers and batteries)."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from accounts.models import User
+from batteries import selectors as battery_selectors
+from charging import selectors as charging_selectors
+from charging.models import Charger
+from config.exceptions import NotFound
+
+from .models import BatteryPlan, BatterySchedule, ChargingGoal, ChargingPlan
+
+HALF_HOUR = timedelta(minutes=30)
+
+
+def charger_for_goal(*, user: User, charger_id: int) -> Charger:
+    return charging_selectors.charger_for_user(user=user, charger_id=charger_id)
+
+
+def goal_for_user(*, user: User, charger_id: int) -> ChargingGoal:
+    charger = charger_for_goal(user=user, charger_id=charger_id)
+    goal = ChargingGoal.objects.filter(charger=charger).select_related("charger").first()
+    if goal is None:
+        raise NotFound("This charger has no charging goal.")
+    return goal
+
+
+def plan_latest(*, goal: ChargingGoal) -> ChargingPlan | None:
+    return goal.plans.select_related("command").first()
+
+
+def battery_for_schedule(*, user: User, key: str):
+    return battery_selectors.battery_get(user=user, key=key)
+
+
+def schedule_for_user(*, user: User, key: str) -> BatterySchedule:
+    battery = battery_selectors.battery_get(user=user, key=key)
+    schedule = BatterySchedule.objects.filter(battery=battery).select_related("battery").first()
+    if schedule is None:
+        raise NotFound("This battery has no schedule.")
+    return schedule
+
+
+def battery_plan_latest(*, schedule: BatterySchedule) -> BatteryPlan | None:
+    return schedule.plans.first()
+
+
+def plan_slots(*, plan: ChargingPlan | BatteryPlan) -> list[dict]:
+    """The plan half-hour by half-hour: its times, power and the price it was planned with."""
+    return [
+        {
+            "valid_from": plan.starts_at + index * HALF_HOUR,
+            "valid_to": plan.starts_at + (index + 1) * HALF_HOUR,
+            "power_w": power,
+            "price": None if price is None else Decimal(price),
+        }
+        for index, (power, price) in enumerate(zip(plan.power_w, plan.prices, strict=True))
+    ]
