@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.models import CustomerAccount, User
 from accounts.permissions import scope_to_user
 from config.exceptions import InvalidInput, NotFound
-from meters.timeutils import HALF_HOUR
+from meters.timeutils import HALF_HOUR, day_bounds
 
 from .models import (
     PRICE_PLACES,
@@ -21,6 +21,7 @@ from .models import (
     RateDirection,
     Tariff,
     TariffAssignment,
+    WindowKind,
 )
 from .usage import rate_at
 
@@ -44,13 +45,37 @@ def tariff_on(*, account: CustomerAccount, day: date) -> Tariff | None:
 def tariff_window_at(*, account: CustomerAccount, at: datetime) -> str | None:
     """``"cheap"``, ``"peak"`` or ``"standard"``: the kind of the tariff band the account's
     half-hour containing ``at`` is priced in (local time, Europe/London by default); None when
-    the account has no tariff then. Batteries use this to charge in cheap windows."""
+    the account has no tariff then (or, on a dynamic tariff, no price for that half-hour yet:
+    see ``_dynamic_window``). Batteries use this to charge in cheap windows."""
     local = timezone.localtime(at)
     tariff = tariff_on(account=account, day=local.date())
     if tariff is None:
         return None
+    if tariff.import_dynamic:
+        return _dynamic_window(account=account, local=local)
     rate = rate_at(tariff.rates.all(), local)
     return rate.kind if rate else None
+
+
+def _dynamic_window(*, account: CustomerAccount, local: datetime) -> str | None:
+    """On a dynamic tariff a half-hour is cheap among the cheapest quarter of its local day's
+    known prices, peak among the dearest quarter, standard otherwise; None without its price."""
+    tz = timezone.get_default_timezone()
+    start, end = day_bounds(local.date(), tz)
+    prices = half_hour_prices(account=account, start=start, end=end)
+    values = sorted(p.value_exc_vat for p in prices if p.value_exc_vat is not None)
+    slot = local - timedelta(
+        minutes=local.minute % 30, seconds=local.second, microseconds=local.microsecond
+    )
+    own = next((p.value_exc_vat for p in prices if p.valid_from == slot), None)
+    if own is None:
+        return None
+    quarter = max(1, len(values) // 4)
+    if own <= values[quarter - 1]:
+        return WindowKind.CHEAP
+    if own >= values[-quarter]:
+        return WindowKind.PEAK
+    return WindowKind.STANDARD
 
 
 def bills_for_user(*, user: User) -> QuerySet[Bill]:
@@ -121,11 +146,18 @@ class UnitRate(NamedTuple):
 
 def unit_rate_now(*, account: CustomerAccount) -> UnitRate | None:
     """The account's price of one kWh now: its tariff's unit rate in force at this moment (the
-    current band of a time-of-use tariff) and the tariff's VAT rate; None without a tariff or a
-    rate. Whoever prices energy with it uses ``billing.services.price_inc_vat``, so the portal's
-    estimate rounds as bills do; bills themselves price each half-hour in its band."""
+    current band of a time-of-use tariff, the current half-hour's feed rate of a dynamic one)
+    and the tariff's VAT rate; None without a tariff or a rate. Whoever prices energy with it
+    uses ``billing.services.price_inc_vat``, so the portal's estimate rounds as bills do; bills
+    themselves price each half-hour in its band or at its own rate."""
     now = timezone.localtime()
     tariff = tariff_on(account=account, day=now.date())
+    if tariff is not None and tariff.import_dynamic:
+        slot = now.astimezone(UTC).replace(minute=now.minute // 30 * 30, second=0, microsecond=0)
+        [price] = half_hour_prices(account=account, start=slot, end=slot + HALF_HOUR)
+        if price.value_exc_vat is None:
+            return None
+        return UnitRate(unit_rate=price.value_exc_vat, vat_rate=tariff.vat_rate)
     rate = rate_at(tariff.rates.all(), now) if tariff else None
     if rate is None:
         return None

@@ -66,7 +66,8 @@ class MeterUsage:
     """One meter's month. ``energy`` maps (day, band key) to kWh; the band key is the rate's pk
     for time-of-use accounts and None for flat ones (priced by the day's tariff). ``half_hours``
     maps (day, UTC start) to kWh on days whose tariff prices import half-hourly. ``export`` maps
-    day to exported kWh (empty for a meter without an export register)."""
+    day to exported kWh (empty for a meter without an export register), except on days whose
+    tariff pays export half-hourly, which are in ``export_half_hours`` instead."""
 
     meter_pk: int
     serial: str
@@ -79,10 +80,17 @@ class MeterUsage:
     energy: dict[tuple[date, int | None], Decimal] = field(default_factory=dict)
     half_hours: dict[tuple[date, datetime], Decimal] = field(default_factory=dict)
     export: dict[date, Decimal] = field(default_factory=dict)
+    export_half_hours: dict[tuple[date, datetime], Decimal] = field(default_factory=dict)
 
     @property
     def consumption_kwh(self) -> Decimal:
         return sum(self.energy.values(), ZERO) + sum(self.half_hours.values(), ZERO)
+
+
+def half_hour_start(at: datetime) -> datetime:
+    """The start of the half-hour ``at`` falls in (the price feed's key), for readings taken off
+    the half-hour."""
+    return at - timedelta(minutes=at.minute % 30, seconds=at.second, microseconds=at.microsecond)
 
 
 def month_days(first: date) -> list[date]:
@@ -180,13 +188,15 @@ def meter_usage_for_accounts(
     rates_for_day: Callable[[int, date], list[TariffRate] | None],
     time_of_use_accounts: set[int],
     dynamic_on: Callable[[int, date], bool] | None = None,
+    export_dynamic_on: Callable[[int, date], bool] | None = None,
 ) -> dict[int, list[MeterUsage]]:
     """Usage of every meter of ``account_ids`` in the local month starting ``first``.
 
     ``rates_for_day(account_id, day)`` gives the rates of the tariff the account is on that day
     (used to band time-of-use half-hours); ``time_of_use_accounts`` are the accounts whose month
     needs half-hourly data; ``dynamic_on(account_id, day)`` says whether that day's import is
-    priced per half-hour (kept in ``half_hours``). Returns {account_id: [MeterUsage, ...]}.
+    priced per half-hour (kept in ``half_hours``), ``export_dynamic_on`` the same of export
+    (``export_half_hours``). Returns {account_id: [MeterUsage, ...]}.
     """
     by_timezone = meter_selectors.meters_by_timezone(account_ids=account_ids)
     days = month_days(first)
@@ -229,6 +239,8 @@ def meter_usage_for_accounts(
             _banded_energy(usages, banded, start, end, rates_for_day, dynamic_on)
             _banded_export(usages, banded, days)
         _export_boundaries(usages, days, crossing, start, end)
+        if export_dynamic_on is not None:
+            _half_hourly_export(usages, days, start, end, export_dynamic_on)
         _count_resets(usages, start, end)
     for usages in result.values():
         usages.sort(key=lambda usage: usage.serial)
@@ -316,10 +328,43 @@ def _banded_energy(usages, pks, start, end, rates_for_day, dynamic_on=None) -> N
                 rates_cache[key] = rates_for_day(usage.account_id, day)
                 dynamic_cache[key] = bool(dynamic_on and dynamic_on(usage.account_id, day))
             if dynamic_cache[key]:
-                usage.half_hours[(day, slot)] = usage.half_hours.get((day, slot), ZERO) + share
+                hh = (day, half_hour_start(slot))
+                usage.half_hours[hh] = usage.half_hours.get(hh, ZERO) + share
                 continue
             rate = rate_at(rates_cache[key] or [], local)
             _add(usage, day, rate.pk if rate else None, share)
+
+
+def _half_hourly_export(usages, days, start, end, export_dynamic_on) -> None:
+    """Export of the days whose tariff pays it per half-hour, from consecutive export registers
+    spread evenly over the half-hours each interval spans (as import is); those days leave the
+    daily export."""
+    on = {
+        (usage.account_id, day): export_dynamic_on(usage.account_id, day)
+        for usage in usages.values()
+        for day in days
+    }
+    pks = [pk for pk, usage in usages.items() if any(on[(usage.account_id, d)] for d in days)]
+    if not pks:
+        return
+    pairs = meter_selectors.export_reading_intervals(meter_pks=pks, start=start, end=end)
+    for meter_pk, prev_at, prev_kwh, at, kwh, reset in pairs:
+        if prev_at is None or reset or at <= start or prev_at >= end:
+            continue
+        usage = usages[meter_pk]
+        slots = max(1, math.ceil((at - prev_at) / HALF_HOUR))
+        share = (kwh - prev_kwh) / slots
+        for k in range(slots):
+            slot = prev_at + k * HALF_HOUR
+            day = slot.astimezone(usage.tz).date()
+            if start <= slot < end and on.get((usage.account_id, day)):
+                key = (day, half_hour_start(slot))
+                usage.export_half_hours[key] = usage.export_half_hours.get(key, ZERO) + share
+    for pk in pks:
+        usage = usages[pk]
+        for day in days:
+            if on[(usage.account_id, day)]:
+                usage.export.pop(day, None)
 
 
 def _count_resets(usages, start, end) -> None:

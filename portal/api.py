@@ -16,7 +16,7 @@ from config.exceptions import ApplicationError
 from meters import selectors as meter_selectors
 from meters.models import Meter
 
-from . import cards, selectors
+from . import cards, prices, selectors
 from . import serializers as s
 
 _METER = OpenApiParameter("meter_id", str, OpenApiParameter.PATH, description="The meter's id.")
@@ -108,3 +108,13 @@ class CardsView(_MeterDoor):
         """The battery and charger cards of the meter's account, when those apps can tell."""
         meter = self.meter(request, meter_id)
         return Response(cards.account_cards(user=request.user, account=meter.account))
+
+
+class PricesView(_MeterDoor):
+    @_documented(
+        "Today's and tomorrow's half-hourly prices with the energy and cost of each half-hour",
+        s.DashboardPricesOutput,
+    )
+    def get(self, request, meter_id: str):
+        meter = self.meter(request, meter_id)
+        return Response(prices.price_chart(meter=meter))

@@ -166,3 +166,27 @@ class DashboardCardsOutput(serializers.Serializer):
     chargers = DashboardChargerCardOutput(
         many=True, allow_null=True, help_text="Null without the app."
     )
+
+
+class DashboardPriceDayOutput(serializers.Serializer):
+    label = serializers.ChoiceField(choices=["today", "tomorrow"])
+    day = serializers.DateField(help_text="The meter's local day.")
+    t = serializers.ListField(child=_Float(), help_text="Unix seconds of each half-hour's start.")
+    price_pence_inc_vat = serializers.ListField(
+        child=_Float(allow_null=True),
+        help_text="Per kWh with VAT, in pence; null where the price feed has no rate yet.",
+    )
+    kwh = serializers.ListField(child=_Float(allow_null=True), help_text="Null: no data.")
+    cost = serializers.ListField(
+        child=serializers.CharField(allow_null=True),
+        help_text="kWh x price with VAT, pounds (decimal text); null without both.",
+    )
+    half_hours = serializers.IntegerField(help_text="46, 48 or 50.")
+    priced = serializers.IntegerField(help_text="Half-hours with a price.")
+    total_kwh = _Float()
+    total_cost = serializers.CharField(help_text="Of the half-hours with energy and a price.")
+
+
+class DashboardPricesOutput(serializers.Serializer):
+    meter_id = serializers.CharField()
+    days = DashboardPriceDayOutput(many=True)

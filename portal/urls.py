@@ -13,6 +13,7 @@ urlpatterns = [
     path("dashboard/<str:meter_id>/summary.json", api.SummaryView.as_view(), name="summary"),
     path("dashboard/<str:meter_id>/daily.json", api.DailyView.as_view(), name="daily"),
     path("dashboard/<str:meter_id>/cards.json", api.CardsView.as_view(), name="cards"),
+    path("dashboard/<str:meter_id>/prices.json", api.PricesView.as_view(), name="prices"),
     path("m/", views.mobile, name="mobile"),
     path("m/<str:meter_id>/", views.mobile, name="mobile-meter"),
     path("analyst/", views.analyst, name="analyst"),

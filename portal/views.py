@@ -78,6 +78,7 @@ def _render_dashboard(request, meter: Meter, meters: list[Meter]):
             "summary": reverse("dashboard:summary", args=[meter.meter_id]),
             "daily": reverse("dashboard:daily", args=[meter.meter_id]),
             "cards": reverse("dashboard:cards", args=[meter.meter_id]),
+            "prices": reverse("dashboard:prices", args=[meter.meter_id]),
             "socket": live.socket_url(request),
         },
         # Readings come from the ingest process: poll as well when its pushes cannot arrive.

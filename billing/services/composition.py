@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from .. import usage as usage_reads
 from ..charging_sessions import Session
-from ..models import LineKind, Tariff
+from ..models import LineKind, RateDirection, Tariff
 from .drafts import BillDraft, ChunkTariffs, LineDraft, ReadDraft
-from .dynamic import HalfHours, add_dynamic_energy_lines
+from .dynamic import HalfHours, add_dynamic_lines
 from .money import KWH, ZERO, vat_on
 
 # (tariff pk, band pk) -> kWh; the band is None for a flat tariff's readings.
@@ -44,16 +44,29 @@ def compose(
         tariff_by_pk=tariff_by_pk,
         energy=energy,
     )
-    add_dynamic_energy_lines(
-        draft, tariffs=tariffs, tariff_pk_on=tariff_pk_on, half_hours=half_hours
-    )
+    add_dynamic_lines(draft, tariffs=tariffs, tariff_pk_on=tariff_pk_on, half_hours=half_hours)
     _add_standing_lines(draft, days_by_tariff=days_by_tariff, tariff_by_pk=tariff_by_pk)
     for session in sessions:
         _price_session(draft, session, tariffs)
     for tariff_pk, tariff_days in days_by_tariff.items():
         _credit_export(draft, tariff_by_pk[tariff_pk], tariff_days, exported.get(tariff_pk, ZERO))
+    add_dynamic_lines(
+        draft,
+        tariffs=tariffs,
+        tariff_pk_on=tariff_pk_on,
+        half_hours=_summed(usage.export_half_hours for usage in meter_usages),
+        direction=RateDirection.EXPORT,
+    )
     _add_vat_lines(draft)
     return draft
+
+
+def _summed(parts) -> HalfHours:
+    total: HalfHours = defaultdict(lambda: ZERO)
+    for part in parts:
+        for key, kwh in part.items():
+            total[key] += kwh
+    return total
 
 
 def _tariff_days(

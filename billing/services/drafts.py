@@ -139,6 +139,10 @@ class ChunkTariffs:
         tariff = self.tariff_on(account_id, day)
         return tariff is not None and tariff.import_dynamic
 
+    def export_dynamic_on(self, account_id: int, day: date) -> bool:
+        tariff = self.tariff_on(account_id, day)
+        return tariff is not None and tariff.export_dynamic
+
     def feed_rates(self, direction: str) -> dict[tuple[int, datetime], Decimal]:
         """{(tariff pk, UTC start): value} of the month's half-hourly rates of the chunk's
         tariffs that are dynamic in ``direction`` (read once per chunk and direction)."""

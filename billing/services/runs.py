@@ -149,6 +149,7 @@ def _read_inputs(*, account_ids: list[int], first: date) -> _ChunkInputs:
         rates_for_day=tariffs.rates_on,
         time_of_use_accounts=tariffs.time_of_use_accounts(),
         dynamic_on=tariffs.import_dynamic_on,
+        export_dynamic_on=tariffs.export_dynamic_on,
     )
     start, end = (
         day_bounds(days[0], timezone.get_default_timezone())[0],

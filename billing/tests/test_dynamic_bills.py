@@ -2,7 +2,7 @@
 it, one checkable line per local day; a half-hour without a rate holds the bill for review,
 never prices at zero."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -17,6 +17,8 @@ from billing.tests.factories import (
 )
 from billing.tests.test_half_hour_prices import LONDON
 from billing.tests.test_services import amounts, half_hourly
+from meters.models import MeterKind
+from meters.services import ReadingIn, reading_ingest_bulk
 from meters.tests.factories import MeterFactory
 from meters.timeutils import half_hours_in_day
 
@@ -99,7 +101,7 @@ def test_it_holds_the_bill_for_review_when_a_half_hour_has_no_rate(account, mete
     half_hourly(meter, FEB, services.next_month(FEB), per_half_hour=Decimal("1"))
     bill, _ = services.bill_generate_for_month(account=account, month=FEB, issue=True)
     assert bill.state == BillState.DRAFT and bill.needs_review
-    assert "Agile: no unit rate yet for 1 half-hour(s) with consumption on 03 Feb (from 02:00)" in (
+    assert "Agile: no import rate yet for 1 half-hour(s) with energy on 03 Feb (from 02:00)" in (
         bill.notes
     )
     energy = [line for line in bill.lines.all() if line.kind == LineKind.ENERGY]
@@ -178,4 +180,92 @@ def test_it_leaves_flat_and_time_of_use_bills_as_they_were(account, meter):
         "Standard",
         Decimal("1344.0000"),
         Decimal("376.32"),
+    )
+
+
+def half_hourly_with_export(meter, first: date, *, imported, exported) -> None:
+    """Readings every half-hour of the month (UTC arithmetic) with both registers."""
+    start = datetime.combine(first, time(0), tzinfo=LONDON).astimezone(UTC)
+    end = datetime.combine(services.next_month(first), time(0), tzinfo=LONDON).astimezone(UTC)
+    at, k, items = start, 0, []
+    while at <= end:
+        items.append(
+            ReadingIn(
+                meter_id=meter.meter_id,
+                at=at,
+                import_kwh=Decimal(500) + imported * k,
+                export_kwh=Decimal(100) + exported * k,
+            )
+        )
+        at += timedelta(minutes=30)
+        k += 1
+    results = reading_ingest_bulk(items=items, source="api")
+    assert {result.status for result in results} == {"accepted"}
+
+
+def test_it_credits_dynamic_export_per_half_hour_outside_vat(account, meter):
+    tariff = TariffFactory(name="Outgoing", export_dynamic=True, export_rate=Decimal("0.99"))
+    TariffAssignmentFactory(account=account, tariff=tariff)
+    store_export = lambda day, k: Decimal("0.05") if k < 24 else Decimal("0.15")  # noqa: E731
+    for day in month_days(FEB):
+        half_hour_rates_store(
+            tariff=tariff,
+            day=day,
+            values=[store_export(day, k) for k in range(48)],
+            direction="export",
+        )
+    half_hourly_with_export(meter, FEB, imported=Decimal("1"), exported=Decimal("0.5"))
+    bill, _ = services.bill_generate_for_month(account=account, month=FEB, issue=True)
+    assert not bill.needs_review
+    credits = [line for line in bill.lines.all() if line.kind == LineKind.EXPORT]
+    # 24 half-hours of 0.5 kWh at 5p and 24 at 15p: 0.6 + 1.8 = £2.40 credited a day.
+    assert {(line.quantity, line.amount, line.band) for line in credits} == {
+        (Decimal("24.0000"), Decimal("-2.40"), "Half-hourly")
+    }
+    assert len(credits) == 28  # and not the flat 99p export_rate, which dynamic export replaces
+    energy = [line for line in bill.lines.all() if line.kind == LineKind.ENERGY]
+    assert [(line.quantity, line.amount) for line in energy] == [
+        (Decimal("1344.0000"), Decimal("376.32"))  # import stays flat: 28p
+    ]
+    charges = Decimal("376.32") + 28 * Decimal("0.52")
+    assert bill.vat == services.vat_on(net=charges, vat_rate=Decimal("0.05"))  # on charges only
+    assert bill.subtotal == charges - 28 * Decimal("2.40")
+
+
+def test_it_holds_the_bill_when_an_exported_half_hour_has_no_rate(account, meter):
+    tariff = TariffFactory(name="Outgoing", export_dynamic=True)
+    TariffAssignmentFactory(account=account, tariff=tariff)
+    for day in month_days(FEB):
+        half_hour_rates_store(
+            tariff=tariff, day=day, values=[Decimal("0.10")] * 48, direction="export"
+        )
+    HalfHourRate.objects.filter(tariff=tariff).order_by("-valid_from")[0].delete()
+    half_hourly_with_export(meter, FEB, imported=Decimal("1"), exported=Decimal("0.5"))
+    bill, _ = services.bill_generate_for_month(account=account, month=FEB, issue=True)
+    assert bill.needs_review and bill.state == BillState.DRAFT
+    assert "Outgoing: no export rate yet for 1 half-hour(s) with energy on 28 Feb" in bill.notes
+    assert len([line for line in bill.lines.all() if line.kind == LineKind.EXPORT]) == 27
+
+
+def test_it_prices_readings_taken_off_the_half_hour_by_the_half_hour_they_fall_in(account):
+    meter = MeterFactory(account=account, kind=MeterKind.LIVE)  # reads whenever it likes
+    tariff = agile_tariff()
+    TariffAssignmentFactory(account=account, tariff=tariff)
+    feed_month(tariff, FEB, lambda day, k: Decimal("0.10"))
+    start = datetime.combine(FEB, time(0), tzinfo=LONDON).astimezone(UTC)
+    items = [
+        ReadingIn(
+            meter_id=meter.meter_id,
+            at=start + timedelta(minutes=10 + 30 * k),
+            import_kwh=Decimal(500 + k),
+        )
+        for k in range(28 * 48 + 1)
+    ]
+    assert {r.status for r in reading_ingest_bulk(items=items, source="api")} == {"accepted"}
+    bill, _ = services.bill_generate_for_month(account=account, month=FEB, issue=True)
+    assert not bill.needs_review, bill.notes
+    assert bill.consumption_kwh > 0
+    energy = [line for line in bill.lines.all() if line.kind == LineKind.ENERGY]
+    assert sum(line.amount for line in energy) == (bill.consumption_kwh * Decimal("0.10")).quantize(
+        Decimal("0.01")
     )

@@ -198,3 +198,33 @@ def test_it_refuses_an_unknown_direction(customer_account):
 @pytest.fixture
 def customer_account(customer):
     return customer.customer_accounts.get()
+
+
+def test_it_gives_the_current_half_hours_feed_rate_as_the_price_now(customer_account):
+    tariff = agile_tariff()
+    TariffAssignmentFactory(account=customer_account, tariff=tariff)
+    assert selectors.unit_rate_now(account=customer_account) is None  # no rate stored yet
+    today = timezone.localdate()
+    n = int((day_range(today)[1] - day_range(today)[0]) / HALF_HOUR)
+    half_hour_rates_store(tariff=tariff, day=today, values=[pence(k) for k in range(n)])
+    before = int((timezone.now() - day_range(today)[0]) / HALF_HOUR)
+    rate = selectors.unit_rate_now(account=customer_account)
+    after = int((timezone.now() - day_range(today)[0]) / HALF_HOUR)  # the same unless on :00/:30
+    assert rate.unit_rate in {pence(before), pence(after)}
+    assert rate.vat_rate == Decimal("0.05")
+
+
+def test_it_calls_a_dynamic_half_hour_cheap_or_peak_by_its_place_in_the_day(customer_account):
+    tariff = agile_tariff()
+    TariffAssignmentFactory(account=customer_account, tariff=tariff)
+    day = date(2026, 6, 10)
+    half_hour_rates_store(tariff=tariff, day=day, values=[pence(k) for k in range(47)])
+    start, _ = day_range(day)
+    window = [
+        selectors.tariff_window_at(account=customer_account, at=start + k * HALF_HOUR)
+        for k in range(48)
+    ]
+    assert window[:11] == ["cheap"] * 11  # a quarter of the 47 known prices
+    assert window[11:36] == ["standard"] * 25
+    assert window[36:47] == ["peak"] * 11
+    assert window[47] is None  # its price is missing

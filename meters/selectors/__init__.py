@@ -55,6 +55,7 @@ from .usage import (  # noqa: F401
     BOUNDARIES,
     BOUNDARY_COLUMNS,
     daily_usage_rows,
+    export_reading_intervals,
     meter_boundary_readings,
     meters_by_timezone,
     reading_intervals,

@@ -96,6 +96,35 @@ def reading_intervals(*, meter_pks: list[int], start: datetime, end: datetime) -
     return pairs.iterator(chunk_size=20_000)
 
 
+def export_reading_intervals(
+    *, meter_pks: list[int], start: datetime, end: datetime
+) -> Iterator[tuple]:
+    """As ``reading_intervals``, for the export register: (meter pk, previous at, previous
+    export_kwh, at, export_kwh, export_register_reset), over readings that have an export
+    register (a reading without one neither starts nor ends an export interval). Streamed."""
+    window = {"partition_by": [F("meter_id")], "order_by": F("at").asc()}
+    with_export = Reading.objects.filter(export_kwh__isnull=False)
+    lower = Subquery(
+        with_export.filter(meter=OuterRef("meter_id"), at__lte=start)
+        .order_by("-at")
+        .values("at")[:1]
+    )
+    upper = Subquery(
+        with_export.filter(meter=OuterRef("meter_id"), at__gt=end).order_by("at").values("at")[:1]
+    )
+    pairs = (
+        with_export.filter(meter_id__in=meter_pks)
+        .filter(Q(at__gt=start) | Q(at__gte=lower))
+        .filter(Q(at__lte=end) | Q(at__lte=upper))
+        .annotate(
+            prev_at=Window(Lag("at"), **window),
+            prev_kwh=Window(Lag("export_kwh"), **window),
+        )
+        .values_list("meter_id", "prev_at", "prev_kwh", "at", "export_kwh", "export_register_reset")
+    )
+    return pairs.iterator(chunk_size=20_000)
+
+
 def register_resets(*, meter_pks: list[int], start: datetime, end: datetime):
     """The meter pk of every reading in (``start``, ``end``] that resets a register (import,
     export or both: one per reading)."""
