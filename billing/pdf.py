@@ -14,6 +14,7 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from . import selectors
 from .models import Bill, BillState
 
 _GRID = TableStyle(
@@ -28,7 +29,11 @@ _GRID = TableStyle(
 
 
 def _money(bill: Bill, value: Decimal) -> str:
-    symbol = "£" if bill.currency == "GBP" else f"{bill.currency} "
+    return money_text(bill.currency, value)
+
+
+def money_text(currency: str, value: Decimal) -> str:
+    symbol = "£" if currency == "GBP" else f"{currency} "
     sign = "-" if value < 0 else ""
     return f"{sign}{symbol}{abs(value):,.2f}"
 
@@ -75,7 +80,9 @@ def invoice_pdf(bill: Bill) -> bytes:
     )
     story = _header(bill, styles)
     story += _reads(bill, styles)
-    story += [_lines(bill, styles), Spacer(1, 6 * mm), usage_chart(bill)]
+    story += [_lines(bill, styles), Spacer(1, 4 * mm)]
+    story += _balance(bill)
+    story += [Spacer(1, 6 * mm), usage_chart(bill)]
     if bill.notes:
         story += [Spacer(1, 3 * mm), Paragraph("Notes", styles["Heading4"])]
         story += [Paragraph(escape(note), styles["BodyText"]) for note in bill.notes.splitlines()]
@@ -182,3 +189,29 @@ def _lines(bill: Bill, styles) -> Table:
         )
     )
     return table
+
+
+def balance_text(currency: str, balance: Decimal) -> str:
+    """A balance as a customer reads it: owed, in credit, or nothing either way."""
+    if balance > 0:
+        return f"{money_text(currency, balance)} owed"
+    if balance < 0:
+        return f"{money_text(currency, -balance)} in credit"
+    return f"{money_text(currency, balance)}"
+
+
+def _balance(bill: Bill) -> list:
+    """The account's balance before this bill and after it (issued bills only)."""
+    balance = selectors.bill_balance(bill=bill)
+    if balance is None:
+        return []
+    label = "This correction" if bill.corrects_id else "This bill"
+    rows = [
+        ["Your account", ""],
+        ["Balance brought forward", balance_text(bill.currency, balance.brought_forward)],
+        [label, _money(bill, balance.this_bill)],
+        ["Balance after this bill", balance_text(bill.currency, balance.after)],
+    ]
+    table = Table(rows, colWidths=[140 * mm, 25 * mm], style=_GRID)
+    table.setStyle(TableStyle([("FONTNAME", (0, -1), (-1, -1), "Helvetica-Bold")]))
+    return [table]

@@ -38,6 +38,7 @@ urlpatterns = [
     path("batteries/", include("batteries.urls")),
     path("charging/", include("charging.urls")),
     path("billing/", include("billing.urls")),
+    path("notifications/", include("notifications.urls")),
 ]
 
 handler400 = "config.http_errors.bad_request"

@@ -24,6 +24,7 @@ HOMEGRID_APPS = [
     "batteries",
     "charging",
     "billing",
+    "notifications",
 ]
 
 INSTALLED_APPS = [
@@ -166,6 +167,7 @@ from .apps.charging import *  # noqa: E402, F403
 from .apps.charging import CHARGING_BEAT_SCHEDULE  # noqa: E402
 from .apps.meters import *  # noqa: E402, F403
 from .apps.meters import METERS_BEAT_SCHEDULE  # noqa: E402
+from .apps.notifications import *  # noqa: E402, F403
 from .apps.telemetry import *  # noqa: E402, F403
 from .apps.telemetry import TELEMETRY_BEAT_SCHEDULE  # noqa: E402
 
