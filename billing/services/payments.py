@@ -81,7 +81,10 @@ def _digest(*parts) -> str:
 
 
 def _cell(row: list[str], index: int | None) -> str:
-    return row[index].strip() if index is not None and index < len(row) else ""
+    """The cell, with any NUL made visible: the row is kept (unreadable) whatever it holds."""
+    if index is None or index >= len(row):
+        return ""
+    return row[index].strip().replace("\x00", "\ufffd")
 
 
 def _account_for(text: str) -> tuple[CustomerAccount | None, str]:
@@ -110,8 +113,11 @@ def _decode(content: bytes | str) -> str:
 def _line(row: list[str], columns: dict, occurrences: Counter) -> BankStatementLine:
     """One row as a line (not saved): read, identified and matched, or kept with the reason."""
     raw = ",".join(row)
-    line = BankStatementLine(raw=raw[:2000], reference=_cell(row, columns["reference"])[:200])
-    line.description = _cell(row, columns.get("description"))[:200]
+    line = BankStatementLine(
+        raw=raw.replace("\x00", "\ufffd")[:2000],
+        reference=_cell(row, columns["reference"])[:200],
+        description=_cell(row, columns.get("description"))[:200],
+    )
     try:
         text_check(raw)
         line.paid_on = _date(_cell(row, columns["date"]))
@@ -167,7 +173,7 @@ def bank_statement_import(
         raise InvalidInput({"file": ["The file is empty."]})
     columns = _header(rows[0])
     statement = BankStatementImport.objects.create(
-        filename=(filename or "statement.csv")[:200],
+        filename=(filename or "statement.csv").replace("\x00", "")[:200],
         sha256=hashlib.sha256(text.encode()).hexdigest(),
         imported_by=by,
     )

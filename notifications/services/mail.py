@@ -80,7 +80,12 @@ def event_dispatch(*, event_id: int) -> dict:
         return {"dispatched": False}
     emails = recipients(event)
     if emails:
-        _send(event, emails)
+        try:
+            _send(event, emails)
+        except Exception:
+            # Mail must not cost the webhooks: the failure is logged and the event says so.
+            log.exception("mail of event %s (%s) failed", event.event_id, event.kind)
+            emails = []
     deliveries = 0
     for endpoint in WebhookEndpoint.objects.filter(active=True):
         if event.kind in endpoint.kinds:
