@@ -334,3 +334,6 @@ class BillRunAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+from . import admin_ledger  # noqa: E402, F401  (the ledger's admin registers itself)

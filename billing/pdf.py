@@ -215,3 +215,59 @@ def _balance(bill: Bill) -> list:
     table = Table(rows, colWidths=[140 * mm, 25 * mm], style=_GRID)
     table.setStyle(TableStyle([("FONTNAME", (0, -1), (-1, -1), "Helvetica-Bold")]))
     return [table]
+
+
+def statement_pdf(statement: selectors.Statement) -> bytes:
+    """An account's statement as an A4 PDF: brought forward, each entry with the running
+    balance, the closing balance."""
+    styles = getSampleStyleSheet()
+    buffer = io.BytesIO()
+    account = statement.account
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=20 * mm,
+        rightMargin=20 * mm,
+        topMargin=18 * mm,
+        bottomMargin=18 * mm,
+        title=f"Statement {account.account_number}",
+        author=settings.BILLING_SUPPLIER_NAME,
+    )
+    period = (
+        f"{statement.start:%d %b %Y}" if statement.start else "the first entry",
+        f"{statement.end:%d %b %Y}" if statement.end else timezone.localdate().strftime("%d %b %Y"),
+    )
+    rows = [
+        ["Date", "Description", "Reference", "Amount", "Balance"],
+        ["", "Balance brought forward", "", "", balance_text("GBP", statement.opening)],
+    ]
+    for line in statement.lines:
+        entry = line.entry
+        rows.append(
+            [
+                f"{entry.posted_on:%d %b %Y}",
+                Paragraph(
+                    escape(entry.description or entry.get_kind_display()), styles["BodyText"]
+                ),
+                Paragraph(escape(entry.reference), styles["BodyText"]),
+                money_text(entry.currency, entry.amount),
+                balance_text(entry.currency, line.balance),
+            ]
+        )
+    rows.append(["", "Balance", "", "", balance_text("GBP", statement.closing)])
+    table = Table(rows, colWidths=[22 * mm, 63 * mm, 30 * mm, 22 * mm, 33 * mm], style=_GRID)
+    table.setStyle(TableStyle([("FONTNAME", (0, -1), (-1, -1), "Helvetica-Bold")]))
+    story = [
+        Paragraph(escape(f"{settings.BILLING_SUPPLIER_NAME} - Statement"), styles["Title"]),
+        Paragraph(
+            f"<b>Account {account.account_number}</b><br/>{escape(account.owner_name)}<br/>"
+            f"{escape(account.postcode)}",
+            styles["Normal"],
+        ),
+        Spacer(1, 3 * mm),
+        Paragraph(f"From {period[0]} to {period[1]}", styles["Normal"]),
+        Spacer(1, 4 * mm),
+        table,
+    ]
+    document.build(story)
+    return buffer.getvalue()

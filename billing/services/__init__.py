@@ -25,7 +25,7 @@ from .direct_debits import direct_debit_run_collected, direct_debit_run_create
 from .drafts import LineDraft
 from .ledger import EntryIn, entry_input_check, ledger_entry_record, payment_record
 from .money import money, price_inc_vat, vat_on
-from .payments import bank_line_match, bank_statement_import
+from .payments import MAX_STATEMENT_BYTES, bank_line_match, bank_statement_import
 from .periods import month_of, next_month, previous_month
 from .runs import (
     CREATED,
@@ -48,6 +48,7 @@ from .tariffs import (
 
 __all__ = [
     "CREATED",
+    "MAX_STATEMENT_BYTES",
     "REGENERATED",
     "UNCHANGED",
     "ApplicationError",

@@ -35,7 +35,7 @@ from ..models import (
 )
 from .ledger import payment_record
 
-MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_STATEMENT_BYTES = 20 * 1024 * 1024
 _COLUMNS = {
     "date": ("date", "transaction date", "paid on", "value date"),
     "amount": ("amount", "paid in", "credit", "credit amount"),
@@ -102,8 +102,8 @@ def _account_for(text: str) -> tuple[CustomerAccount | None, str]:
 def _decode(content: bytes | str) -> str:
     if isinstance(content, str):
         return content
-    if len(content) > MAX_FILE_BYTES:
-        raise InvalidInput({"file": [f"At most {MAX_FILE_BYTES // 1024 // 1024} MiB."]})
+    if len(content) > MAX_STATEMENT_BYTES:
+        raise InvalidInput({"file": [f"At most {MAX_STATEMENT_BYTES // 1024 // 1024} MiB."]})
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -305,6 +305,15 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Named here because several serializers have a "kind" or a "state" of different choices;
+    # KindEnum and StateEnum keep the names they had before the ledger's came.
+    "ENUM_NAME_OVERRIDES": {
+        "KindEnum": "meters.models.MeterKind",
+        "StateEnum": "billing.models.BillState",
+        "LedgerEntryKindEnum": "billing.models_ledger.EntryKind",
+        "StaffEntryKindEnum": ["payment", "refund", "goodwill"],
+        "BalanceStateEnum": ["owed", "credit", "settled"],
+    },
 }
 
 # --- Logging --------------------------------------------------------------------------------------
