@@ -56,7 +56,7 @@ def _chain_nets(bill_ids: Iterable[int]) -> dict[int, Decimal]:
 
 
 def _posted_on(bill: Bill) -> date:
-    return timezone.localdate(bill.issued_at or timezone.now())
+    return timezone.localtime(bill.issued_at or timezone.now()).date()
 
 
 def bills_issued(*, bills: list[Bill]) -> int:
@@ -99,7 +99,7 @@ def bill_voided(*, bill: Bill) -> LedgerEntry | None:
         defaults={
             "account_id": bill.account_id,
             "kind": EntryKind.BILL_VOID,
-            "posted_on": timezone.localdate(bill.voided_at or timezone.now()),
+            "posted_on": timezone.localtime(bill.voided_at or timezone.now()).date(),
             "amount": -net,
             "currency": bill.currency,
             "reference": bill.number,
