@@ -151,8 +151,10 @@ def test_it_shows_the_statistics_of_a_dragged_range(
     page.get_by_text("Statistics for a range you type in").focus()
     page.keyboard.press("Enter")
     end = timezone.localtime(half_hour_floor(timezone.now()))
-    page.get_by_label("From").fill((end - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"))
-    page.get_by_label("To").fill(end.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label("From", exact=True).fill(
+        (end - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
+    )
+    page.get_by_label("To", exact=True).fill(end.strftime("%Y-%m-%dT%H:%M"))
     page.keyboard.press("Enter")
     expect(page.locator("#selection")).to_be_visible()
     expect(page.locator("#sel-count")).to_have_text("7")
