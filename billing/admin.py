@@ -338,5 +338,6 @@ class BillRunAdmin(admin.ModelAdmin):
         return False
 
 
-# The price feed's admin lives in its own module (this one is near the size limit).
-from . import admin_unit_rates  # noqa: E402, F401
+# The price feed's and the ledger's admins live in their own modules (this one is near the
+# size limit); importing them registers them.
+from . import admin_ledger, admin_unit_rates  # noqa: E402, F401

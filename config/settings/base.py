@@ -25,6 +25,7 @@ HOMEGRID_APPS = [
     "charging",
     "billing",
     "flex",
+    "notifications",
 ]
 
 INSTALLED_APPS = [
@@ -169,6 +170,7 @@ from .apps.flex import *  # noqa: E402, F403
 from .apps.flex import FLEX_BEAT_SCHEDULE  # noqa: E402
 from .apps.meters import *  # noqa: E402, F403
 from .apps.meters import METERS_BEAT_SCHEDULE  # noqa: E402
+from .apps.notifications import *  # noqa: E402, F403
 from .apps.telemetry import *  # noqa: E402, F403
 from .apps.telemetry import TELEMETRY_BEAT_SCHEDULE  # noqa: E402
 
@@ -307,6 +309,15 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Named here because several serializers have a "kind" or a "state" of different choices;
+    # KindEnum and StateEnum keep the names they had before the ledger's came.
+    "ENUM_NAME_OVERRIDES": {
+        "KindEnum": "meters.models.MeterKind",
+        "StateEnum": "billing.models.BillState",
+        "LedgerEntryKindEnum": "billing.models_ledger.EntryKind",
+        "StaffEntryKindEnum": ["payment", "refund", "goodwill"],
+        "BalanceStateEnum": ["owed", "credit", "settled"],
+    },
 }
 
 # --- Logging --------------------------------------------------------------------------------------
