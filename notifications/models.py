@@ -49,7 +49,15 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["-occurred_at", "-pk"]
-        indexes = [models.Index(fields=["kind", "occurred_at"])]
+        indexes = [
+            models.Index(fields=["kind", "occurred_at"]),
+            # The sweep's question (what was never dispatched?) on a table of millions.
+            models.Index(
+                fields=["occurred_at"],
+                condition=models.Q(dispatched_at__isnull=True),
+                name="event_undispatched",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.event_id}"

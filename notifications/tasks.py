@@ -18,3 +18,8 @@ def webhook_deliver(self, delivery_id: int) -> str:
     if attempt.retry_in is not None:
         raise self.retry(countdown=attempt.retry_in, max_retries=None)
     return attempt.state
+
+
+@shared_task(name="notifications.tasks.notifications_resend_stalled")
+def notifications_resend_stalled() -> dict:
+    return services.notifications_resend_stalled()

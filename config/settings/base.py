@@ -171,6 +171,7 @@ from .apps.flex import FLEX_BEAT_SCHEDULE  # noqa: E402
 from .apps.meters import *  # noqa: E402, F403
 from .apps.meters import METERS_BEAT_SCHEDULE  # noqa: E402
 from .apps.notifications import *  # noqa: E402, F403
+from .apps.notifications import NOTIFICATIONS_BEAT_SCHEDULE  # noqa: E402
 from .apps.telemetry import *  # noqa: E402, F403
 from .apps.telemetry import TELEMETRY_BEAT_SCHEDULE  # noqa: E402
 
@@ -184,6 +185,7 @@ CELERY_BEAT_SCHEDULE = {
     **CHARGING_BEAT_SCHEDULE,
     **BILLING_BEAT_SCHEDULE,
     **FLEX_BEAT_SCHEDULE,
+    **NOTIFICATIONS_BEAT_SCHEDULE,
 }
 
 # --- Auth -----------------------------------------------------------------------------------------

@@ -18,8 +18,11 @@ from ..models import MAIL_KINDS, Event, EventKind, WebhookEndpoint
 
 def enqueue(task: str, *args) -> None:
     """Send one of this app's Celery tasks (registered by apps.py) after commit: the worker
-    must see what the transaction wrote. By name, because services sit below the tasks door."""
-    transaction.on_commit(lambda: current_app.tasks[task].delay(*args))
+    must see what the transaction wrote. By name, because services sit below the tasks door.
+    Robust: a broker that is down is logged, never turned into an error for the request (or the
+    OCPP call, or the ingest batch) whose work is already committed; the event row stays
+    undelivered for the beat sweep to resend."""
+    transaction.on_commit(lambda: current_app.tasks[task].delay(*args), robust=True)
 
 
 def _plain(payload: dict) -> dict:

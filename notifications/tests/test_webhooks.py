@@ -7,10 +7,12 @@ import hmac
 import json
 import threading
 import time
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.utils import timezone
 
 from accounts.tests.factories import CustomerAccountFactory
 from config.celery import app as celery_app
@@ -174,3 +176,48 @@ def test_it_delivers_once_to_a_receiver_that_was_down_and_came_back(
     assert signed_correctly(endpoint, headers, body)
     assert json.loads(body)["data"] == {"number": "HG1-202609-1"}
     assert delivery.attempts >= 3 and delivery.delivered_at is not None
+
+
+@pytest.mark.django_db
+def test_the_sweep_sends_what_a_lost_task_never_sent_and_nothing_twice(
+    django_capture_on_commit_callbacks,
+):
+    """Redis down at the moment of commit: the event row exists, its task does not. Beat's
+    sweep dispatches it; a second pass, and a late duplicate of the task, send nothing more."""
+    port = free_port()
+    endpoint_at(port, kinds=["session_ended"])
+    old = timezone.now() - timedelta(minutes=5)
+    # As events_publish writes them, without the tasks that got lost.
+    lost = Event.objects.create(kind="session_ended", payload={"charger": "CP1"}, occurred_at=old)
+    fresh = Event.objects.create(
+        kind="session_ended", payload={"charger": "CP2"}, occurred_at=timezone.now()
+    )
+    with Receiver(port) as receiver:
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.notifications_resend_stalled() == {"events": 1, "deliveries": 0}
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.notifications_resend_stalled() == {"events": 0, "deliveries": 0}
+            services.event_dispatch(event_id=lost.pk)  # the lost task turning up late
+    assert [json.loads(body)["data"] for _, body in receiver.requests] == [{"charger": "CP1"}]
+    lost.refresh_from_db()
+    fresh.refresh_from_db()
+    assert lost.dispatched_at is not None and fresh.dispatched_at is None  # not stalled yet
+
+
+@pytest.mark.django_db
+def test_the_sweep_resends_a_delivery_whose_retry_was_lost(django_capture_on_commit_callbacks):
+    port = free_port()
+    endpoint_at(port)
+    event = services.event_publish("reading_stored", payload={"meter": "M1"})
+    services.event_dispatch(event_id=event.pk)
+    delivery = WebhookDelivery.objects.get()
+    with Receiver(port, status=503):
+        assert services.webhook_deliver(delivery_id=delivery.pk).retry_in == 30
+    # The worker holding the retry was killed; three minutes later the receiver is back.
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        next_attempt_at=timezone.now() - timedelta(minutes=3)
+    )
+    with Receiver(port) as receiver, django_capture_on_commit_callbacks(execute=True):
+        assert services.notifications_resend_stalled() == {"events": 0, "deliveries": 1}
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.DELIVERED and len(receiver.requests) == 1

@@ -11,3 +11,11 @@ WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
 WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=6 * 3600.0)
+
+NOTIFICATIONS_BEAT_SCHEDULE: dict = {
+    # Events and webhook deliveries whose task never reached a worker, sent again.
+    "notifications-resend-stalled": {
+        "task": "notifications.tasks.notifications_resend_stalled",
+        "schedule": 60.0,
+    },
+}
