@@ -10,7 +10,7 @@ class BillingConfig(AppConfig):
         from config.status import register_status_section
         from notifications.registry import register_mail_composer
 
-        from . import mail, selectors, views
+        from . import mail, selectors, tasks, views  # noqa: F401  (tasks: registered by name)
 
         register_mail_composer("bill_issued", mail.bill_issued_mail)
         register_status_section("billing", selectors.bill_run_status)

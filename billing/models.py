@@ -359,12 +359,49 @@ class BillRun(models.Model):
     unchanged = models.PositiveIntegerField(default=0)
     issued = models.PositiveIntegerField(default=0)
     flagged = models.PositiveIntegerField(default=0)
+    # A run fanned out over Celery workers (services.fanout): its chunks, and how many are done.
+    issue = models.BooleanField(default=True)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-started_at"]
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} ({self.trigger})"
+
+    @property
+    def progress(self) -> str:
+        if self.finished_at is not None:
+            return "finished"
+        if not self.chunks_total:
+            return "running"
+        return f"{self.chunks_done} of {self.chunks_total} chunks"
+
+
+class BillRunChunk(models.Model):
+    """One worker task's share of a fanned-out run: its accounts, and once done what it did.
+    Done in the same transaction as its bills, so a worker killed mid-chunk leaves it undone
+    (and its bills unwritten) for the task's redelivery."""
+
+    run = models.ForeignKey(BillRun, on_delete=models.CASCADE, related_name="chunks")
+    number = models.PositiveIntegerField()
+    account_ids = models.JSONField()
+    done_at = models.DateTimeField(null=True, blank=True)
+    created = models.PositiveIntegerField(default=0)
+    regenerated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    issued = models.PositiveIntegerField(default=0)
+    flagged = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["run", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "number"], name="bill_run_chunk_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run} chunk {self.number}"
 
 
 class RateDirection(models.TextChoices):
