@@ -131,6 +131,7 @@ def bill_run_status() -> dict:
             "trigger": run.trigger,
             "started_at": run.started_at.isoformat(),
             "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            "progress": run.progress,
             "accounts": run.accounts,
             "created": run.created,
             "regenerated": run.regenerated,

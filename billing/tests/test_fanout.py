@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.tests.factories import CustomerAccountFactory
-from billing import services
+from billing import selectors, services
 from billing.models import Bill, BillRun, BillRunChunk, BillState
 from billing.tests.factories import TariffAssignmentFactory, TariffFactory
 from billing.tests.test_services import daily_readings
@@ -44,6 +44,7 @@ def test_it_fans_a_month_out_in_chunks_and_finishes_with_the_totals(
     assert (run.created, run.issued, run.flagged, run.progress) == (5, 5, 0, "finished")
     assert [len(chunk.account_ids) for chunk in run.chunks.all()] == [2, 2, 1]
     assert Bill.objects.filter(state=BillState.ISSUED).count() == 5
+    assert selectors.bill_run_status()["last_run"]["progress"] == "finished"  # on /ops/
 
     with django_capture_on_commit_callbacks(execute=True):  # the month again: nothing new
         again = services.bill_run_start(month=MONTH, chunk_size=2)
@@ -59,6 +60,7 @@ def test_a_chunk_is_done_once_or_not_at_all(django_capture_on_commit_callbacks):
     accounts_with_usage(3)
     run = services.bill_run_start(month=MONTH, chunk_size=2)  # tasks not sent (not committed)
     first, second = run.chunks.all()
+    assert selectors.bill_run_status()["last_run"]["progress"] == "0 of 2 chunks"
 
     class Killed(Exception):
         pass
