@@ -13,6 +13,9 @@ class GoalInput(serializers.Serializer):
     target_soc_pct = serializers.IntegerField(required=False, allow_null=True)
     vehicle_capacity_wh = serializers.IntegerField(required=False, allow_null=True)
     max_power_w = serializers.IntegerField(required=False, default=7400)
+    min_power_w = serializers.IntegerField(
+        required=False, default=1380, help_text="The charger's least power (W); 0: none."
+    )
     price_cap = serializers.DecimalField(
         max_digits=8, decimal_places=3, required=False, allow_null=True
     )
@@ -52,6 +55,7 @@ class GoalOutput(serializers.Serializer):
     target_soc_pct = serializers.IntegerField(allow_null=True)
     vehicle_capacity_wh = serializers.IntegerField(allow_null=True)
     max_power_w = serializers.IntegerField()
+    min_power_w = serializers.IntegerField()
     price_cap = fields.DecimalField(max_digits=8, decimal_places=3, allow_null=True)
     charge_now = serializers.BooleanField()
     state = serializers.CharField(help_text="planned, charge_now or fallback.")

@@ -1,6 +1,6 @@
 """Battery schedules: the one validator, planning a battery over the next day in the headroom the
 household's EV leaves, and sending each half-hour's order through the batteries' expiring
-instructions (``batteries.services.instruction_issue_manual``), so a planner that stops leaves
+instructions (``batteries.services.instruction_issue_planned``), so a planner that stops leaves
 the unit to its own control within ``FLEX_BATTERY_INSTRUCTION_MINUTES``.
 
 Orders: a planned charge or discharge is ``charge``/``discharge`` at the planned kW; a planned
@@ -146,6 +146,7 @@ def schedule_replan(*, schedule: BatterySchedule, now: datetime | None = None) -
         power_w=list(result.power_w),
         soc_pct=[str(s) for s in result.soc_pct],
         prices=[None if p is None else str(p) for p in request.import_prices],
+        export_prices=[None if p is None else str(p) for p in request.export_prices],
         cost_pence=result.cost_pence,
         met=result.met,
         reason=REASONS.get(result.reason, ""),
@@ -155,10 +156,8 @@ def schedule_replan(*, schedule: BatterySchedule, now: datetime | None = None) -
 
 
 def battery_instruct(*, plan: BatteryPlan, now: datetime) -> BatteryInstruction | None:
-    """Send the order of the half-hour ``now`` is in, lasting a little past its end. (Through
-    the manual door, the one that exists; wanted in batteries.services:
-    ``instruction_issue_planned(*, battery, action, power_kw, expires_at, reference)``, so the
-    planner's orders are told apart from an operator's and rules resume when it stops.)"""
+    """Send the order of the half-hour ``now`` is in, lasting a little past its end, as the
+    batteries' planned instruction (the same order again refreshes the one in force)."""
     slot = int((now - plan.starts_at).total_seconds() // 1800)
     if not 0 <= slot < len(plan.power_w):
         return None
@@ -168,10 +167,9 @@ def battery_instruct(*, plan: BatteryPlan, now: datetime) -> BatteryInstruction 
         action = InstructionAction.DISCHARGE
     elif power < 0:
         action = InstructionAction.CHARGE
-    return battery_services.instruction_issue_manual(
+    return battery_services.instruction_issue_planned(
         battery=plan.schedule.battery,
         action=action,
-        requested_by=None,
         power_kw=None if power == 0 else Decimal(abs(power)) / 1000,
         expires_in_minutes=settings.FLEX_BATTERY_INSTRUCTION_MINUTES,
     )
