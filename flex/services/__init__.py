@@ -10,12 +10,14 @@ from .goals import (
     plan_outcomes_settle,
     profile_payload,
 )
+from .outcomes import SessionOutcome, session_outcome, session_outcomes
 from .replan import flex_replan_all
 from .schedules import (
     SCHEDULE_FIELDS,
     battery_instruct,
     schedule_clean,
     schedule_replan,
+    schedule_reserve,
     schedule_set,
     schedules_replan_for_account,
 )
@@ -23,6 +25,7 @@ from .schedules import (
 __all__ = [
     "GOAL_FIELDS",
     "SCHEDULE_FIELDS",
+    "SessionOutcome",
     "battery_instruct",
     "flex_replan_all",
     "goal_clean",
@@ -34,6 +37,9 @@ __all__ = [
     "profile_payload",
     "schedule_clean",
     "schedule_replan",
+    "schedule_reserve",
     "schedule_set",
     "schedules_replan_for_account",
+    "session_outcome",
+    "session_outcomes",
 ]

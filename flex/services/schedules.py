@@ -93,7 +93,8 @@ def schedule_set(*, battery: Battery, now: datetime | None = None, **data) -> Ba
     return schedule
 
 
-def _reserve(schedule: BatterySchedule) -> Decimal:
+def schedule_reserve(*, schedule: BatterySchedule) -> Decimal:
+    """The reserve the plan keeps: the schedule's, never below the unit's own minimum."""
     own = schedule.battery.min_soc_reserve
     return max(own, Decimal(schedule.reserve_pct)) if schedule.reserve_pct is not None else own
 
@@ -113,6 +114,7 @@ def _battery_request(schedule: BatterySchedule, horizon: Horizon) -> BatteryRequ
     own = int(-(battery.power_kw or 0) * 1000)  # charging shows as negative kW
     load = house_load_w(account=account, horizon=horizon, own_power_w=max(own, 0))
     headroom = house_headroom_w(account=account, horizon=horizon, own_power_w=max(own, 0))
+    reserve = schedule_reserve(schedule=schedule)
     target_slot = None
     if schedule.target_soc_pct is not None:
         due = next_local_time(after=horizon.now, at=schedule.target_time)
@@ -121,8 +123,8 @@ def _battery_request(schedule: BatterySchedule, horizon: Horizon) -> BatteryRequ
         import_prices=prices,
         export_prices=exports,
         capacity_wh=int(battery.capacity_kwh * 1000),
-        soc_pct=battery.soc_percent if battery.soc_percent is not None else _reserve(schedule),
-        reserve_pct=_reserve(schedule),
+        soc_pct=battery.soc_percent if battery.soc_percent is not None else reserve,
+        reserve_pct=reserve,
         charge_limit_w=schedule.charge_limit_w,
         discharge_limit_w=schedule.discharge_limit_w,
         efficiency=Decimal(schedule.efficiency_pct) / 100,
