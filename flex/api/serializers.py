@@ -99,3 +99,25 @@ class ScheduleOutput(serializers.Serializer):
     target_time = serializers.TimeField(allow_null=True)
     updated_at = serializers.DateTimeField()
     plan = BatteryPlanOutput(allow_null=True)
+
+
+class SessionOutcomeOutput(serializers.Serializer):
+    transaction_id = serializers.IntegerField()
+    connector_id = serializers.IntegerField()
+    started_at = serializers.DateTimeField()
+    stopped_at = serializers.DateTimeField()
+    energy_wh = serializers.IntegerField()
+    cost_pence = fields.DecimalField(
+        max_digits=12,
+        decimal_places=4,
+        help_text="The session's energy per half-hour at the import prices, VAT included.",
+    )
+    charge_now_cost_pence = fields.DecimalField(
+        max_digits=12,
+        decimal_places=4,
+        help_text="The same energy charged at once from the session's start at the goal's power.",
+    )
+    saved_pence = fields.DecimalField(max_digits=12, decimal_places=4)
+    unpriced_wh = serializers.IntegerField(
+        help_text="Energy in half-hours without a price yet (left out of both costs)."
+    )

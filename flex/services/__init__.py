@@ -10,6 +10,7 @@ from .goals import (
     plan_outcomes_settle,
     profile_payload,
 )
+from .households import household_set
 from .outcomes import SessionOutcome, session_outcome, session_outcomes
 from .replan import flex_replan_all
 from .schedules import (
@@ -32,6 +33,7 @@ __all__ = [
     "goal_clear",
     "goal_replan",
     "goal_set",
+    "household_set",
     "plan_outcome_settle",
     "plan_outcomes_settle",
     "profile_payload",

@@ -56,6 +56,7 @@ def _energy_per_slot(points, horizon: Horizon) -> list[int]:
 
 
 def session_outcome(*, transaction: Transaction, max_power_w: int) -> SessionOutcome:
+    """A finished session's cost and its charging-now reference (see the module's docstring)."""
     points = charging_selectors.transaction_register_wh(transaction=transaction)
     energy = int(points[-1][1] - points[0][1])
     # Charging now at max power from the start: long enough for the session's energy.
