@@ -40,6 +40,20 @@ def _chart(plan, *, power_label: str, prices: list[tuple[str, list]]) -> dict:
     }
 
 
+def _submitted(request, *, fields, checkbox: str, save) -> dict | None:
+    """A POSTed form through its service: None once saved, else the refusal's errors by field
+    (``{}`` when nothing was posted)."""
+    if request.method != "POST":
+        return {}
+    data = {name: request.POST.get(name, "") for name in fields}
+    data[checkbox] = request.POST.get(checkbox) == "on"
+    try:
+        save(data)
+    except InvalidInput as error:
+        return error.errors
+    return None
+
+
 @login_required
 def overview(request):
     context = {
@@ -66,16 +80,15 @@ def charger_plan(request, pk: int):
         charger = selectors.charger_for_goal(user=request.user, charger_id=pk)
     except NotFound as error:
         raise Http404(error.message) from error
-    errors: dict = {}
-    if request.method == "POST":
-        data = {name: request.POST.get(name, "") for name in GOAL_FORM_FIELDS}
-        data["charge_now"] = request.POST.get("charge_now") == "on"
-        try:
-            services.goal_set(charger=charger, **data)
-            messages.success(request, "Your charging goal is saved and planned.")
-            return redirect("flex:charger-plan", pk=pk)
-        except InvalidInput as error:
-            errors = error.errors
+    errors = _submitted(
+        request,
+        fields=GOAL_FORM_FIELDS,
+        checkbox="charge_now",
+        save=lambda data: services.goal_set(charger=charger, **data),
+    )
+    if errors is None:
+        messages.success(request, "Your charging goal is saved and planned.")
+        return redirect("flex:charger-plan", pk=pk)
     goal = ChargingGoal.objects.filter(charger=charger).first()
     plan = selectors.plan_latest(goal=goal) if goal else None
     values = _goal_form_values(goal)
@@ -114,16 +127,15 @@ def battery_plan(request, key: str):
         battery = selectors.battery_for_schedule(user=request.user, key=key)
     except NotFound as error:
         raise Http404(error.message) from error
-    errors: dict = {}
-    if request.method == "POST":
-        data = {name: request.POST.get(name, "") for name in SCHEDULE_FORM_FIELDS}
-        data["enabled"] = request.POST.get("enabled") == "on"
-        try:
-            services.schedule_set(battery=battery, **data)
-            messages.success(request, "Your battery schedule is saved and planned.")
-            return redirect("flex:battery-plan", key=battery.identifier)
-        except InvalidInput as error:
-            errors = error.errors
+    errors = _submitted(
+        request,
+        fields=SCHEDULE_FORM_FIELDS,
+        checkbox="enabled",
+        save=lambda data: services.schedule_set(battery=battery, **data),
+    )
+    if errors is None:
+        messages.success(request, "Your battery schedule is saved and planned.")
+        return redirect("flex:battery-plan", key=battery.identifier)
     schedule = BatterySchedule.objects.filter(battery=battery).first()
     plan = selectors.battery_plan_latest(schedule=schedule) if schedule else None
     values = _schedule_form_values(schedule)
