@@ -54,6 +54,16 @@ def _submitted(request, *, fields, checkbox: str, save) -> dict | None:
     return None
 
 
+def home_panel(request) -> dict | None:
+    """The home page's panel: the customer's chargers' goals and batteries' plans, if they have
+    a charger or a battery."""
+    if not request.user.is_authenticated or not request.user.is_customer:
+        return None
+    goals = selectors.chargers_with_goals(user=request.user)
+    schedules = selectors.batteries_with_schedules(user=request.user)
+    return {"goals": goals, "schedules": schedules} if goals or schedules else None
+
+
 @login_required
 def overview(request):
     context = {
