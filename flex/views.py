@@ -16,7 +16,7 @@ from config.exceptions import InvalidInput, NotFound
 from . import selectors, services
 from .models import BatterySchedule, ChargingGoal
 
-GOAL_FORM_FIELDS = ("ready_by", "energy_wh", "max_power_w", "price_cap")
+GOAL_FORM_FIELDS = ("ready_by", "energy_wh", "max_power_w", "min_power_w", "price_cap")
 SCHEDULE_FORM_FIELDS = (
     "reserve_pct",
     "target_soc_pct",
@@ -75,11 +75,18 @@ def overview(request):
 
 def _goal_form_values(goal: ChargingGoal | None) -> dict:
     if goal is None:
-        return {"ready_by": "07:00", "energy_wh": "", "max_power_w": 7400, "price_cap": ""}
+        return {
+            "ready_by": "07:00",
+            "energy_wh": "",
+            "max_power_w": 7400,
+            "min_power_w": 1380,
+            "price_cap": "",
+        }
     return {
         "ready_by": goal.ready_by.strftime("%H:%M"),
         "energy_wh": goal.energy_wh or "",
         "max_power_w": goal.max_power_w,
+        "min_power_w": goal.min_power_w,
         "price_cap": "" if goal.price_cap is None else goal.price_cap,
     }
 
