@@ -63,7 +63,8 @@ def battery_plan_latest(*, schedule: BatterySchedule) -> BatteryPlan | None:
 
 def battery_plan_slots(*, plan: BatteryPlan) -> list[dict]:
     """``plan_slots`` with each half-hour's SoC at its start and its export price."""
-    exports = plan.export_prices or [None] * len(plan.power_w)
+    exports = plan.export_prices or [None] * len(plan.power_w)  # plans made before they were kept
+    # soc_pct has one more entry than there are half-hours (the SoC at the horizon's end).
     return [
         slot | {"soc_pct": Decimal(soc), "export_price": None if e is None else Decimal(e)}
         for slot, soc, e in zip(plan_slots(plan=plan), plan.soc_pct, exports, strict=False)
