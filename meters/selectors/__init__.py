@@ -23,6 +23,7 @@ from .consumption import (  # noqa: F401
     period_bounds,
     utc_in_meter_zone,
 )
+from .live import live_power_w  # noqa: F401
 from .readings import (  # noqa: F401
     ANALYTICS_GROUPS,
     ANALYTICS_MAX_DAYS,
