@@ -15,6 +15,7 @@ from meters.models import (
     Meter,
     MeterKind,
     Reading,
+    ReadingCorrection,
     ReadingQuality,
     Reception,
     ReceptionChange,
@@ -346,3 +347,90 @@ class IssuedMeterKeyOutput(MeterKeyOutput):
 
 class MeterKeyInput(serializers.Serializer):
     name = serializers.CharField(max_length=100)
+
+
+# --- Customer reads and corrections (#19) -----------------------------------------------------
+
+CUSTOMER_READ_FIELDS = frozenset({"at", "import_kwh", "export_kwh"})
+
+
+class CorrectionInput(serializers.Serializer):
+    action = serializers.ChoiceField(
+        choices=[("amend", "Amend the values"), ("void", "Void the reading")]
+    )
+    reason = serializers.CharField(max_length=1000, help_text="Why; kept in the audit record.")
+    import_kwh = fields.DecimalField(
+        max_digits=KWH_DIGITS,
+        decimal_places=KWH_PLACES,
+        rounding=ROUND_HALF_EVEN,
+        required=False,
+        help_text="amend: the new import register (required).",
+    )
+    export_kwh = fields.DecimalField(
+        max_digits=KWH_DIGITS,
+        decimal_places=KWH_PLACES,
+        rounding=ROUND_HALF_EVEN,
+        required=False,
+        allow_null=True,
+        help_text="amend: the new export register; omitted: unchanged; null: none.",
+    )
+    register_reset = serializers.BooleanField(required=False, help_text="Omitted: unchanged.")
+    export_register_reset = serializers.BooleanField(
+        required=False, help_text="Omitted: unchanged."
+    )
+    quality = serializers.ChoiceField(
+        choices=ReadingQuality.choices, required=False, help_text="Omitted: unchanged."
+    )
+
+    def validate(self, attrs):
+        values = set(attrs) - {"action", "reason"}
+        if attrs["action"] == "amend" and "import_kwh" not in attrs:
+            raise serializers.ValidationError({"import_kwh": "Required to amend a reading."})
+        if attrs["action"] == "void" and values:
+            name = sorted(values)[0]
+            raise serializers.ValidationError({name: "A void takes only a reason."})
+        return attrs
+
+
+class CorrectionBillOutput(serializers.Serializer):
+    number = serializers.CharField()
+    month = serializers.DateField()
+    action = serializers.ChoiceField(choices=["correction drafted", "draft regenerated"])
+    corrects = serializers.CharField(required=False, help_text="The issued bill corrected.")
+    difference = fields.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        required=False,
+        help_text="The correction's total minus the issued bill's (negative = credit).",
+    )
+
+
+class CorrectionOutput(fields.ModelSerializer):
+    meter_id = serializers.CharField(source="meter.meter_id", read_only=True)
+    made_by = serializers.CharField(source="made_by.email", default=None, allow_null=True)
+    bills = CorrectionBillOutput(many=True, read_only=True)
+    days_recomputed = serializers.ListField(child=serializers.DateField(), read_only=True)
+
+    class Meta:
+        model = ReadingCorrection
+        fields = [
+            "meter_id",
+            "at",
+            "action",
+            "reason",
+            "made_by",
+            "made_at",
+            "old_import_kwh",
+            "old_export_kwh",
+            "old_source",
+            "old_quality",
+            "old_register_reset",
+            "old_export_register_reset",
+            "new_import_kwh",
+            "new_export_kwh",
+            "new_quality",
+            "new_register_reset",
+            "new_export_register_reset",
+            "days_recomputed",
+            "bills",
+        ]

@@ -16,6 +16,11 @@ urlpatterns = [
         name="meter-reading-latest",
     ),
     path(
+        "meters/<str:meter_id>/readings/<str:at>/correction",
+        views.ReadingCorrectionApi.as_view(),
+        name="meter-reading-correction",
+    ),
+    path(
         "meters/<str:meter_id>/consumption",
         views.ConsumptionApi.as_view(),
         name="meter-consumption",
