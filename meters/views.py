@@ -59,7 +59,9 @@ _FORM_FIELD = {"at": "read_time", "import_kwh": "import_kwh", "export_kwh": "exp
 class MeterReadForm(forms.Form):
     """Parses the read form; the rules are the service's (customer_read_submit)."""
 
-    read_on = forms.DateField(label="Date read", widget=forms.DateInput(attrs={"type": "date"}))
+    read_on = forms.DateField(
+        label="Date read", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     read_time = forms.ChoiceField(
         label="Time read",
         choices=[(value, value) for value in _HALF_HOURS],
@@ -155,7 +157,10 @@ def meter_detail(request: HttpRequest, meter_id: str):
         "periods": periods,
         "latest": latest,
         "read_form": form,
-        "customer_reads": selectors.customer_reads_of_meter(meter=meter) if takes_reads else [],
+        "customer_reads": [
+            (read, kwh_text(read.import_kwh))
+            for read in (selectors.customer_reads_of_meter(meter=meter) if takes_reads else [])
+        ],
     }
     status = 400 if form is not None and form.is_bound else 200
     return render(request, "meters/meter_detail.html", context, status=status)
