@@ -354,10 +354,16 @@ class MeterKeyInput(serializers.Serializer):
 CUSTOMER_READ_FIELDS = frozenset({"at", "import_kwh", "export_kwh"})
 
 
+@extend_schema_field({"type": "string", "pattern": "^(amend|void)$"})
+class CorrectionActionField(serializers.ChoiceField):
+    """A plain string in the schema: other resources' ``action`` enums keep their names."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=["amend", "void"], **kwargs)
+
+
 class CorrectionInput(serializers.Serializer):
-    action = serializers.ChoiceField(
-        choices=[("amend", "Amend the values"), ("void", "Void the reading")]
-    )
+    action = CorrectionActionField(help_text="amend (new values) or void (remove the reading)")
     reason = serializers.CharField(max_length=1000, help_text="Why; kept in the audit record.")
     import_kwh = fields.DecimalField(
         max_digits=KWH_DIGITS,
@@ -395,7 +401,7 @@ class CorrectionInput(serializers.Serializer):
 class CorrectionBillOutput(serializers.Serializer):
     number = serializers.CharField()
     month = serializers.DateField()
-    action = serializers.ChoiceField(choices=["correction drafted", "draft regenerated"])
+    action = serializers.CharField(help_text="correction drafted, or draft regenerated")
     corrects = serializers.CharField(required=False, help_text="The issued bill corrected.")
     difference = fields.DecimalField(
         max_digits=14,
@@ -407,6 +413,7 @@ class CorrectionBillOutput(serializers.Serializer):
 
 class CorrectionOutput(fields.ModelSerializer):
     meter_id = serializers.CharField(source="meter.meter_id", read_only=True)
+    action = serializers.CharField(help_text="amend, void, estimate or replace")
     made_by = serializers.CharField(source="made_by.email", default=None, allow_null=True)
     bills = CorrectionBillOutput(many=True, read_only=True)
     days_recomputed = serializers.ListField(child=serializers.DateField(), read_only=True)
