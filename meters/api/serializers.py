@@ -441,3 +441,8 @@ class CorrectionOutput(fields.ModelSerializer):
             "days_recomputed",
             "bills",
         ]
+
+
+class EstimateInput(serializers.Serializer):
+    start = LocalDateTimeField(help_text="From (the reading at or before it bounds the first gap).")
+    end = LocalDateTimeField(help_text="To (the reading at or after it bounds the last gap).")

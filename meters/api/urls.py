@@ -21,6 +21,11 @@ urlpatterns = [
         name="meter-reading-correction",
     ),
     path(
+        "meters/<str:meter_id>/estimates",
+        views.ReadingEstimatesApi.as_view(),
+        name="meter-estimates",
+    ),
+    path(
         "meters/<str:meter_id>/consumption",
         views.ConsumptionApi.as_view(),
         name="meter-consumption",

@@ -13,6 +13,9 @@ from .corrections import (
     ReadingChange,
     reading_amend,
     reading_change_listener_register,
+    reading_estimate_replace,
+    reading_gaps_estimate,
+    reading_record_or_replace_estimate,
     reading_void,
 )
 from .customer_reads import SubmittedRead, customer_read_review, customer_read_submit
@@ -54,8 +57,11 @@ __all__ = [
     "meter_key_revoke",
     "reading_amend",
     "reading_change_listener_register",
+    "reading_estimate_replace",
+    "reading_gaps_estimate",
     "reading_ingest_bulk",
     "reading_record",
+    "reading_record_or_replace_estimate",
     "reading_void",
     "reception_ensure_open",
     "reception_set",

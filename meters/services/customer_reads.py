@@ -37,6 +37,7 @@ from meters.models import (
 )
 from meters.timeutils import HALF_HOUR, local_day
 
+from .corrections import reading_estimate_replace
 from .ingest import reading_ingest_bulk
 from .validation import DUPLICATE, REJECTED, ItemResult, ReadingIn
 
@@ -163,6 +164,16 @@ def read_plausibility(*, meter: Meter, reading: Reading) -> tuple[bool, str]:
     return used > limit, note
 
 
+def _holds_estimate(meter: Meter, result: ItemResult) -> bool:
+    """The read conflicts with an estimate, which an actual read replaces."""
+    return (
+        result.code == "conflict"
+        and Reading.objects.filter(
+            meter=meter, at=result.at, quality=ReadingQuality.ESTIMATED
+        ).exists()
+    )
+
+
 @transaction.atomic
 def customer_read_submit(
     *,
@@ -187,7 +198,17 @@ def customer_read_submit(
         quality=ReadingQuality.CUSTOMER,
     )
     [result] = reading_ingest_bulk(items=[item], source=ReadingSource.CUSTOMER, user=user)
-    if result.status == REJECTED:
+    if result.status == REJECTED and _holds_estimate(meter, result):
+        reading_estimate_replace(
+            meter=meter,
+            at=result.at,
+            import_kwh=import_kwh,
+            export_kwh=export_kwh,
+            source=ReadingSource.CUSTOMER,
+            quality=ReadingQuality.CUSTOMER,
+            user=user,
+        )
+    elif result.status == REJECTED:
         raise _refusal(result, meter, result.at)
     reading = Reading.objects.get(meter=meter, at=result.at)
     if result.status == DUPLICATE:

@@ -13,6 +13,7 @@ from config.exceptions import ApplicationError
 from config.inputs import InputError, datetime_parse
 from meters import selectors, services
 from meters.api import serializers as s
+from meters.selectors import utc_in_meter_zone
 from meters.timeutils import as_utc
 
 
@@ -63,3 +64,30 @@ class ReadingCorrectionApi(APIView):
                 meter=meter, at=when, user=request.user, reason=reason, **values
             )
         return Response(s.CorrectionOutput(record).data, status=status.HTTP_201_CREATED)
+
+
+class ReadingEstimatesApi(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        request=s.EstimateInput,
+        responses={201: s.CorrectionOutput(many=True)},
+        summary="Estimate the gaps in a meter's interval data (staff)",
+        description="Each missing half-hour between the stored readings from `start` to `end` "
+        "gets an estimate (quality `estimated`, source `estimate`): the gap's energy, fixed by "
+        "the readings either side, split by the meter's own half-hourly profile. One audit "
+        "record per estimate is answered; bills of the months concerned are regenerated or "
+        "corrected as for any correction. An actual read later posted for an estimated time "
+        "replaces the estimate.",
+    )
+    def post(self, request, meter_id: str):
+        meter = selectors.meter_for_user(user=request.user, meter_id=meter_id)
+        data = s.EstimateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        records = services.reading_gaps_estimate(
+            meter=meter,
+            start=utc_in_meter_zone(data.validated_data["start"], meter, "start"),
+            end=utc_in_meter_zone(data.validated_data["end"], meter, "end"),
+            user=request.user,
+        )
+        return Response(s.CorrectionOutput(records, many=True).data, status=status.HTTP_201_CREATED)

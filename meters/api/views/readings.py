@@ -70,7 +70,9 @@ class MeterReadingsApi(MeterApi):
         "409 when another value is stored for that time; 503 + Retry-After while reception is "
         "paused. A customer's read (a customer's token) is of their own interval meter and has "
         "only `at`, `import_kwh` and `export_kwh`; it is stored with source and quality "
-        "`customer`, and one far above the meter's usual usage is flagged for staff review.",
+        "`customer`, and one far above the meter's usual usage is flagged for staff review. An "
+        "actual read for a time that holds an estimate replaces it (and the rest of that gap is "
+        "estimated again).",
     )
     def post(self, request, meter_id: str):
         meter = selectors.meter_for_user(user=request.user, meter_id=meter_id)
@@ -78,7 +80,9 @@ class MeterReadingsApi(MeterApi):
             return _customer_read(request, meter)
         data = s.ReadingInput(data=request.data)
         data.is_valid(raise_exception=True)
-        reading, created = services.reading_record(meter=meter, source="api", **data.validated_data)
+        reading, created = services.reading_record_or_replace_estimate(
+            meter=meter, source="api", **data.validated_data
+        )
         return Response(
             s.ReadingOutput(reading).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
