@@ -21,6 +21,7 @@ from config.exceptions import ApplicationError
 from config.inputs import InputError, datetime_parse
 
 from . import selectors, services
+from .admin import ReadOnlyMixin
 from .models import CorrectionAction, CustomerRead, Meter, ReadingCorrection
 from .timeutils import as_utc
 
@@ -90,19 +91,8 @@ class ReviewFilter(admin.SimpleListFilter):
         return queryset
 
 
-class _ReadOnly:
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(CustomerRead)
-class CustomerReadAdmin(_ReadOnly, admin.ModelAdmin):
+class CustomerReadAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = [
         "meter",
         "at",
@@ -135,7 +125,7 @@ class CustomerReadAdmin(_ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(ReadingCorrection)
-class ReadingCorrectionAdmin(_ReadOnly, admin.ModelAdmin):
+class ReadingCorrectionAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """The audit records (read-only). "Add" finds a reading to correct."""
 
     list_display = ["meter", "at", "action", "reason", "made_by", "made_at", "bills_touched"]

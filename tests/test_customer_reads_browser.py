@@ -34,14 +34,19 @@ def _open_meter_page(page, live_server, user, meter) -> None:
     page.goto(f"{live_server.url}/meters/{meter.meter_id}/")
 
 
+def _submit_read(page, kwh: str) -> None:
+    """A read at 08:30 on 20 November 2026 (London)."""
+    page.get_by_label("Date read").fill("2026-11-20")
+    page.get_by_label("Time read").select_option("08:30")
+    page.get_by_label("Meter reading (kWh)").fill(kwh)
+    page.get_by_role("button", name="Submit reading").click()
+
+
 def test_a_customer_submits_a_read_and_sees_it(page, live_server, console_errors, customer_meter):
     user, meter = customer_meter
     _open_meter_page(page, live_server, user, meter)
 
-    page.get_by_label("Date read").fill("2026-11-20")
-    page.get_by_label("Time read").select_option("08:30")
-    page.get_by_label("Meter reading (kWh)").fill("12401.5")
-    page.get_by_role("button", name="Submit reading").click()
+    _submit_read(page, "12401.5")
 
     assert page.get_by_role("status").filter(has_text="12,401.5 kWh").is_visible()
     row = page.locator("#customer-reads tbody tr")
@@ -57,10 +62,7 @@ def test_a_read_lower_than_the_last_is_refused_beside_the_reading(
     user, meter = customer_meter
     _open_meter_page(page, live_server, user, meter)
 
-    page.get_by_label("Date read").fill("2026-11-20")
-    page.get_by_label("Time read").select_option("08:30")
-    page.get_by_label("Meter reading (kWh)").fill("12000")
-    page.get_by_role("button", name="Submit reading").click()
+    _submit_read(page, "12000")
 
     refusal = page.get_by_role("alert").filter(has_text="lower than your last reading of 12,345.6")
     assert refusal.is_visible() and "did your meter change?" in refusal.inner_text()

@@ -77,26 +77,22 @@ class ReadingOutput(fields.ModelSerializer):
         ]
 
 
+def register_field(**kwargs) -> fields.DecimalField:
+    """A register in kWh: rounded to the stored places (a reading head reports more), bounded to
+    the column."""
+    return fields.DecimalField(
+        max_digits=KWH_DIGITS, decimal_places=KWH_PLACES, rounding=ROUND_HALF_EVEN, **kwargs
+    )
+
+
 class ReadingInput(serializers.Serializer):
     at = LocalDateTimeField(
         help_text="ISO 8601. Without an offset it is read in the meter's time zone; a local time "
         "that does not exist or occurs twice (DST changes) is refused. Interval meters: :00 or "
         ":30 with zero seconds."
     )
-    # Rounded to the stored places (a reading head reports more), bounded to the column.
-    import_kwh = fields.DecimalField(
-        max_digits=KWH_DIGITS,
-        decimal_places=KWH_PLACES,
-        rounding=ROUND_HALF_EVEN,
-        help_text="Import register, kWh (not negative).",
-    )
-    export_kwh = fields.DecimalField(
-        max_digits=KWH_DIGITS,
-        decimal_places=KWH_PLACES,
-        rounding=ROUND_HALF_EVEN,
-        required=False,
-        allow_null=True,
-    )
+    import_kwh = register_field(help_text="Import register, kWh (not negative).")
+    export_kwh = register_field(required=False, allow_null=True)
     power_w = fields.FloatField(required=False, allow_null=True)
     power_l1_w = fields.FloatField(required=False, allow_null=True)
     power_l2_w = fields.FloatField(required=False, allow_null=True)
@@ -365,17 +361,10 @@ class CorrectionActionField(serializers.ChoiceField):
 class CorrectionInput(serializers.Serializer):
     action = CorrectionActionField(help_text="amend (new values) or void (remove the reading)")
     reason = serializers.CharField(max_length=1000, help_text="Why; kept in the audit record.")
-    import_kwh = fields.DecimalField(
-        max_digits=KWH_DIGITS,
-        decimal_places=KWH_PLACES,
-        rounding=ROUND_HALF_EVEN,
-        required=False,
-        help_text="amend: the new import register (required).",
+    import_kwh = register_field(
+        required=False, help_text="amend: the new import register (required)."
     )
-    export_kwh = fields.DecimalField(
-        max_digits=KWH_DIGITS,
-        decimal_places=KWH_PLACES,
-        rounding=ROUND_HALF_EVEN,
+    export_kwh = register_field(
         required=False,
         allow_null=True,
         help_text="amend: the new export register; omitted: unchanged; null: none.",

@@ -38,7 +38,14 @@ from .ingest import reading_ingest_bulk, reading_record
 from .reception import reception_ensure_open
 from .rollups import daily_usage_refresh
 from .storage import _stored_series
-from .validation import REJECTED, ReadingIn, _check_registers, _Series, _validate_item
+from .validation import (
+    _RESET_FLAGS,
+    REJECTED,
+    ReadingIn,
+    _check_registers,
+    _Series,
+    _validate_item,
+)
 
 REASON_MAX_CHARS = 1000
 _UNCHANGED = object()
@@ -107,15 +114,25 @@ def _days_around(meter: Meter, at: datetime, series: _Series) -> set[date]:
     return days
 
 
-def _old_values(reading: Reading) -> dict:
-    return {
-        "old_import_kwh": reading.import_kwh,
-        "old_export_kwh": reading.export_kwh,
-        "old_source": reading.source,
-        "old_quality": reading.quality,
-        "old_register_reset": reading.register_reset,
-        "old_export_register_reset": reading.export_register_reset,
-    }
+_VALUES = ("import_kwh", "export_kwh", "quality", "register_reset", "export_register_reset")
+
+
+def _record(
+    reading: Reading, *, action: str, reason: str, user: User | None, **new
+) -> ReadingCorrection:
+    """The (unsaved) audit record of a change to ``reading``: its stored values as the old ones,
+    ``new`` (_VALUES names) as the new ones."""
+    return ReadingCorrection(
+        meter_id=reading.meter_id,
+        at=reading.at,
+        action=action,
+        reason=reason,
+        made_by=user,
+        made_at=timezone.now(),
+        old_source=reading.source,
+        **{f"old_{name}": getattr(reading, name) for name in _VALUES},
+        **{f"new_{name}": value for name, value in new.items()},
+    )
 
 
 def _finish(
@@ -196,16 +213,7 @@ def reading_amend(
     _check_registers([candidate], series)
     if candidate.result.status == REJECTED:
         raise ApplicationError(candidate.result.reason, field=candidate.result.field or None)
-    correction = ReadingCorrection(
-        meter=meter,
-        at=reading.at,
-        action=CorrectionAction.AMEND,
-        reason=reason,
-        made_by=user,
-        made_at=timezone.now(),
-        **_old_values(reading),
-        **{f"new_{name}": value for name, value in new.items()},
-    )
+    correction = _record(reading, action=CorrectionAction.AMEND, reason=reason, user=user, **new)
     Reading.objects.filter(meter=meter, at=reading.at).update(**new)
     days = _days_around(meter, reading.at, series)
     return _finish(meter=meter, at=reading.at, series=series, days=days, correction=correction)
@@ -223,10 +231,7 @@ def reading_void(
     series = _neighbours(meter, reading.at)
     before, after = series.before, series.after
     if before is not None and after is not None:
-        for register, flag in (
-            ("import_kwh", "register_reset"),
-            ("export_kwh", "export_register_reset"),
-        ):
+        for register, flag in _RESET_FLAGS.items():
             low, high = getattr(before, register), getattr(after, register)
             if low is not None and high is not None and high < low and not getattr(after, flag):
                 raise ApplicationError(
@@ -235,15 +240,7 @@ def reading_void(
                     f"later reading ({flag}) first.",
                     field="at",
                 )
-    correction = ReadingCorrection(
-        meter=meter,
-        at=reading.at,
-        action=CorrectionAction.VOID,
-        reason=reason,
-        made_by=user,
-        made_at=timezone.now(),
-        **_old_values(reading),
-    )
+    correction = _record(reading, action=CorrectionAction.VOID, reason=reason, user=user)
     Reading.objects.filter(meter=meter, at=reading.at).delete()
     days = _days_around(meter, reading.at, series)
     return _finish(meter=meter, at=reading.at, series=series, days=days, correction=correction)
@@ -479,20 +476,14 @@ def reading_estimate_replace(
     if result.status == REJECTED:
         raise ApplicationError(result.reason, field=result.field or None)
     stored = Reading.objects.get(meter=meter, at=at)
-    record = ReadingCorrection.objects.create(
-        meter=meter,
-        at=at,
+    record = _record(
+        estimate,
         action=CorrectionAction.REPLACE_ESTIMATE,
         reason=f"Actual read ({source}) replaced the estimate.",
-        made_by=user,
-        made_at=timezone.now(),
-        **_old_values(estimate),
-        new_import_kwh=stored.import_kwh,
-        new_export_kwh=stored.export_kwh,
-        new_quality=stored.quality,
-        new_register_reset=stored.register_reset,
-        new_export_register_reset=stored.export_register_reset,
+        user=user,
+        **{name: getattr(stored, name) for name in _VALUES},
     )
+    record.save()
     start = before.at if before else at
     end = after.at if after else at
     again = _store_estimates(
