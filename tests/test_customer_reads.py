@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.core import mail
 
 from accounts.tests.factories import PASSWORD, UserFactory
 from billing import services as billing
@@ -21,6 +22,7 @@ from meters.models import (
 )
 from meters.services import ReadingIn, reading_ingest_bulk, reading_record
 from meters.tests.factories import MeterFactory
+from notifications.models import Event
 
 pytestmark = pytest.mark.django_db
 LONDON = zoneinfo.ZoneInfo("Europe/London")
@@ -54,6 +56,24 @@ def test_it_refuses_a_read_lower_than_the_last_saying_so_and_stores_nothing(api,
     assert list(body["fields"]) == ["import_kwh"]
     assert Reading.objects.filter(meter=meter).count() == 1
     assert not CustomerRead.objects.exists()
+
+
+def test_a_refused_read_is_mailed_to_the_customer(
+    api, customer, meter, django_capture_on_commit_callbacks
+):
+    reading_record(meter=meter, at=local(2026, 11, 3), import_kwh="12345.6", source="api")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.as_user(customer).post(
+            url(meter), {"at": "2026-11-10T00:00:00Z", "import_kwh": "12000"}, format="json"
+        )
+
+    assert response.status_code == 400
+    event = Event.objects.get(kind="read_refused")
+    assert (event.account, event.payload["field"]) == (meter.account, "import_kwh")
+    [message] = mail.outbox
+    assert message.to == [customer.email]
+    assert "lower than your last reading of 12,345.6 on 3 Nov" in message.body
 
 
 def test_it_refuses_a_read_above_a_later_reading_naming_it(api, customer, meter):

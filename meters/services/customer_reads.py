@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from config.exceptions import ApplicationError, Conflict, NotFound
+from config.exceptions import ApplicationError, Conflict, NotFound, ServiceUnavailable
 from meters import selectors
 from meters.models import (
     CustomerRead,
@@ -36,6 +36,8 @@ from meters.models import (
     ReadingSource,
 )
 from meters.timeutils import HALF_HOUR, local_day
+from notifications.models import EventKind
+from notifications.services import event_publish
 
 from .corrections import reading_estimate_replace
 from .ingest import reading_ingest_bulk
@@ -174,7 +176,6 @@ def _holds_estimate(meter: Meter, result: ItemResult) -> bool:
     )
 
 
-@transaction.atomic
 def customer_read_submit(
     *,
     user: User,
@@ -188,7 +189,53 @@ def customer_read_submit(
     quality ``customer``; flag it for review when implausible. The same read again is a no-op
     (created False). Raises ApplicationError naming the field, with a refusal worded for the
     customer (nothing is stored), NotFound for a meter not theirs, Conflict for another value
-    already stored at that time, ServiceUnavailable while reception is paused."""
+    already stored at that time, ServiceUnavailable while reception is paused.
+
+    A refusal by a rule (400, 409) is also published as a ``read_refused`` event to the meter's
+    account (mail to whoever wants it, webhooks), after nothing was stored."""
+    try:
+        return _customer_read_store(
+            user=user,
+            meter=meter,
+            at=at,
+            import_kwh=import_kwh,
+            export_kwh=export_kwh,
+            channel=channel,
+        )
+    except (NotFound, ServiceUnavailable):
+        raise
+    except ApplicationError as exc:
+        _refusal_publish(meter=meter, at=at, import_kwh=import_kwh, refusal=exc)
+        raise
+
+
+@transaction.atomic
+def _refusal_publish(*, meter: Meter, at, import_kwh, refusal: ApplicationError) -> None:
+    event_publish(
+        EventKind.READ_REFUSED,
+        account=meter.account,
+        payload={
+            "meter_id": meter.meter_id,
+            "at": at.isoformat() if isinstance(at, datetime) else str(at)[:64],
+            "import_kwh": str(import_kwh)[:40],
+            "field": refusal.field or "",
+            "reason": refusal.message,
+            "message": f"Your meter read for {meter.meter_id} was not stored: "
+            f"{refusal.message.partition(': ')[2] or refusal.message}",
+        },
+    )
+
+
+@transaction.atomic
+def _customer_read_store(
+    *,
+    user: User,
+    meter: Meter,
+    at: datetime | str,
+    import_kwh: Decimal | int | str,
+    export_kwh: Decimal | int | str | None,
+    channel: str,
+) -> SubmittedRead:
     _meter_check(user=user, meter=meter)
     item = ReadingIn(
         meter_id=meter.meter_id,
