@@ -189,3 +189,28 @@ def test_the_readings_admin_page_corrects_it_and_shows_the_bills_it_touched(
     assert correction.number in shown and "Misread" in shown and "1305" in shown
     listing = client.get("/admin/meters/readingcorrection/").content.decode()
     assert correction.number in listing
+
+
+def test_only_the_months_whose_energy_changed_get_corrections(staff, account, meter):
+    from meters.services import reading_amend
+
+    items, day, value = [], date(2026, 10, 2), Decimal(1310)
+    while day <= date(2026, 11, 1):
+        at = datetime.combine(day, datetime.min.time(), tzinfo=LONDON)
+        items.append(ReadingIn(meter_id=meter.meter_id, at=at, import_kwh=value))
+        day, value = day + timedelta(days=1), value + 10
+    assert {r.status for r in reading_ingest_bulk(items=items, source="api")} == {"accepted"}
+    september, _ = billing.bill_generate_for_month(account=account, month="2026-09", issue=True)
+    october, _ = billing.bill_generate_for_month(account=account, month="2026-10", issue=True)
+    oct_15 = datetime(2026, 10, 15, tzinfo=LONDON)
+
+    inside = reading_amend(meter=meter, at=oct_15, user=staff, reason="x", import_kwh="1445")
+    boundary = reading_amend(meter=meter, at=OCT_1, user=staff, reason="y", import_kwh="1305")
+
+    assert [bill["corrects"] for bill in inside.bills] == [october.number]
+    assert sorted(bill["corrects"] for bill in boundary.bills) == sorted(
+        [september.number, october.number]
+    )
+    # 5 kWh moved from October to September: +1.47 on one, -1.47 on the other (28p + 5% VAT).
+    differences = {bill["corrects"]: Decimal(bill["difference"]) for bill in boundary.bills}
+    assert differences == {september.number: Decimal("1.47"), october.number: Decimal("-1.47")}

@@ -31,9 +31,12 @@ def bills_rebill_for_reading_change(*, change) -> list[dict]:
     """``change``: a meters.services.ReadingChange. Returns what was done to which bill:
     ``[{"number", "month", "action", "corrects", "difference"}]`` (the last two for a
     correction: the issued bill's number, and the correction's total minus it)."""
-    meter = change.meter
-    first = local_day(change.start, meter.tz)
-    last = max(interval_day(change.end, meter.tz), first)
+    meter, tz = change.meter, change.meter.tz
+    if change.start < change.end:
+        # The first interval that changed starts at ``start``; the last ends at ``end``.
+        first, last = local_day(change.start, tz), interval_day(change.end, tz)
+    else:  # a lone reading: the days either side of it
+        first, last = interval_day(change.at, tz), local_day(change.at, tz)
     touched = []
     for month in _months(first, last):
         bills = Bill.objects.filter(
