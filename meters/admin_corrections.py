@@ -101,6 +101,7 @@ class CustomerReadAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "submitted_by",
         "submitted_at",
         "implausible",
+        "plausibility_note",
         "reviewed_at",
         "reading_link",
     ]
@@ -128,7 +129,16 @@ class CustomerReadAdmin(ReadOnlyMixin, admin.ModelAdmin):
 class ReadingCorrectionAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """The audit records (read-only). "Add" finds a reading to correct."""
 
-    list_display = ["meter", "at", "action", "reason", "made_by", "made_at", "bills_touched"]
+    list_display = [
+        "meter",
+        "at",
+        "action",
+        "reason",
+        "made_by",
+        "made_at",
+        "bills_touched",
+        "reading_link",
+    ]
     list_filter = ["action"]
     search_fields = ["meter__meter_id", "reason"]
     list_select_related = ["meter", "made_by"]
@@ -143,6 +153,10 @@ class ReadingCorrectionAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description="Bills touched")
     def bills_touched(self, record: ReadingCorrection):
         return _bills_html(record.bills)
+
+    @admin.display(description="Reading")
+    def reading_link(self, record: ReadingCorrection):
+        return format_html('<a href="{}">Open…</a>', reading_url(record.meter.meter_id, record.at))
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.reading_view)

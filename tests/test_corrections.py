@@ -214,3 +214,25 @@ def test_only_the_months_whose_energy_changed_get_corrections(staff, account, me
     # 5 kWh moved from October to September: +1.47 on one, -1.47 on the other (28p + 5% VAT).
     differences = {bill["corrects"]: Decimal(bill["difference"]) for bill in boundary.bills}
     assert differences == {september.number: Decimal("1.47"), october.number: Decimal("-1.47")}
+
+
+def test_staff_find_a_reading_in_the_admin_and_void_it_there(client, staff, meter):
+    client.login(email=staff.email, password=PASSWORD)
+
+    found = client.post(
+        "/admin/meters/readingcorrection/add/",
+        {"meter_id": meter.meter_id, "at": "2026-09-14T23:00:00Z"},
+    )
+    assert found.status_code == 302
+    voided = client.post(found["Location"], {"action": "void", "reason": "Faulty head"})
+
+    assert voided.status_code == 302
+    assert not Reading.objects.filter(meter=meter, at=SEP_15).exists()
+    page = client.get(found["Location"]).content.decode()
+    assert "This reading was voided" in page and "Faulty head" in page and "1140" in page
+    refused = client.post(
+        f"/admin/meters/readingcorrection/reading/{meter.meter_id}/2026-09-13T23:00:00Z/",
+        {"action": "amend", "import_kwh": "900", "reason": "typo"},
+    )
+    assert refused.status_code == 200 and "went down from" in refused.content.decode()
+    assert ReadingCorrection.objects.count() == 1
