@@ -70,6 +70,11 @@ class ItemResult:
     code: str = ""
     field: str = ""
     reason: str = ""
+    # A register rule's refusal: the stored (or batch) reading it was checked against, and
+    # whether the item went below it ("below") or above a later one ("above"), so a door can
+    # word the refusal for its users (meters.services.customer_reads).
+    against: "_Point | _Candidate | None" = None
+    against_side: str = ""
 
 
 @dataclass
@@ -268,6 +273,7 @@ def _check_registers(
                     f"{last.at.isoformat()} to {value}; mark the reading {flag} for a "
                     f"meter exchange or reset.",
                 )
+                candidate.result.against, candidate.result.against_side = last, "below"
                 break
             later = candidate.following
             later_value = getattr(later, register) if later else None
@@ -278,6 +284,7 @@ def _check_registers(
                     f"{register}: {value} is higher than the later reading {later_value} at "
                     f"{later.at.isoformat()}; a register cannot go down.",
                 )
+                candidate.result.against, candidate.result.against_side = later, "above"
                 break
         if candidate.result.status == ACCEPTED:
             last = candidate
