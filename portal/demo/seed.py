@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+import numpy as np
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from accounts import services as account_services
@@ -15,14 +17,15 @@ from accounts.models import CustomerAccount, DwellingType, Region, Role, User
 from batteries import services as battery_services
 from batteries.models import Battery
 from billing import services as billing_services
-from billing.models import Tariff
+from billing.models import HalfHourRate, RateDirection, Tariff
 from charging import services as charging_services
 from charging.models import Charger, IdTag
 from config.progress import progress
 from meters import services as meter_services
 from meters.models import Meter
+from meters.timeutils import day_bounds
 
-from .profiles import Household, half_hours, registers
+from .profiles import HALF_HOUR, Calendar, Household, half_hours, registers
 
 DEMO_USERS = [
     ("staff@homegrid.local", "switchboard-42", Role.STAFF, "Sam Staff"),
@@ -33,8 +36,13 @@ DEMO_CUSTOMER = "customer@homegrid.local"
 DEMO_CHARGER = "DEMO-CP-001"
 DEMO_CHARGER_PASSWORD = "demo-charger-secret-42"  # noqa: S105 - the demo charger's Basic auth
 DEMO_TAG = "DEMOCARD01"
-HISTORY_DAYS = 365
-BATCH = 10_000
+HISTORY_MONTHS = 12
+# Tariffs start before the oldest history (a little over a year).
+HISTORY_DAYS = 400
+BATCH = 10_000  # the most one ingest call takes
+# The demo customer moved to the agile tariff this many months ago (the bills show the change,
+# and the planner prices the battery and the charger by the feed).
+CUSTOMER_ON_AGILE_MONTHS = 3
 
 T, S = DwellingType.TERRACED, DwellingType.SEMI_DETACHED
 LONDON, NORTH_WEST, SCOTLAND = Region.LONDON, Region.NORTH_WEST, Region.SCOTLAND
@@ -53,7 +61,9 @@ HOUSEHOLDS = [
         tariff="e7",
         night_storage=True,
     ),
-    Household("Mia Novak", "22 Kentish Town Road\nLondon", "NW5 2HB", LONDON, S, 2900, 4.2),
+    Household(
+        "Mia Novak", "22 Kentish Town Road\nLondon", "NW5 2HB", LONDON, S, 2900, 4.2, "agile"
+    ),
     Household("Leo Grant", "9 Brixton Road\nLondon", "SW9 8LF", LONDON, T, 2200),
     Household(
         "Ada Byrne",
@@ -90,7 +100,7 @@ HOUSEHOLDS = [
         night_storage=True,
     ),
     Household("Finn Murray", "4 Byres Road\nGlasgow", "G12 8QQ", SCOTLAND, S, 3900),
-    Household("Ava Ross", "10 Union Street\nAberdeen", "AB10 1XG", SCOTLAND, S, 4200, 2.8),
+    Household("Ava Ross", "10 Union Street\nAberdeen", "AB10 1XG", SCOTLAND, S, 4200, 2.8, "agile"),
     Household("Jack Muir", "6 Nethergate\nDundee", "DD1 4HN", SCOTLAND, T, 2800),
     Household("Lily Fraser", "15 Academy Street\nInverness", "IV2 3PE", SCOTLAND, S, 3600),
 ]
@@ -117,6 +127,16 @@ TARIFFS = {
             ),
         ],
     },
+    # Priced per half-hour by the feed (``_agile_rates``); export at a flat rate.
+    "agile": {
+        "name": "HomeGrid Agile",
+        "import_dynamic": True,
+        "is_public": True,
+        "standing_charge_per_day": Decimal("0.4800"),
+        "export_rate": Decimal("0.1500"),
+        "charging_rate_per_kwh": Decimal("0.2200"),
+        "rates": [],
+    },
 }
 
 
@@ -127,20 +147,27 @@ class SeedReport:
     users: int = 0
     households: int = 0
     readings: int = 0
+    rate_days: int = 0
     bills: int = 0
     devices: list[str] = field(default_factory=list)
 
 
-def demo_seed(*, stream=None, now: datetime | None = None) -> SeedReport:
-    """Seed what is missing; the year of readings only for homes that have no meter yet."""
+def demo_seed(
+    *, stream=None, now: datetime | None = None, history_months: int = HISTORY_MONTHS
+) -> SeedReport:
+    """Seed what is missing; the readings (from the start of the month ``history_months`` ago,
+    a year unless a test asks for less) and the bills of those whole months only for homes
+    that have no meter yet."""
     now = now or timezone.now()
     report = SeedReport()
     users = _users(report)
-    tariffs = _tariffs(first_day=timezone.localdate(now) - timedelta(days=HISTORY_DAYS + 31))
+    tariffs = _tariffs(first_day=timezone.localdate(now) - timedelta(days=HISTORY_DAYS))
+    report.rate_days = _agile_rates(tariffs["agile"], until=timezone.localdate(now) + timedelta(1))
     new_meters = _households(users[DEMO_CUSTOMER], tariffs, report, now=now)
     if new_meters:
-        _history(new_meters, report, stream=stream, now=now)
-        _bills(report, stream=stream, now=now)
+        months = _months_back(timezone.localdate(now), history_months)
+        _history(new_meters, report, stream=stream, now=now, first_month=months[0])
+        _bills(months, report, stream=stream)
     _devices(users[DEMO_CUSTOMER].customer_accounts.order_by("pk").first(), report)
     return report
 
@@ -169,13 +196,58 @@ def _tariffs(*, first_day: date) -> dict[str, Tariff]:
     return tariffs
 
 
+def _agile_rates(tariff: Tariff, *, until: date) -> int:
+    """The feed's half-hourly import rates of every day from the tariff's start to ``until``
+    (tomorrow: prices are published a day ahead) that has none yet; the days added."""
+    last = HalfHourRate.objects.filter(tariff=tariff, direction=RateDirection.IMPORT).aggregate(
+        last=Max("valid_from")
+    )["last"]
+    first = tariff.valid_from if last is None else timezone.localdate(last) + timedelta(days=1)
+    days = {}
+    zone = timezone.get_default_timezone()
+    for offset in range((until - first).days + 1):
+        day = first + timedelta(days=offset)
+        start, end = day_bounds(day, zone)
+        slots = int((end - start) / timedelta(minutes=30))
+        days[day] = [
+            {"valid_from": start + k * timedelta(minutes=30), "value_exc_vat": value}
+            for k, value in enumerate(_agile_day(day, start, slots, zone))
+        ]
+    if days:
+        billing_services.unit_rates_set_days(
+            tariff=tariff, direction=RateDirection.IMPORT, days=days
+        )
+    return len(days)
+
+
+def _agile_day(day: date, start: datetime, slots: int, zone) -> list[str]:
+    """A day of agile-style prices (per kWh before VAT): cheap at night, a morning bump, dear
+    from 16:00 to 19:00, dearer in winter, and now and then a windy night below zero. The same
+    day always gets the same prices, whenever it is seeded."""
+    rng = np.random.default_rng(day.toordinal())
+    locals_ = [(start + k * timedelta(minutes=30)).astimezone(zone) for k in range(slots)]
+    hours = np.array([local.hour + local.minute / 60 for local in locals_])
+    winter = 1 + 0.25 * np.cos(2 * np.pi * (day.timetuple().tm_yday - 15) / 365)
+    base = 0.17 * winter * rng.lognormal(0, 0.12)
+    shape = (
+        0.55
+        + 0.35 * np.exp(-(((hours - 8) / 1.5) ** 2))
+        + 1.1 * ((hours >= 16) & (hours < 19))
+        + 0.25 * np.exp(-(((hours - 13) / 4) ** 2))
+    )
+    prices = base * shape * rng.uniform(0.92, 1.08, slots)
+    if rng.random() < 0.08:  # a windy night
+        prices = np.where(hours < 5, rng.uniform(-0.06, 0.0, slots), prices)
+    return [f"{value:.4f}" for value in np.clip(prices, -0.5, 1.0)]
+
+
 @transaction.atomic
 def _households(
     customer: User, tariffs, report: SeedReport, *, now
 ) -> list[tuple[Meter, Household]]:
     """Each home's account (the first is the demo customer's own), tariff and interval meter."""
     created = []
-    first_day = timezone.localdate(now) - timedelta(days=HISTORY_DAYS + 31)
+    first_day = timezone.localdate(now) - timedelta(days=HISTORY_DAYS)
     for number, home in enumerate(HOUSEHOLDS, start=1):
         meter_id = f"DEMO-HH-{number:02d}"
         if Meter.objects.filter(meter_id=meter_id).exists():
@@ -193,30 +265,41 @@ def _households(
         billing_services.tariff_assign(
             account=account, tariff=tariffs[home.tariff], starts_on=first_day
         )
+        if number == 1:
+            switched = timezone.localdate(now).replace(day=1)
+            for _ in range(CUSTOMER_ON_AGILE_MONTHS):
+                switched = (switched - timedelta(days=1)).replace(day=1)
+            billing_services.tariff_assign(
+                account=account, tariff=tariffs["agile"], starts_on=switched
+            )
         created.append((meter_services.meter_create(meter_id=meter_id, account=account), home))
         report.households += 1
     return created
 
 
-def _history(meters: list[tuple[Meter, Household]], report: SeedReport, *, stream, now) -> None:
-    """A year of half-hourly registers per home, written in batches through the one ingest."""
+def _history(
+    meters: list[tuple[Meter, Household]], report: SeedReport, *, stream, now, first_month: date
+) -> None:
+    """Half-hourly registers per home from local midnight of ``first_month`` to now, written in
+    batches through the one ingest (COPY on PostgreSQL, one executemany on SQLite)."""
     zone = timezone.get_default_timezone()
     end = now.replace(minute=30 if now.minute >= 30 else 0, second=0, microsecond=0)
-    start = end - timedelta(days=HISTORY_DAYS)
-    times = half_hours(start, end)
+    # From the reading at midnight itself: the first month's opening read.
+    times = half_hours(day_bounds(first_month, zone)[0] - HALF_HOUR, end)
+    calendar = Calendar.of(times, zone)
     with progress(
         total=len(times) * len(meters), desc="demo readings", unit="readings", stream=stream
     ) as bar:
         for meter, home in meters:
-            rows = registers(home, times, zone, seed=zlib.crc32(meter.meter_id.encode()))
+            imported, exported = registers(home, calendar, seed=zlib.crc32(meter.meter_id.encode()))
             items = [
                 meter_services.ReadingIn(
                     meter_id=meter.meter_id,
                     at=at,
-                    import_kwh=Decimal(f"{imp:.3f}"),
-                    export_kwh=Decimal(f"{exp:.3f}") if home.solar_kwp else None,
+                    import_kwh=imp,
+                    export_kwh=exp if home.solar_kwp else None,
                 )
-                for at, imp, exp in rows
+                for at, imp, exp in zip(times, imported, exported, strict=True)
             ]
             for offset in range(0, len(items), BATCH):
                 chunk = items[offset : offset + BATCH]
@@ -225,15 +308,19 @@ def _history(meters: list[tuple[Meter, Household]], report: SeedReport, *, strea
             report.readings += len(items)
 
 
-def _bills(report: SeedReport, *, stream, now) -> None:
-    """The last twelve months' bills, issued (their PDFs are drawn when opened)."""
-    month = timezone.localdate(now).replace(day=1)
-    months = []
-    for _ in range(12):
+def _months_back(today: date, count: int) -> list[date]:
+    """The first days of the ``count`` whole months before today's, oldest first."""
+    months, month = [], today.replace(day=1)
+    for _ in range(count):
         month = (month - timedelta(days=1)).replace(day=1)
-        months.append(month)
+        months.insert(0, month)
+    return months
+
+
+def _bills(months: list[date], report: SeedReport, *, stream) -> None:
+    """Each month's bills, issued (their PDFs are drawn when opened)."""
     with progress(total=len(months), desc="demo bills", unit="months", stream=stream) as bar:
-        for first in reversed(months):
+        for first in months:
             _run, summary = billing_services.bills_generate(month=first, issue=True, trigger="demo")
             report.bills += summary.created
             bar.update(1)
