@@ -36,6 +36,7 @@ DEMO_CUSTOMER = "customer@homegrid.local"
 DEMO_CHARGER = "DEMO-CP-001"
 DEMO_CHARGER_PASSWORD = "demo-charger-secret-42"  # noqa: S105 - the demo charger's Basic auth
 DEMO_TAG = "DEMOCARD01"
+DEMO_BATTERY_MODEL = "Demo Cell 9.5"  # the simulator plays every battery of this model
 HISTORY_MONTHS = 12
 # Tariffs start before the oldest history (a little over a year).
 HISTORY_DAYS = 400
@@ -337,7 +338,7 @@ def _devices(account: CustomerAccount | None, report: SeedReport) -> None:
             postcode=account.postcode,
             capacity_kwh=Decimal("9.50"),
             vendor="HomeGrid",
-            model="Demo Cell 9.5",
+            model=DEMO_BATTERY_MODEL,
         )
         report.devices.append(battery.identifier)
     if not Charger.objects.filter(charge_point_id=DEMO_CHARGER).exists():
