@@ -366,7 +366,7 @@ async def run_charger(
     state: ChargerState | None = None,
 ) -> ChargerState:
     """Stay connected to ``url`` (``ws://host:port/ocpp``) until ``stop`` is set, reconnecting
-    with a back-off of 1 to 30 s (daphne may still be starting)."""
+    with a back-off of 1 to 10 s (daphne may still be starting)."""
     state = state or ChargerState(default_tag=default_tag)
     delay = 1.0
     while not stop.is_set():
@@ -389,7 +389,7 @@ async def run_charger(
         if not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=delay)
-            delay = min(delay * 2, 30.0)
+            delay = min(delay * 2, 10.0)
     return state
 
 
