@@ -5,6 +5,8 @@ line every few seconds when the output is a log or CI, so neither fills up with 
         for chunk in chunks:
             ...
             bar.update(len(chunk))
+
+A service that reports ``(done, total)`` as it goes is followed with ``bar.advance_to``.
 """
 
 import sys
@@ -21,27 +23,34 @@ class _Plain:
 
     def __init__(self, *, total: int | None, desc: str, unit: str, stream, every: float):
         self.total, self.desc, self.unit, self.stream, self.every = total, desc, unit, stream, every
-        self.done = 0
+        self.n = 0
         self.started = self.last = time.monotonic()
 
     def update(self, n: int = 1) -> None:
-        self.done += n
+        self.n += n
         now = time.monotonic()
         if now - self.last >= self.every:
             self.last = now
             self._line(now)
 
     def _line(self, now: float) -> None:
-        rate = self.done / max(now - self.started, 1e-9)
+        rate = self.n / max(now - self.started, 1e-9)
         of = f"/{self.total:,}" if self.total else ""
-        pct = f" ({100 * self.done / self.total:.0f} %)" if self.total else ""
+        pct = f" ({100 * self.n / self.total:.0f} %)" if self.total else ""
         self.stream.write(
-            f"{self.desc}: {self.done:,}{of} {self.unit}{pct}, {rate:,.0f} {self.unit}/s\n"
+            f"{self.desc}: {self.n:,}{of} {self.unit}{pct}, {rate:,.0f} {self.unit}/s\n"
         )
         self.stream.flush()
 
     def close(self) -> None:
         self._line(time.monotonic())
+
+
+def advance_to(bar, done: int, total: int | None) -> None:
+    """Move ``bar`` (either kind) to ``done`` of ``total``: for a service's ``(done, total)``
+    callback, whose total is known only once it has started."""
+    bar.total = total
+    bar.update(done - bar.n)
 
 
 def _is_terminal(stream) -> bool:
@@ -58,7 +67,7 @@ def progress(
     # Django's OutputWrapper hides the file's isatty behind ``_out``.
     raw = getattr(stream, "_out", stream)
     if _is_terminal(raw):
-        bar = tqdm(total=total, desc=desc, unit=unit, unit_scale=True, file=raw, dynamic_ncols=True)
+        bar = tqdm(total=total, desc=desc, unit=unit, file=raw, dynamic_ncols=True)
     else:
         bar = _Plain(total=total, desc=desc, unit=unit, stream=raw, every=every)
     try:
