@@ -47,59 +47,32 @@ CUSTOMER_ON_AGILE_MONTHS = 3
 
 T, S = DwellingType.TERRACED, DwellingType.SEMI_DETACHED
 LONDON, NORTH_WEST, SCOTLAND = Region.LONDON, Region.NORTH_WEST, Region.SCOTLAND
+
+
+def _economy7(name, address, postcode, region, dwelling_type, annual_kwh) -> Household:
+    """A home on Economy 7 that heats its water (storage) at night."""
+    return Household(
+        name, address, postcode, region, dwelling_type, annual_kwh, tariff="e7", night_storage=True
+    )
+
+
 # 16 homes in three regions and two dwelling types: every region and dwelling type holds at
 # least ANALYTICS_MIN_GROUP_SIZE (5) homes, so the analyst view shows groups, not suppressions.
 HOUSEHOLDS = [
     Household("Casey Customer", "1 Demo Street\nLondon", "N1 9GU", LONDON, T, 3100, 3.6, "flat"),
     Household("Priya Shah", "14 Dalston Lane\nLondon", "E8 1EJ", LONDON, T, 2600),
-    Household(
-        "Tom Okafor",
-        "3 Rye Lane\nLondon",
-        "SE15 4QF",
-        LONDON,
-        S,
-        3400,
-        tariff="e7",
-        night_storage=True,
-    ),
+    _economy7("Tom Okafor", "3 Rye Lane\nLondon", "SE15 4QF", LONDON, S, 3400),
     Household(
         "Mia Novak", "22 Kentish Town Road\nLondon", "NW5 2HB", LONDON, S, 2900, 4.2, "agile"
     ),
     Household("Leo Grant", "9 Brixton Road\nLondon", "SW9 8LF", LONDON, T, 2200),
-    Household(
-        "Ada Byrne",
-        "41 Uxbridge Road\nLondon",
-        "W12 7RJ",
-        LONDON,
-        S,
-        3800,
-        tariff="e7",
-        night_storage=True,
-    ),
+    _economy7("Ada Byrne", "41 Uxbridge Road\nLondon", "W12 7RJ", LONDON, S, 3800),
     Household("Sam Hughes", "5 Wilmslow Road\nManchester", "M14 5RQ", NORTH_WEST, T, 2700),
     Household("Nora Quinn", "18 Allerton Road\nLiverpool", "L17 3AA", NORTH_WEST, S, 3300, 3.0),
-    Household(
-        "Raj Patel",
-        "2 Bridge Street\nWarrington",
-        "WA1 1QF",
-        NORTH_WEST,
-        T,
-        2500,
-        tariff="e7",
-        night_storage=True,
-    ),
+    _economy7("Raj Patel", "2 Bridge Street\nWarrington", "WA1 1QF", NORTH_WEST, T, 2500),
     Household("Ella Wood", "7 Fishergate\nPreston", "PR1 2HE", NORTH_WEST, S, 3000),
     Household("Owen Price", "12 Eastgate Street\nChester", "CH1 2HU", NORTH_WEST, T, 2100),
-    Household(
-        "Isla Reid",
-        "30 Leith Walk\nEdinburgh",
-        "EH6 6QA",
-        SCOTLAND,
-        T,
-        3500,
-        tariff="e7",
-        night_storage=True,
-    ),
+    _economy7("Isla Reid", "30 Leith Walk\nEdinburgh", "EH6 6QA", SCOTLAND, T, 3500),
     Household("Finn Murray", "4 Byres Road\nGlasgow", "G12 8QQ", SCOTLAND, S, 3900),
     Household("Ava Ross", "10 Union Street\nAberdeen", "AB10 1XG", SCOTLAND, S, 4200, 2.8, "agile"),
     Household("Jack Muir", "6 Nethergate\nDundee", "DD1 4HN", SCOTLAND, T, 2800),
