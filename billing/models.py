@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Round
 
 from accounts.models import CustomerAccount
 
@@ -252,8 +253,10 @@ class Bill(models.Model):
                 condition=Q(state="issued"),
                 name="bill_one_issued_per_account_month",
             ),
+            # Rounded to the penny: SQLite stores a decimal with a fraction as a binary float,
+            # where 130.26 + 6.51 is not 136.77 (on PostgreSQL's numeric the round changes nothing).
             models.CheckConstraint(
-                condition=Q(total=models.F("subtotal") + models.F("vat")),
+                condition=Q(total=Round(models.F("subtotal") + models.F("vat"), MONEY_PLACES)),
                 name="bill_total_is_subtotal_plus_vat",
             ),
             models.CheckConstraint(
