@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0001_initial'),
-        ('billing', '0003_dynamic_tariffs'),
+        ('billing', '0005_bill_run_chunks'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
