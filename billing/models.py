@@ -324,6 +324,7 @@ class BillLine(models.Model):
 class ReadQuality(models.TextChoices):
     ACTUAL = "A", "Actual"
     ESTIMATED = "E", "Estimated"
+    CUSTOMER = "C", "Customer read"
 
 
 class BillMeterRead(models.Model):

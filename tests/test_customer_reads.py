@@ -205,7 +205,9 @@ def test_the_next_bill_uses_the_customers_read(api, customer, meter):
     bill, _ = billing.bill_generate_for_month(account=account, month="2026-10")
 
     assert bill.consumption_kwh == Decimal("321.5")
-    assert bill.reads.get().closing_kwh == Decimal("1321.5")
+    read = bill.reads.get()
+    assert (read.closing_kwh, read.closing_quality) == (Decimal("1321.5"), "C")  # customer read
+    assert read.opening_quality == "A"
 
 
 def test_the_customer_read_form_names_the_refusal_next_to_the_reading(client, customer, meter):
