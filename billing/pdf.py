@@ -15,7 +15,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from . import selectors
-from .models import Bill, BillState
+from .models import Bill, BillLine, BillState, LineKind
 
 _GRID = TableStyle(
     [
@@ -36,6 +36,68 @@ def money_text(currency: str, value: Decimal) -> str:
     symbol = "£" if currency == "GBP" else f"{currency} "
     sign = "-" if value < 0 else ""
     return f"{sign}{symbol}{abs(value):,.2f}"
+
+
+def vat_text(bill: Bill, line: BillLine) -> str:
+    """A VAT line as a customer reads it: "VAT at 5 % on £18.00" (its rate and the net it is on,
+    stored as the line's unit price and quantity)."""
+    percent = (line.unit_price * 100).normalize()
+    return f"VAT at {percent:f} % on {_money(bill, line.quantity)}"
+
+
+def line_texts(bill: Bill) -> list[tuple[str, str, str, str]]:
+    """Each line as (description, quantity, unit price, amount); a VAT line says its rate and
+    the amount it is on in words, with no quantity or unit price."""
+    rows = []
+    for line in bill.lines.all():
+        if line.kind == LineKind.VAT:
+            rows.append((vat_text(bill, line), "", "", _money(bill, line.amount)))
+        else:
+            rows.append(
+                (
+                    line.description,
+                    f"{line.quantity.normalize():f} {line.unit}",
+                    f"{line.unit_price.normalize():f}",
+                    _money(bill, line.amount),
+                )
+            )
+    return rows
+
+
+def vat_label(bill: Bill) -> str:
+    """The VAT total's label: the one rate's wording, or plain "VAT" over several rates."""
+    vat_lines = [line for line in bill.lines.all() if line.kind == LineKind.VAT]
+    return vat_text(bill, vat_lines[0]) if len(vat_lines) == 1 else "VAT"
+
+
+def supplier_lines() -> list[str]:
+    """The supplier's details from settings (README, Configuration), as printed on a bill."""
+    return [
+        settings.BILLING_SUPPLIER_NAME,
+        settings.BILLING_SUPPLIER_ADDRESS,
+        f"Phone {settings.BILLING_SUPPLIER_PHONE} · {settings.BILLING_SUPPLIER_EMAIL}",
+        f"VAT number {settings.BILLING_VAT_NUMBER} · Company number "
+        f"{settings.BILLING_COMPANY_NUMBER}",
+    ]
+
+
+def payment_lines(bill: Bill, details: selectors.PaymentDetails) -> list[str]:
+    """When the bill is due and how to pay it; nothing for a draft or a void bill."""
+    if bill.state != BillState.ISSUED:
+        return []
+    if details.due_on is None:
+        return ["Nothing to pay: this bill leaves your account in credit or settled."]
+    lines = [f"Payment due by {details.due_on:%d %b %Y}."]
+    if details.direct_debit:
+        lines.append(
+            f"You pay by Direct Debit (mandate {details.direct_debit}): we collect the amount "
+            "owed on or after the due date; there is nothing for you to do."
+        )
+    lines.append(
+        f"By bank transfer: sort code {details.sort_code}, account {details.bank_account}, "
+        f"reference {details.reference}."
+    )
+    return lines
 
 
 def _when(value) -> str:
@@ -82,6 +144,7 @@ def invoice_pdf(bill: Bill) -> bytes:
     story += _reads(bill, styles)
     story += [_lines(bill, styles), Spacer(1, 4 * mm)]
     story += _balance(bill)
+    story += _payment(bill, styles)
     story += [Spacer(1, 6 * mm), usage_chart(bill)]
     if bill.notes:
         story += [Spacer(1, 3 * mm), Paragraph("Notes", styles["Heading4"])]
@@ -98,10 +161,7 @@ def _header(bill: Bill, styles) -> list:
         Paragraph(
             escape(f"{settings.BILLING_SUPPLIER_NAME} - {title} {bill.number}"), styles["Title"]
         ),
-        Paragraph(
-            escape(f"{settings.BILLING_SUPPLIER_ADDRESS} · VAT {settings.BILLING_VAT_NUMBER}"),
-            styles["Normal"],
-        ),
+        Paragraph("<br/>".join(escape(line) for line in supplier_lines()[1:]), styles["Normal"]),
         Spacer(1, 4 * mm),
         Paragraph(
             f"<b>Account {account.account_number}</b><br/>{escape(account.owner_name)}<br/>"
@@ -159,18 +219,13 @@ def _reads(bill: Bill, styles) -> list:
 def _lines(bill: Bill, styles) -> Table:
     """The bill's lines, then subtotal, VAT and total."""
     lines = [["Description", "Quantity", "Unit price", "Amount"]]
-    for line in bill.lines.all():
+    for description, quantity, unit_price, amount in line_texts(bill):
         lines.append(
-            [
-                Paragraph(escape(line.description), styles["BodyText"]),
-                f"{line.quantity.normalize():f} {line.unit}",
-                f"{line.unit_price.normalize():f}",
-                _money(bill, line.amount),
-            ]
+            [Paragraph(escape(description), styles["BodyText"]), quantity, unit_price, amount]
         )
     lines += [
         ["Subtotal", "", "", _money(bill, bill.subtotal)],
-        ["VAT", "", "", _money(bill, bill.vat)],
+        [vat_label(bill), "", "", _money(bill, bill.vat)],
         [
             "Total: credit balance (we owe you)" if bill.is_credit else "Total",
             "",
@@ -189,6 +244,16 @@ def _lines(bill: Bill, styles) -> Table:
         )
     )
     return table
+
+
+def _payment(bill: Bill, styles) -> list:
+    """The due date and how to pay (issued bills only)."""
+    lines = payment_lines(bill, selectors.bill_payment_details(bill=bill))
+    if not lines:
+        return []
+    return [Spacer(1, 4 * mm), Paragraph("How to pay", styles["Heading4"])] + [
+        Paragraph(escape(line), styles["BodyText"]) for line in lines
+    ]
 
 
 def balance_text(currency: str, balance: Decimal) -> str:

@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
+from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -18,6 +19,7 @@ from .models import (
     Bill,
     BillRun,
     BillState,
+    DirectDebitMandate,
     DirectDebitRun,
     EntryKind,
     HalfHourRate,
@@ -404,3 +406,39 @@ def direct_debit_rows(*, run: DirectDebitRun) -> list[list]:
         ]
         for item in run.items.select_related("account").order_by("account__account_number")
     ]
+
+
+class PaymentDetails(NamedTuple):
+    """How and by when a customer pays an issued bill (the PDF and the bill page print it)."""
+
+    due_on: date | None  # None: nothing to pay (a credit) or not issued
+    reference: str  # the account number: a bank transfer quotes it
+    sort_code: str
+    bank_account: str
+    direct_debit: str | None  # the active mandate's reference, if the account pays that way
+
+
+def bill_payment_details(*, bill: Bill) -> PaymentDetails:
+    """Due ``BILLING_PAYMENT_TERMS_DAYS`` after the local day the bill was issued; a draft, a
+    void bill and a credit have no due date."""
+    due_on = None
+    if bill.state == BillState.ISSUED and bill.issued_at and bill.total > 0:
+        issued_on = timezone.localdate(bill.issued_at)
+        due_on = issued_on + timedelta(days=settings.BILLING_PAYMENT_TERMS_DAYS)
+    mandate = DirectDebitMandate.objects.filter(account_id=bill.account_id, active=True).first()
+    return PaymentDetails(
+        due_on=due_on,
+        reference=bill.account.account_number,
+        sort_code=settings.BILLING_BANK_SORT_CODE,
+        bank_account=settings.BILLING_BANK_ACCOUNT,
+        direct_debit=mandate.reference if mandate else None,
+    )
+
+
+def bill_state_for(*, bill: Bill, user: User) -> str:
+    """The bill's state as the user may read it: staff see the review flag, customers only
+    Issued, Void or Draft (a flag is the supplier's work, not the customer's news)."""
+    label = bill.get_state_display()
+    if bill.needs_review and user.is_staff:
+        return f"{label} (needs review)"
+    return label

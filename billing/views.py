@@ -22,16 +22,73 @@ def _bill(request, number: str):
 
 @login_required
 def bill_list(request):
-    bills = selectors.bills_for_user(user=request.user)[:240]
+    bills = [
+        (bill, selectors.bill_state_for(bill=bill, user=request.user))
+        for bill in selectors.bills_for_user(user=request.user)[:240]
+    ]
     return render(request, "billing/bill_list.html", {"bills": bills})
+
+
+# The daily-usage chart's drawing box (SVG user units; it scales to the page's width).
+CHART_WIDTH, CHART_HEIGHT, CHART_LEFT, CHART_BOTTOM, CHART_TOP = 600, 180, 44, 20, 10
+
+
+def usage_chart(daily_usage: list) -> dict | None:
+    """The bill's kWh per local day as SVG bars, drawn on the server: the data are a month's
+    fixed figures, so the page needs no script to show them and prints as it looks. None when
+    the bill stored no daily usage."""
+    days = [(date.fromisoformat(day), float(kwh)) for day, kwh in daily_usage]
+    if not days:
+        return None
+    peak = max(kwh for _, kwh in days) or 1.0
+    plot_width = CHART_WIDTH - CHART_LEFT - 4
+    plot_height = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
+    slot = plot_width / len(days)
+    bars = []
+    for index, (day, kwh) in enumerate(days):
+        height = max(kwh, 0.0) / peak * plot_height
+        x = CHART_LEFT + index * slot
+        bars.append(
+            {
+                "x": round(x + slot * 0.1, 2),
+                "y": round(CHART_TOP + plot_height - height, 2),
+                "width": round(slot * 0.8, 2),
+                "height": round(height, 2),
+                "label_x": round(x + slot / 2, 2),
+                "labelled": index == 0 or day.day % 5 == 0,
+                "day": day,
+                "kwh": f"{kwh:.2f}",
+            }
+        )
+    return {
+        "width": CHART_WIDTH,
+        "height": CHART_HEIGHT,
+        "left": CHART_LEFT,
+        "right": CHART_WIDTH - 4,
+        "top": CHART_TOP,
+        "base": CHART_TOP + plot_height,
+        "label_y": CHART_HEIGHT - 4,
+        "peak": f"{peak:.1f}",
+        "bars": bars,
+        "total": f"{sum(kwh for _, kwh in days):.2f}",
+    }
 
 
 @login_required
 def bill_detail(request, number: str):
     bill = _bill(request, number)
-    peak = max((float(kwh) for _, kwh in bill.daily_usage), default=0.0) or 1.0
-    chart = [(day, kwh, round(float(kwh) / peak * 100)) for day, kwh in bill.daily_usage]
-    context = {"bill": bill, "chart": chart, "balance": selectors.bill_balance(bill=bill)}
+    payment = selectors.bill_payment_details(bill=bill)
+    context = {
+        "bill": bill,
+        "state": selectors.bill_state_for(bill=bill, user=request.user),
+        "lines": pdf.line_texts(bill),
+        "vat_label": pdf.vat_label(bill),
+        "chart": usage_chart(bill.daily_usage),
+        "balance": selectors.bill_balance(bill=bill),
+        "payment": payment,
+        "payment_lines": pdf.payment_lines(bill, payment),
+        "supplier": pdf.supplier_lines(),
+    }
     return render(request, "billing/bill_detail.html", context)
 
 
@@ -106,5 +163,6 @@ def home_panel_context(request) -> dict | None:
     balance = selectors.account_balance(account=account) if account else None
     return {
         "latest": latest,
+        "latest_state": selectors.bill_state_for(bill=latest, user=user) if latest else None,
         "balance_text": None if balance is None else pdf.balance_text("GBP", balance),
     }
