@@ -45,20 +45,20 @@ def vat_text(bill: Bill, line: BillLine) -> str:
     return f"VAT at {percent:f} % on {_money(bill, line.quantity)}"
 
 
-def line_texts(bill: Bill) -> list[tuple[str, str, str, str]]:
+def line_texts(bill: Bill) -> list[tuple[str, str, str, Decimal]]:
     """Each line as (description, quantity, unit price, amount); a VAT line says its rate and
     the amount it is on in words, with no quantity or unit price."""
     rows = []
     for line in bill.lines.all():
         if line.kind == LineKind.VAT:
-            rows.append((vat_text(bill, line), "", "", _money(bill, line.amount)))
+            rows.append((vat_text(bill, line), "", "", line.amount))
         else:
             rows.append(
                 (
                     line.description,
                     f"{line.quantity.normalize():f} {line.unit}",
                     f"{line.unit_price.normalize():f}",
-                    _money(bill, line.amount),
+                    line.amount,
                 )
             )
     return rows
@@ -221,7 +221,12 @@ def _lines(bill: Bill, styles) -> Table:
     lines = [["Description", "Quantity", "Unit price", "Amount"]]
     for description, quantity, unit_price, amount in line_texts(bill):
         lines.append(
-            [Paragraph(escape(description), styles["BodyText"]), quantity, unit_price, amount]
+            [
+                Paragraph(escape(description), styles["BodyText"]),
+                quantity,
+                unit_price,
+                _money(bill, amount),
+            ]
         )
     lines += [
         ["Subtotal", "", "", _money(bill, bill.subtotal)],
