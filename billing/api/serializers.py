@@ -140,6 +140,10 @@ class BillSummaryOutput(fields.ModelSerializer):
         help_text="The bill this one replaces.",
     )
     corrected_by = serializers.SerializerMethodField()
+    needs_review = serializers.BooleanField(
+        required=False,
+        help_text="Staff only (absent for customers): the bill run flagged it for review.",
+    )
 
     class Meta:
         model = Bill
@@ -165,6 +169,15 @@ class BillSummaryOutput(fields.ModelSerializer):
 
     def get_corrected_by(self, bill: Bill) -> list[str]:
         return [correction.number for correction in bill.corrections.all()]
+
+    def to_representation(self, instance):
+        """The review flag is the supplier's work, not the customer's news: shown only when the
+        context's request is a staff user's (views pass ``context={"request": request}``)."""
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is None or not request.user.is_staff:
+            data.pop("needs_review", None)
+        return data
 
 
 class BillOutput(BillSummaryOutput):

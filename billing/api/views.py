@@ -135,7 +135,9 @@ class BillListApi(APIView):
     def get(self, request):
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(_filtered_bills(request), request, view=self)
-        return paginator.get_paginated_response(s.BillSummaryOutput(page, many=True).data)
+        return paginator.get_paginated_response(
+            s.BillSummaryOutput(page, many=True, context={"request": request}).data
+        )
 
 
 class BillDetailApi(APIView):
@@ -144,7 +146,10 @@ class BillDetailApi(APIView):
     @extend_schema(responses=s.BillOutput, summary="A bill with its lines and meter reads")
     def get(self, request, number: str):
         return Response(
-            s.BillOutput(selectors.bill_for_user(user=request.user, number=number)).data
+            s.BillOutput(
+                selectors.bill_for_user(user=request.user, number=number),
+                context={"request": request},
+            ).data
         )
 
 
@@ -177,7 +182,7 @@ class LastMonthBillApi(APIView):
                 )
             account = accounts[0]
         bill = selectors.bill_last_month(user=request.user, account=account)
-        return Response(s.BillOutput(bill).data)
+        return Response(s.BillOutput(bill, context={"request": request}).data)
 
 
 CSV_COLUMNS = [
@@ -198,26 +203,27 @@ CSV_COLUMNS = [
 ]
 
 
-def _csv_rows(bills):
+def _csv_rows(bills, *, staff: bool):
     for bill in bills.iterator(chunk_size=2000):
-        yield (
-            [
-                bill.number,
-                bill.account.account_number,
-                f"{bill.month:%Y-%m}",
-                bill.period_start.isoformat(),
-                bill.period_end.isoformat(),
-                bill.state,
-                bill.currency,
-                bill.consumption_kwh,
-                bill.subtotal,
-                bill.vat,
-                bill.total,
-                bill.needs_review,
-                bill.issued_at.isoformat() if bill.issued_at else "",
-                bill.corrects.number if bill.corrects else "",
-            ]
-        )
+        row = [
+            bill.number,
+            bill.account.account_number,
+            f"{bill.month:%Y-%m}",
+            bill.period_start.isoformat(),
+            bill.period_end.isoformat(),
+            bill.state,
+            bill.currency,
+            bill.consumption_kwh,
+            bill.subtotal,
+            bill.vat,
+            bill.total,
+            bill.needs_review,
+            bill.issued_at.isoformat() if bill.issued_at else "",
+            bill.corrects.number if bill.corrects else "",
+        ]
+        if not staff:  # the review flag is staff-only, as in the JSON
+            del row[CSV_COLUMNS.index("needs_review")]
+        yield row
 
 
 class BillCsvApi(APIView):
@@ -227,11 +233,15 @@ class BillCsvApi(APIView):
         parameters=[s.BillFilter],
         responses={(200, "text/csv"): OpenApiTypes.STR},
         summary="CSV of the bills the caller may see (same filters as the list)",
-        description="Columns: " + ", ".join(CSV_COLUMNS) + ". Money in the bill's currency.",
+        description="Columns: "
+        + ", ".join(CSV_COLUMNS)
+        + " (needs_review for staff only). Money in the bill's currency.",
     )
     def get(self, request):
         bills = _filtered_bills(request).prefetch_related(None)
-        return csv_response(CSV_COLUMNS, _csv_rows(bills), "bills.csv")
+        staff = request.user.is_staff
+        columns = CSV_COLUMNS if staff else [c for c in CSV_COLUMNS if c != "needs_review"]
+        return csv_response(columns, _csv_rows(bills, staff=staff), "bills.csv")
 
 
 class BillPdfApi(APIView):
@@ -256,7 +266,10 @@ class BillIssueApi(APIView):
         bill = selectors.bill_for_user(user=request.user, number=number)
         services.bill_issue(bill=bill)
         return Response(
-            s.BillOutput(selectors.bill_for_user(user=request.user, number=number)).data
+            s.BillOutput(
+                selectors.bill_for_user(user=request.user, number=number),
+                context={"request": request},
+            ).data
         )
 
 
@@ -270,7 +283,10 @@ class BillVoidApi(APIView):
         bill = selectors.bill_for_user(user=request.user, number=number)
         services.bill_void(bill=bill, reason=data.validated_data["reason"], by=request.user)
         return Response(
-            s.BillOutput(selectors.bill_for_user(user=request.user, number=number)).data
+            s.BillOutput(
+                selectors.bill_for_user(user=request.user, number=number),
+                context={"request": request},
+            ).data
         )
 
 
@@ -286,7 +302,9 @@ class BillCorrectApi(APIView):
         bill = selectors.bill_for_user(user=request.user, number=number)
         correction = services.bill_correct(bill=bill)
         fresh = selectors.bill_for_user(user=request.user, number=correction.number)
-        return Response(s.BillOutput(fresh).data, status=status.HTTP_201_CREATED)
+        return Response(
+            s.BillOutput(fresh, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )
 
 
 class BillRunApi(APIView):

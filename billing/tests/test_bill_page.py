@@ -137,3 +137,26 @@ def test_the_chart_scales_bars_to_the_highest_day():
     assert [bar["y"] + bar["height"] for bar in chart["bars"]] == [chart["base"]] * 3
     assert chart["peak"] == "4.0" and chart["total"] == "6.00"
     assert usage_chart([]) is None
+
+
+def csv_of(response) -> str:
+    return b"".join(response.streaming_content).decode()
+
+
+def test_the_api_shows_the_review_flag_to_staff_only(api, customer, staff, bill):
+    Bill.objects.filter(pk=bill.pk).update(needs_review=True)
+
+    api.as_user(customer)
+    listed = api.get("/api/v1/bills").json()["results"]
+    assert [row["number"] for row in listed] == [bill.number]
+    assert "needs_review" not in listed[0]
+    assert "needs_review" not in api.get(f"/api/v1/bills/{bill.number}").json()
+    csv_text = csv_of(api.get("/api/v1/bills/export.csv"))
+    assert "needs_review" not in csv_text and "True" not in csv_text
+    assert bill.number in csv_text
+
+    api.as_user(staff)
+    assert api.get(f"/api/v1/bills/{bill.number}").json()["needs_review"] is True
+    assert api.get("/api/v1/bills").json()["results"][0]["needs_review"] is True
+    header, row = csv_of(api.get("/api/v1/bills/export.csv")).splitlines()[:2]
+    assert header.split(",").index("needs_review") == row.split(",").index("True")
