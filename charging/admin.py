@@ -130,9 +130,7 @@ class ChargerAdmin(admin.ModelAdmin):
         "connected",
         "connector_status",
         "last_message_at",
-        "vendor",
-        "model",
-        "firmware_version",
+        "station",
         "message_log",
     ]
     list_select_related = ["account"]
@@ -183,6 +181,13 @@ class ChargerAdmin(admin.ModelAdmin):
     @admin.display(description="connectors")
     def connector_status(self, charger):
         return _connector_states(charger) or "-"
+
+    @admin.display(description="station", ordering="vendor")
+    def station(self, charger):
+        """Vendor, model and firmware in one column, so the list fits a laptop's width."""
+        name = " ".join(part for part in (charger.vendor, charger.model) if part)
+        firmware = f" (firmware {charger.firmware_version})" if charger.firmware_version else ""
+        return f"{name}{firmware}" or "-"
 
     @admin.display(description="frame log")
     def message_log(self, charger):

@@ -216,7 +216,7 @@ def test_it_shows_each_connectors_status_in_the_charger_list_in_one_query(
     with django_assert_max_num_queries(12) as captured:
         page = client.get("/admin/charging/charger/").content.decode()
 
-    assert page.count("1: Charging, 2: Available") == 3
+    assert page.replace("\N{NO-BREAK SPACE}", " ").count("1: Charging, 2: Available") == 3
     assert sum("charging_connector" in q["sql"] for q in captured.captured_queries) == 1
 
 
