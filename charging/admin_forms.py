@@ -9,6 +9,7 @@ import re
 
 from django import forms
 from django.contrib.admin.helpers import ActionForm
+from django.contrib.admin.widgets import AdminSplitDateTime
 from django.db import transaction
 
 from config.exceptions import ApplicationError
@@ -21,7 +22,9 @@ class ConnectorActionForm(ActionForm):
     """The changelist's action bar, with the connector the Unlock action is for."""
 
     connector_id = forms.IntegerField(
-        required=False, label="Connector", help_text="for Unlock connector"
+        required=False,
+        label="Connector (for Unlock)",
+        widget=forms.NumberInput(attrs={"min": 1, "class": "connector-number"}),
     )
 
 
@@ -173,8 +176,8 @@ class ChargingProfileForm(CommandForm):
     )
     limit = forms.DecimalField(help_text="The most the charger may draw, in the unit above.")
     duration = forms.IntegerField(required=False, help_text="Seconds; blank: open-ended.")
-    start_schedule = forms.DateTimeField(
-        required=False, help_text="For an Absolute or Recurring profile."
+    start_schedule = forms.SplitDateTimeField(
+        required=False, widget=AdminSplitDateTime, help_text="For an Absolute or Recurring profile."
     )
 
     class Meta:

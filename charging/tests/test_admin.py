@@ -312,7 +312,8 @@ def _profile_form(charger, **overrides) -> dict:
         "rate_unit": "A",
         "limit": "16.0",
         "duration": "",
-        "start_schedule": "",
+        "start_schedule_0": "",
+        "start_schedule_1": "",
     } | overrides
 
 
