@@ -49,7 +49,7 @@ def _refused_field(form, error: ApplicationError, sent: dict[str, str]) -> str |
     cause = error.message.split(": ", 1)[-1]
     for field in sent.values():
         value = form.cleaned_data.get(field)
-        if value not in (None, "") and cause.startswith((repr(value), str(value))):
+        if value not in (None, "") and cause.startswith((f"{value!r} ", f"{value} ")):
             return field
     return None
 

@@ -270,8 +270,11 @@ def _reservation_form(charger, **overrides) -> dict:
     } | overrides
 
 
-def test_it_reserves_a_connector_from_the_admin_through_reserve_now(client, staff):
-    charger = ChargerFactory()
+@pytest.mark.parametrize(("version", "reservation_id"), [("1.6", "reservationId"), ("2.0.1", "id")])
+def test_it_reserves_a_connector_from_the_admin_through_reserve_now(
+    client, staff, version, reservation_id
+):
+    charger = ChargerFactory(ocpp_version=version)
     client.force_login(staff)
 
     response = client.post("/admin/charging/reservation/add/", _reservation_form(charger))
@@ -280,7 +283,7 @@ def test_it_reserves_a_connector_from_the_admin_through_reserve_now(client, staf
     reservation = Reservation.objects.get()
     command = ChargerCommand.objects.get()
     assert command.operation == "ReserveNow" and command.requested_by == staff
-    assert command.payload["reservationId"] == reservation.pk
+    assert command.payload[reservation_id] == reservation.pk
     assert (reservation.connector_id, reservation.id_tag) == (1, "DRIVER-1")
     assert reservation.status == "rejected", "an offline charger cannot hold it"
     assert response.url == f"/admin/charging/chargercommand/{command.pk}/change/"
