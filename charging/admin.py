@@ -411,7 +411,7 @@ class CommandAddAdmin(ReadOnlyAdmin):
     autocomplete_fields = ["charger"]
 
     def has_add_permission(self, request):
-        return request.user.has_perm(f"{self.opts.app_label}.add_{self.opts.model_name}")
+        return admin.ModelAdmin.has_add_permission(self, request)  # the user's add permission
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is not None:  # viewing what the charger holds: the model's own fields
