@@ -1,10 +1,13 @@
 """Admin for tariffs and bills. Actions call the services; issued bills are read-only here."""
 
+from datetime import date
+
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
 from config.exceptions import ApplicationError
 
@@ -235,9 +238,27 @@ class BillAdmin(admin.ModelAdmin):
     inlines = [BillMeterReadInline, BillLineInline]
     actions = ["issue_bills", "void_bills", "regenerate_drafts", "draft_corrections"]
     change_list_template = "billing/admin_bill_changelist.html"
+    exclude = ["daily_usage"]  # shown as daily_usage_table
 
     def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in Bill._meta.fields]
+        fields = [field.name for field in Bill._meta.fields]
+        return [name if name != "daily_usage" else "daily_usage_table" for name in fields]
+
+    @admin.display(description="Daily usage")
+    def daily_usage_table(self, bill):
+        """The month's days as a table (day, kWh) rather than the stored JSON."""
+        if not bill.daily_usage:
+            return "-"
+        rows = format_html_join(
+            "",
+            '<tr><td>{}</td><td class="numeric">{}</td></tr>',
+            ((date.fromisoformat(day).strftime("%a %d %b"), kwh) for day, kwh in bill.daily_usage),
+        )
+        return format_html(
+            '<table class="daily-usage"><thead><tr><th>Day</th><th class="numeric">kWh</th>'
+            "</tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
 
     def has_add_permission(self, request) -> bool:
         return False  # bills are generated (see "Run a month")

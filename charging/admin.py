@@ -12,11 +12,13 @@ from config.admin import KeptRecordAdminMixin
 from config.exceptions import ApplicationError
 
 from . import services
+from .admin_forms import ChargingProfileForm, ConnectorActionForm, ReservationForm
 from .models import (
     Anomaly,
     Charger,
     ChargerCommand,
     ChargingProfile,
+    CommandStatus,
     Connector,
     IdTag,
     LocalAuthListEntry,
@@ -56,6 +58,15 @@ def _checked(validate, value):
     except ApplicationError as error:
         raise forms.ValidationError(error.message) from None
     return value
+
+
+def _connector_states(charger: Charger) -> str:
+    """ "1: Charging, 2: Available" from the prefetched connectors (0 is the charger itself)."""
+    return ", ".join(
+        f"{connector.connector_id}: {connector.status}"
+        for connector in charger.connectors.all()
+        if connector.connector_id
+    )
 
 
 class ChargerForm(forms.ModelForm):
@@ -117,12 +128,12 @@ class ChargerAdmin(admin.ModelAdmin):
         "account",
         "registration",
         "connected",
+        "connector_status",
         "last_message_at",
-        "vendor",
-        "model",
-        "firmware_version",
+        "station",
         "message_log",
     ]
+    list_select_related = ["account"]
     list_filter = ["registration", "connected", "vendor"]
     search_fields = ["charge_point_id", "serial_number", "account__account_number"]
     autocomplete_fields = ["account"]
@@ -160,7 +171,23 @@ class ChargerAdmin(admin.ModelAdmin):
         "get_configuration",
         "make_available",
         "make_unavailable",
+        "unlock_connector",
     ]
+    action_form = ConnectorActionForm
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("connectors")
+
+    @admin.display(description="connectors")
+    def connector_status(self, charger):
+        return _connector_states(charger) or "-"
+
+    @admin.display(description="station", ordering="vendor")
+    def station(self, charger):
+        """Vendor, model and firmware in one column, so the list fits a laptop's width."""
+        name = " ".join(part for part in (charger.vendor, charger.model) if part)
+        firmware = f" (firmware {charger.firmware_version})" if charger.firmware_version else ""
+        return f"{name}{firmware}" or "-"
 
     @admin.display(description="frame log")
     def message_log(self, charger):
@@ -270,6 +297,17 @@ class ChargerAdmin(admin.ModelAdmin):
             self, request, queryset, "ChangeAvailability", {"connectorId": 0, "type": "Inoperative"}
         )
 
+    @admin.action(description="Unlock connector (number beside the action)")
+    def unlock_connector(self, request, queryset):
+        """UnlockConnector (1.6: connectorId; the service sends a 2.0.1 station its evseId)."""
+        connector = request.POST.get("connector_id", "").strip()
+        if not connector.isdigit():
+            self.message_user(
+                request, "Unlock connector: enter the connector's number.", messages.ERROR
+            )
+            return
+        _send(self, request, queryset, "UnlockConnector", {"connectorId": int(connector)})
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
@@ -366,15 +404,66 @@ class AnomalyAdmin(ReadOnlyAdmin):
     raw_id_fields = ["charger", "transaction"]
 
 
+class CommandAddAdmin(ReadOnlyAdmin):
+    """Added through the form's command (ReserveNow, SetChargingProfile) with the API's service;
+    what the charger holds stays read-only here."""
+
+    autocomplete_fields = ["charger"]
+
+    def has_add_permission(self, request):
+        return admin.ModelAdmin.has_add_permission(self, request)  # the user's add permission
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is not None:  # viewing what the charger holds: the model's own fields
+            kwargs["form"] = forms.ModelForm
+        return super().get_form(request, obj, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        request._charger_command = command = form.command_send(requested_by=request.user)
+        obj.pk = self.created_pk(command)
+        if obj.pk is not None:
+            obj.refresh_from_db()
+
+    def created_pk(self, command: ChargerCommand) -> int | None:
+        return None
+
+    def save_related(self, request, form, formsets, change):
+        pass
+
+    def log_addition(self, request, obj, message):
+        if obj.pk is not None:
+            return super().log_addition(request, obj, message)
+        return None
+
+    def response_add(self, request, obj, post_url_continue=None):
+        command = request._charger_command
+        self.message_user(
+            request,
+            f"{command.operation} for {command.charger}: {command.get_status_display()}. "
+            "The charger's answer is in Commands.",
+            messages.WARNING if command.status == CommandStatus.OFFLINE else messages.SUCCESS,
+        )
+        return redirect("admin:charging_chargercommand_change", command.pk)
+
+
 @admin.register(Reservation)
-class ReservationAdmin(ReadOnlyAdmin):
+class ReservationAdmin(CommandAddAdmin):
+    form = ReservationForm
     list_display = ["id", "charger", "connector_id", "id_tag", "expires_at", "status"]
     list_filter = ["status"]
+    list_select_related = ["charger"]
+
+    def created_pk(self, command):
+        return command.payload.get("reservationId", command.payload.get("id"))
 
 
 @admin.register(ChargingProfile)
-class ChargingProfileAdmin(ReadOnlyAdmin):
+class ChargingProfileAdmin(CommandAddAdmin):
+    """A profile row appears once the charger accepts SetChargingProfile."""
+
+    form = ChargingProfileForm
     list_display = ["charger", "connector_id", "profile_id", "stack_level", "purpose", "kind"]
+    list_select_related = ["charger"]
 
 
 @admin.register(LocalAuthListEntry)
