@@ -6,9 +6,11 @@ these, so a rule holds whichever door the data came in by.
 
 One module per concern: ``reception``, ``meters`` (meters and their keys), ``validation`` (a
 reading item and its rules), ``storage`` (ingest's SQL), ``rollups`` (DailyUsage), ``pushes``
-(live updates) and ``ingest``. Callers import from here: ``from meters.services import ...``.
+(live updates), ``diagnostics`` and ``ingest``. Callers import from here:
+``from meters.services import ...``.
 """
 
+from .diagnostics import reading_diagnostics_prune
 from .ingest import reading_ingest_bulk, reading_record
 from .meters import IssuedMeterKey, meter_create, meter_key_create, meter_key_revoke
 from .pushes import LIVE_PUSH_WINDOW
@@ -41,6 +43,7 @@ __all__ = [
     "meter_create",
     "meter_key_create",
     "meter_key_revoke",
+    "reading_diagnostics_prune",
     "reading_ingest_bulk",
     "reading_record",
     "reception_ensure_open",

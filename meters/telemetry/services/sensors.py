@@ -135,6 +135,16 @@ def sensor_reading(
     at, source = payloads.reading_time(
         mapped.time, tz=tz, received_at=message.received_at, max_ahead=ahead, max_behind=behind
     )
+    raw = None
+    if source == payloads.TIME_FROM_RECEIPT:
+        # The stored time is not the device's: the payload is the only record of what it sent.
+        # A reading with its own Time says all it has to say in its columns (#16).
+        raw = {
+            "device": device_topic,
+            "time_source": source,
+            "time": mapped.time,
+            "payload": _printable(message.payload),
+        }
     return meter_services.ReadingIn(
         meter_id=meter_id,
         at=at,
@@ -144,12 +154,7 @@ def sensor_reading(
         power_l1_w=mapped.power_l1_w,
         power_l2_w=mapped.power_l2_w,
         power_l3_w=mapped.power_l3_w,
-        raw={
-            "device": device_topic,
-            "time_source": source,
-            "time": mapped.time,
-            "payload": _printable(message.payload),
-        },
+        raw=raw,
     )
 
 
@@ -262,6 +267,11 @@ def _readings_write(
             report.outcomes[index] = STORED
 
 
+def stamped_on_receipt(reading: meter_services.ReadingIn) -> bool:
+    """Whether the reading's time is its message's receive time (the device sent none usable)."""
+    return reading.raw is not None and reading.raw["time_source"] == payloads.TIME_FROM_RECEIPT
+
+
 def _first_receipts(
     messages: list[Message],
     pending: list[tuple[int, Device, meter_services.ReadingIn]],
@@ -274,7 +284,7 @@ def _first_receipts(
     stamped = {
         index: message_digest(messages[index])
         for index, _, reading in pending
-        if reading.raw["time_source"] == payloads.TIME_FROM_RECEIPT
+        if stamped_on_receipt(reading)
     }
     if not stamped:
         return pending
