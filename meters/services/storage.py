@@ -16,6 +16,7 @@ from meters.models import (
 )
 
 from .validation import (
+    LockedMeter,
     _Candidate,
     _Point,
     _Series,
@@ -223,13 +224,17 @@ def _copy_and_merge(rows: list[tuple]) -> None:
         cursor.execute(f"TRUNCATE {_STAGING}")
 
 
-def _last_seen_save(meters: list[Meter]) -> None:
+def _last_seen_save(meters: list[LockedMeter]) -> None:
     """Store the new last_seen of ``meters``: they are row-locked by this transaction, so the
     values computed here are current."""
     if not meters:
         return
     if not settings.DATABASE_IS_POSTGRES:
-        Meter.objects.bulk_update(meters, ["last_seen"], batch_size=500)
+        Meter.objects.bulk_update(
+            [Meter(pk=meter.pk, last_seen=meter.last_seen) for meter in meters],
+            ["last_seen"],
+            batch_size=500,
+        )
         return
     with array_cursor() as cursor:
         cursor.execute(
