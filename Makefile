@@ -47,7 +47,8 @@ run: $(BIN)/.installed static demo
 	@echo "HomeGrid is starting on http://127.0.0.1:$(PORT)/  (admin: /admin/, API docs: /api/docs/)"
 	@echo "Log in with one of the demo logins above. Stop with Ctrl-C."
 	@echo
-	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) $(BIN)/honcho start -f Procfile
+	@# The simulated charger dials the web process, whose port honcho does not tell the others.
+	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) HOMEGRID_WEB_PORT=$(PORT) $(BIN)/honcho start -f Procfile
 
 # Start PostgreSQL, Redis and Mosquitto if they are installed but not running.
 services:

@@ -5,7 +5,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from config.exceptions import ApplicationError
-from config.portal import home_panels
+from config.portal import home_panels, profile_sections
 
 from . import selectors, services
 from .forms import ProfileForm, RegistrationForm, TokenForm
@@ -71,7 +71,8 @@ def profile(request):
             messages.success(request, "Your details are saved.")
             return redirect("profile")
     accounts = selectors.accounts_for_user(user=user)
-    return render(request, "accounts/profile.html", {"form": form, "accounts": accounts})
+    context = {"form": form, "accounts": accounts, "sections": profile_sections(request)}
+    return render(request, "accounts/profile.html", context)
 
 
 @login_required

@@ -29,7 +29,7 @@ django.setup()
 from django.db import connection  # noqa: E402
 
 from billing import services  # noqa: E402
-from billing.models import Bill, BillLine, BillMeterRead, BillRun  # noqa: E402
+from billing.models import Bill, BillLine, BillMeterRead, BillRun, LedgerEntry  # noqa: E402
 
 MONTH = "2026-09"
 # Europe/London, BST: 1 Sep 00:00 local = 31 Aug 23:00 UTC; 1 Oct 00:00 local = 30 Sep 23:00 UTC.
@@ -54,9 +54,10 @@ def make_data(meters: int) -> None:
             " FROM accounts_customeraccount a"
         )
         cursor.execute(
-            "INSERT INTO billing_tariff (name, currency, vat_rate, standing_charge_per_day,"
-            " valid_from, created_at, updated_at)"
-            " VALUES ('Bench flat', 'GBP', 0.05, 0.52, '2020-01-01', now(), now()) RETURNING id"
+            "INSERT INTO billing_tariff (name, code, is_public, import_dynamic, export_dynamic,"
+            " currency, vat_rate, standing_charge_per_day, valid_from, created_at, updated_at)"
+            " VALUES ('Bench flat', 'bench-flat', false, false, false, 'GBP', 0.05, 0.52,"
+            " '2020-01-01', now(), now()) RETURNING id"
         )
         [tariff_id] = cursor.fetchone()
         cursor.execute(
@@ -96,10 +97,12 @@ def make_data(meters: int) -> None:
 
 
 def reset_bills() -> None:
-    BillLine.objects.all().delete()
-    BillMeterRead.objects.all().delete()
-    Bill.objects.all().delete()
-    BillRun.objects.all().delete()
+    """No bills, runs or ledger entries (a bill on the ledger is protected from delete)."""
+    tables = [
+        model._meta.db_table for model in (BillLine, BillMeterRead, LedgerEntry, Bill, BillRun)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
 
 
 def main() -> None:

@@ -254,8 +254,8 @@ class BillAdmin(admin.ModelAdmin):
     def run_month(self, request):
         form = RunMonthForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            try:
-                run, summary = services.bills_generate(
+            try:  # on the workers, a task per chunk of accounts; the run shows its progress
+                run = services.bill_run_start(
                     month=form.cleaned_data["month"],
                     issue=form.cleaned_data["issue"],
                     trigger="admin",
@@ -265,11 +265,11 @@ class BillAdmin(admin.ModelAdmin):
             else:
                 self.message_user(
                     request,
-                    f"Bills for {run.month:%Y-%m}: created {summary.created}, regenerated "
-                    f"{summary.regenerated}, unchanged {summary.unchanged}, issued "
-                    f"{summary.issued}, flagged for review {summary.flagged}.",
+                    f"Bills for {run.month:%Y-%m} started on the workers (accounts: "
+                    f"{run.accounts:,}, chunks: {run.chunks_total:,}). Bill runs shows how far "
+                    "it is and, once finished, what it did.",
                 )
-                return redirect(reverse("admin:billing_bill_changelist"))
+                return redirect(reverse("admin:billing_billrun_changelist"))
         context = {**self.admin_site.each_context(request), "form": form, "title": "Run a month"}
         return render(request, "billing/admin_run_month.html", context)
 
@@ -324,8 +324,11 @@ class BillRunAdmin(admin.ModelAdmin):
         "trigger",
         "started_at",
         "finished_at",
+        "progress",
         "accounts",
         "created",
+        "regenerated",
+        "unchanged",
         "issued",
         "flagged",
     ]
@@ -338,5 +341,6 @@ class BillRunAdmin(admin.ModelAdmin):
         return False
 
 
-# The price feed's admin lives in its own module (this one is near the size limit).
-from . import admin_unit_rates  # noqa: E402, F401
+# The price feed's and the ledger's admins live in their own modules (this one is near the
+# size limit); importing them registers them.
+from . import admin_ledger, admin_unit_rates  # noqa: E402, F401

@@ -14,6 +14,7 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from . import selectors
 from .models import Bill, BillState
 
 _GRID = TableStyle(
@@ -28,7 +29,11 @@ _GRID = TableStyle(
 
 
 def _money(bill: Bill, value: Decimal) -> str:
-    symbol = "£" if bill.currency == "GBP" else f"{bill.currency} "
+    return money_text(bill.currency, value)
+
+
+def money_text(currency: str, value: Decimal) -> str:
+    symbol = "£" if currency == "GBP" else f"{currency} "
     sign = "-" if value < 0 else ""
     return f"{sign}{symbol}{abs(value):,.2f}"
 
@@ -75,7 +80,9 @@ def invoice_pdf(bill: Bill) -> bytes:
     )
     story = _header(bill, styles)
     story += _reads(bill, styles)
-    story += [_lines(bill, styles), Spacer(1, 6 * mm), usage_chart(bill)]
+    story += [_lines(bill, styles), Spacer(1, 4 * mm)]
+    story += _balance(bill)
+    story += [Spacer(1, 6 * mm), usage_chart(bill)]
     if bill.notes:
         story += [Spacer(1, 3 * mm), Paragraph("Notes", styles["Heading4"])]
         story += [Paragraph(escape(note), styles["BodyText"]) for note in bill.notes.splitlines()]
@@ -182,3 +189,85 @@ def _lines(bill: Bill, styles) -> Table:
         )
     )
     return table
+
+
+def balance_text(currency: str, balance: Decimal) -> str:
+    """A balance as a customer reads it: owed, in credit, or nothing either way."""
+    if balance > 0:
+        return f"{money_text(currency, balance)} owed"
+    if balance < 0:
+        return f"{money_text(currency, -balance)} in credit"
+    return f"{money_text(currency, balance)}"
+
+
+def _balance(bill: Bill) -> list:
+    """The account's balance before this bill and after it (issued bills only)."""
+    balance = selectors.bill_balance(bill=bill)
+    if balance is None:
+        return []
+    label = "This correction" if bill.corrects_id else "This bill"
+    rows = [
+        ["Your account", ""],
+        ["Balance brought forward", balance_text(bill.currency, balance.brought_forward)],
+        [label, _money(bill, balance.this_bill)],
+        ["Balance after this bill", balance_text(bill.currency, balance.after)],
+    ]
+    table = Table(rows, colWidths=[140 * mm, 25 * mm], style=_GRID)
+    table.setStyle(TableStyle([("FONTNAME", (0, -1), (-1, -1), "Helvetica-Bold")]))
+    return [table]
+
+
+def statement_pdf(statement: selectors.Statement) -> bytes:
+    """An account's statement as an A4 PDF: brought forward, each entry with the running
+    balance, the closing balance."""
+    styles = getSampleStyleSheet()
+    buffer = io.BytesIO()
+    account = statement.account
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=20 * mm,
+        rightMargin=20 * mm,
+        topMargin=18 * mm,
+        bottomMargin=18 * mm,
+        title=f"Statement {account.account_number}",
+        author=settings.BILLING_SUPPLIER_NAME,
+    )
+    period = (
+        f"{statement.start:%d %b %Y}" if statement.start else "the first entry",
+        f"{statement.end:%d %b %Y}" if statement.end else timezone.localdate().strftime("%d %b %Y"),
+    )
+    rows = [
+        ["Date", "Description", "Reference", "Amount", "Balance"],
+        ["", "Balance brought forward", "", "", balance_text("GBP", statement.opening)],
+    ]
+    for line in statement.lines:
+        entry = line.entry
+        rows.append(
+            [
+                f"{entry.posted_on:%d %b %Y}",
+                Paragraph(
+                    escape(entry.description or entry.get_kind_display()), styles["BodyText"]
+                ),
+                Paragraph(escape(entry.reference), styles["BodyText"]),
+                money_text(entry.currency, entry.amount),
+                balance_text(entry.currency, line.balance),
+            ]
+        )
+    rows.append(["", "Balance", "", "", balance_text("GBP", statement.closing)])
+    table = Table(rows, colWidths=[22 * mm, 63 * mm, 30 * mm, 22 * mm, 33 * mm], style=_GRID)
+    table.setStyle(TableStyle([("FONTNAME", (0, -1), (-1, -1), "Helvetica-Bold")]))
+    story = [
+        Paragraph(escape(f"{settings.BILLING_SUPPLIER_NAME} - Statement"), styles["Title"]),
+        Paragraph(
+            f"<b>Account {account.account_number}</b><br/>{escape(account.owner_name)}<br/>"
+            f"{escape(account.postcode)}",
+            styles["Normal"],
+        ),
+        Spacer(1, 3 * mm),
+        Paragraph(f"From {period[0]} to {period[1]}", styles["Normal"]),
+        Spacer(1, 4 * mm),
+        table,
+    ]
+    document.build(story)
+    return buffer.getvalue()

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import CustomerAccount, User
@@ -14,10 +14,15 @@ from meters.timeutils import HALF_HOUR, day_bounds
 
 from .models import (
     PRICE_PLACES,
+    BankStatementLine,
     Bill,
     BillRun,
     BillState,
+    DirectDebitRun,
+    EntryKind,
     HalfHourRate,
+    LedgerEntry,
+    LineStatus,
     RateDirection,
     Tariff,
     TariffAssignment,
@@ -126,6 +131,7 @@ def bill_run_status() -> dict:
             "trigger": run.trigger,
             "started_at": run.started_at.isoformat(),
             "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            "progress": run.progress,
             "accounts": run.accounts,
             "created": run.created,
             "regenerated": run.regenerated,
@@ -305,3 +311,96 @@ def rate_inc_vat(*, tariff: Tariff, direction: str, value: Decimal) -> Decimal:
     VAT (the value itself)."""
     vat_rate = tariff.vat_rate if direction == RateDirection.IMPORT else Decimal(0)
     return inc_vat(value, vat_rate)
+
+
+# ---- the ledger -----------------------------------------------------------------------------
+
+
+def account_balance(*, account: CustomerAccount, on: date | None = None) -> Decimal:
+    """The sum of the account's entries (up to the local day ``on``): above zero the customer
+    owes it, below zero it is their credit."""
+    entries = LedgerEntry.objects.filter(account=account)
+    if on is not None:
+        entries = entries.filter(posted_on__lte=on)
+    return entries.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+
+
+class StatementLine(NamedTuple):
+    entry: LedgerEntry
+    balance: Decimal
+
+
+class Statement(NamedTuple):
+    account: CustomerAccount
+    start: date | None
+    end: date | None
+    opening: Decimal
+    lines: list[StatementLine]
+    closing: Decimal
+
+
+def statement(
+    *, account: CustomerAccount, start: date | None = None, end: date | None = None
+) -> Statement:
+    """The account's entries from ``start`` to ``end`` (local days, inclusive; open when
+    None) with the running balance, the balance brought forward and the closing one."""
+    before = LedgerEntry.objects.filter(account=account)
+    opening = Decimal("0.00")
+    if start is not None:
+        opening = before.filter(posted_on__lt=start).aggregate(total=Sum("amount"))["total"]
+        opening = opening or Decimal("0.00")
+        before = before.filter(posted_on__gte=start)
+    if end is not None:
+        before = before.filter(posted_on__lte=end)
+    running, lines = opening, []
+    for entry in before.select_related("bill").order_by("posted_on", "pk"):
+        running += entry.amount
+        lines.append(StatementLine(entry, running))
+    return Statement(account, start, end, opening, lines, running)
+
+
+class BillBalance(NamedTuple):
+    brought_forward: Decimal
+    this_bill: Decimal  # what the bill put on the ledger (a correction: its difference)
+    after: Decimal
+
+
+def bill_balance(*, bill: Bill) -> BillBalance | None:
+    """The balance before the bill entered the ledger and after it; None for a bill that never
+    entered it (a draft, or one voided before it was issued)."""
+    entry = (
+        LedgerEntry.objects.filter(bill=bill, kind__in=[EntryKind.BILL, EntryKind.CORRECTION])
+        .order_by("pk")
+        .first()
+    )
+    if entry is None:
+        return None
+    earlier = LedgerEntry.objects.filter(account_id=bill.account_id).filter(
+        Q(posted_on__lt=entry.posted_on) | Q(posted_on=entry.posted_on, pk__lt=entry.pk)
+    )
+    brought = earlier.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+    return BillBalance(brought, entry.amount, brought + entry.amount)
+
+
+def ledger_entries_for_user(*, user: User) -> QuerySet[LedgerEntry]:
+    return scope_to_user(LedgerEntry.objects.select_related("account", "bill"), user)
+
+
+def bank_lines_to_match() -> QuerySet[BankStatementLine]:
+    """Rows of bank statements no account was found for (and unreadable ones), oldest first."""
+    return BankStatementLine.objects.filter(
+        status__in=[LineStatus.UNMATCHED, LineStatus.INVALID]
+    ).select_related("statement")
+
+
+def direct_debit_rows(*, run: DirectDebitRun) -> list[list]:
+    return [
+        [
+            item.account.account_number,
+            item.mandate_reference,
+            f"{item.amount:.2f}",
+            item.currency,
+            run.collection_date.isoformat(),
+        ]
+        for item in run.items.select_related("account").order_by("account__account_number")
+    ]

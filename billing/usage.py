@@ -51,6 +51,13 @@ class Point:
     reset: bool
     export_kwh: Decimal | None = None
     export_reset: bool = False
+    customer: bool = False  # a read the customer submitted (printed C)
+
+    @property
+    def quality(self) -> str:
+        if self.estimated:
+            return ReadQuality.ESTIMATED
+        return ReadQuality.CUSTOMER if self.customer else ReadQuality.ACTUAL
 
 
 @dataclass
@@ -125,6 +132,7 @@ def _point(at, kwh, quality, reset, export_kwh=None, export_reset=False) -> Poin
         at=at,
         kwh=kwh,
         estimated=quality == ReadingQuality.ESTIMATED,
+        customer=quality == ReadingQuality.CUSTOMER,
         reset=bool(reset),
         export_kwh=export_kwh,
         export_reset=bool(export_reset),
@@ -159,8 +167,7 @@ def _boundary(before: Point | None, after: Point | None, at: datetime, end: date
     Returns the read printed on the bill and the register value the period's energy is counted
     from/to at this boundary."""
     if before is not None and before.at == at:
-        quality = ReadQuality.ESTIMATED if before.estimated else ReadQuality.ACTUAL
-        return BoundaryRead(before.at, before.kwh, quality), before.kwh
+        return BoundaryRead(before.at, before.kwh, before.quality), before.kwh
     if before is not None and after is not None and not after.reset:
         value = _interpolate(before, after, at)
         note = (
@@ -169,13 +176,13 @@ def _boundary(before: Point | None, after: Point | None, at: datetime, end: date
         )
         return BoundaryRead(at, value, ReadQuality.ESTIMATED, note), value
     if which == "Opening" and after is not None and after.at <= end:
-        quality = ReadQuality.ESTIMATED if after.estimated else ReadQuality.ACTUAL
+        quality = after.quality
         note = f"Opening read is the first reading of the period ({after.at:%Y-%m-%d %H:%M} UTC)."
         if after.reset:
             note = "Opening read is the register after a reset early in the period."
         return BoundaryRead(after.at, after.kwh, quality, note), after.kwh
     if which == "Closing" and before is not None:
-        quality = ReadQuality.ESTIMATED if before.estimated else ReadQuality.ACTUAL
+        quality = before.quality
         note = f"Closing read is the last reading so far ({before.at:%Y-%m-%d %H:%M} UTC)."
         return BoundaryRead(before.at, before.kwh, quality, note), before.kwh
     return BoundaryRead(None, None, ""), None

@@ -121,3 +121,61 @@ def energy_register_final_reached_at(*, transaction_ids: list[int]) -> dict[int,
             if numeric == final.get(transaction_id):
                 reached[transaction_id] = first_at
     return reached
+
+
+# Reads for the flex planner (load management and smart-charging outcomes): system reads of a
+# charger the caller already holds (scoped by charger_for_user), not scoped again.
+
+
+def charger_live_power_w(*, charger: Charger) -> int:
+    """What the charger draws now, by its connectors' last MeterValues (W); 0 when unknown."""
+    powers = charger.connectors.filter(live_power_w__isnull=False).values_list(
+        "live_power_w", flat=True
+    )
+    return round(sum(powers, Decimal(0)))
+
+
+def vehicle_soc_latest(*, charger: Charger, connector_id: int) -> Decimal | None:
+    """The car's last reported state of charge in % (MeterValues measurand SoC), if any."""
+    sample = (
+        MeterValue.objects.filter(
+            charger=charger, connector_id=connector_id, measurand="SoC", numeric__isnull=False
+        )
+        .order_by("-sampled_at", "-pk")
+        .first()
+    )
+    return None if sample is None else sample.numeric
+
+
+def transactions_stopped_for_charger(
+    *, charger: Charger, connector_id: int | None = None, limit: int = 10
+) -> list[Transaction]:
+    """The charger's finished sessions with a metered energy, the latest first."""
+    rows = Transaction.objects.filter(
+        charger=charger, stopped_at__isnull=False, meter_stop_wh__isnull=False
+    )
+    if connector_id is not None:
+        rows = rows.filter(connector_id=connector_id)
+    return list(rows.order_by("-stopped_at", "-pk")[:limit])
+
+
+def transaction_register_wh(*, transaction: Transaction) -> list[tuple[datetime, Decimal]]:
+    """The session's energy register over time (Wh, a kWh sample converted), from its start to
+    its stop: the meter start, every register sample in between, the meter stop, in time order
+    and never going down (a sample below an earlier one is dropped: a register does not fall)."""
+    points = [(transaction.started_at, Decimal(transaction.meter_start_wh))]
+    samples = MeterValue.objects.filter(
+        transaction=transaction, measurand=ENERGY_REGISTER, numeric__isnull=False, phase=""
+    ).order_by("sampled_at", "pk")
+    for at, value, unit in samples.values_list("sampled_at", "numeric", "unit"):
+        wh = value * 1000 if unit == "kWh" else value
+        inside = transaction.started_at < at and (
+            transaction.stopped_at is None or at < transaction.stopped_at
+        )
+        if inside and wh >= points[-1][1]:
+            points.append((at, wh))
+    if transaction.stopped_at is not None and transaction.meter_stop_wh is not None:
+        points.append(
+            (transaction.stopped_at, max(Decimal(transaction.meter_stop_wh), points[-1][1]))
+        )
+    return points

@@ -40,6 +40,7 @@ urlpatterns = [
     path("charging/", include("charging.urls")),
     path("billing/", include("billing.urls")),
     path("flex/", include("flex.urls")),
+    path("notifications/", include("notifications.urls")),
 ]
 
 handler400 = "config.http_errors.bad_request"

@@ -48,6 +48,11 @@ class ChargingGoal(models.Model):
     target_soc_pct = models.PositiveSmallIntegerField(null=True, blank=True)
     vehicle_capacity_wh = models.PositiveIntegerField(null=True, blank=True)
     max_power_w = models.PositiveIntegerField(default=7400)
+    min_power_w = models.PositiveIntegerField(
+        default=1380,
+        help_text="The least the charger charges at (OCPP chargers stop below about 6 A: "
+        "1380 W on one phase at 230 V); a planned half-hour is 0 or at least this.",
+    )
     price_cap = models.DecimalField(
         max_digits=8,
         decimal_places=3,
@@ -161,6 +166,7 @@ class BatteryPlan(models.Model):
     power_w = models.JSONField()
     soc_pct = models.JSONField()
     prices = models.JSONField()
+    export_prices = models.JSONField(default=list, help_text="Pence per kWh, None: no price.")
     cost_pence = models.DecimalField(max_digits=12, decimal_places=4)
     met = models.BooleanField()
     reason = models.CharField(max_length=200, blank=True)

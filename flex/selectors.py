@@ -15,6 +15,20 @@ from .models import BatteryPlan, BatterySchedule, ChargingGoal, ChargingPlan
 HALF_HOUR = timedelta(minutes=30)
 
 
+def chargers_with_goals(*, user: User) -> list[tuple[Charger, ChargingGoal | None]]:
+    """The user's chargers, each with its goal (None: no goal set)."""
+    chargers = list(charging_selectors.chargers_for_user(user=user).order_by("charge_point_id"))
+    goals = {g.charger_id: g for g in ChargingGoal.objects.filter(charger__in=chargers)}
+    return [(charger, goals.get(charger.pk)) for charger in chargers]
+
+
+def batteries_with_schedules(*, user: User) -> list[tuple]:
+    """The user's batteries, each with its schedule (None: not under the planner)."""
+    batteries = list(battery_selectors.battery_list(user=user))
+    schedules = {s.battery_id: s for s in BatterySchedule.objects.filter(battery__in=batteries)}
+    return [(battery, schedules.get(battery.pk)) for battery in batteries]
+
+
 def charger_for_goal(*, user: User, charger_id: int) -> Charger:
     return charging_selectors.charger_for_user(user=user, charger_id=charger_id)
 
@@ -45,6 +59,16 @@ def schedule_for_user(*, user: User, key: str) -> BatterySchedule:
 
 def battery_plan_latest(*, schedule: BatterySchedule) -> BatteryPlan | None:
     return schedule.plans.first()
+
+
+def battery_plan_slots(*, plan: BatteryPlan) -> list[dict]:
+    """``plan_slots`` with each half-hour's SoC at its start and its export price."""
+    exports = plan.export_prices or [None] * len(plan.power_w)  # plans made before they were kept
+    # soc_pct has one more entry than there are half-hours (the SoC at the horizon's end).
+    return [
+        slot | {"soc_pct": Decimal(soc), "export_price": None if e is None else Decimal(e)}
+        for slot, soc, e in zip(plan_slots(plan=plan), plan.soc_pct, exports, strict=False)
+    ]
 
 
 def plan_slots(*, plan: ChargingPlan | BatteryPlan) -> list[dict]:

@@ -9,7 +9,7 @@ class MetersConfig(AppConfig):
         from config.portal import register_home_panel
         from config.status import register_status_section
 
-        from . import selectors, views
+        from . import admin_corrections, selectors, views  # noqa: F401 - registers its admin
 
         register_status_section("meters", selectors.meters_status)
         register_home_panel("meters/home_panel.html", views.home_panel)

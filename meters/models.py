@@ -74,11 +74,13 @@ class ReadingSource(models.TextChoices):
     MQTT = "mqtt", "MQTT"
     IMPORT = "import", "Import or restore"
     ESTIMATE = "estimate", "Estimate"
+    CUSTOMER = "customer", "Customer"
 
 
 class ReadingQuality(models.TextChoices):
     ACTUAL = "actual", "Actual"
     ESTIMATED = "estimated", "Estimated"
+    CUSTOMER = "customer", "Customer (C)"
 
 
 KWH_DIGITS = 14
@@ -304,3 +306,6 @@ class MeterKey(models.Model):
         return f"{self.meter_id} {self.name} ({self.prefix}…)"
 
     digest_of = staticmethod(ApiToken.digest_of)  # one way of hashing keys, for users and meters
+
+
+from .models_corrections import *  # noqa: E402, F403 - customer reads and corrections (#19)

@@ -5,9 +5,9 @@ import random
 import pytest
 
 from meters.models import MeterKind
-from meters.telemetry.management.commands.simulate_devices import Command, Device
 from meters.telemetry.models import Device as TelemetryDevice
 from meters.tests.factories import MeterFactory
+from portal.management.commands.simulate_devices import Command, Device
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,12 @@ def embedded_server(tmp_path_factory):
     env = embedded_env(var_dir)
     manage = [sys.executable, "manage.py"]
     seeded = subprocess.run(
-        [*manage, "seed_demo"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+        [*manage, "seed_demo", "--months", "1"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     with Daphne(env) as server:
         yield server.url, var_dir, seeded.stdout

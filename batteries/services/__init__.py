@@ -9,6 +9,7 @@ from .instructions import (
     rules_evaluate,
 )
 from .monitoring import MonitoringResult, alert_acknowledge, monitoring_run
+from .planned import instruction_issue_planned
 from .registry import (
     BATTERY_CHANGES,
     DELETE_ALL_CONFIRMATION,
@@ -47,6 +48,7 @@ __all__ = [
     "identifier_format",
     "instruction_answer",
     "instruction_issue_manual",
+    "instruction_issue_planned",
     "instruction_parameters_clean",
     "instructions_deliver",
     "instructions_delivery_register",

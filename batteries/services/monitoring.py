@@ -33,6 +33,8 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from notifications.services import events_publish
+
 from ..models import (
     AlertRule,
     AlertSeverity,
@@ -257,10 +259,34 @@ class _Judgement:
     def write(self) -> None:
         # A concurrent pass may have opened the same alert: the partial unique index keeps one.
         BatteryAlert.objects.bulk_create(self.new_alerts, batch_size=2000, ignore_conflicts=True)
+        events_publish(kind="battery_alert", items=_alert_events(self.new_alerts))
         if self.cleared:
             BatteryAlert.objects.filter(field_in("pk", self.cleared, "bigint")).exclude(
                 status=AlertStatus.RESOLVED
             ).update(status=AlertStatus.RESOLVED, resolved_at=self.now)
+
+
+def _alert_events(alerts: list[BatteryAlert]) -> list[tuple[int, dict]]:
+    """Each new alert as a notifications event of its battery's account (one query)."""
+    if not alerts:
+        return []
+    batteries = {
+        pk: (account_id, identifier)
+        for pk, account_id, identifier in Battery.objects.filter(
+            field_in("pk", {alert.battery_id for alert in alerts}, "uuid")
+        ).values_list("pk", "account_id", "identifier")
+    }
+    events = []
+    for alert in alerts:
+        account_id, identifier = batteries[alert.battery_id]
+        payload = {
+            "battery": identifier,
+            "rule": alert.rule,
+            "severity": alert.severity,
+            "message": f"Battery {identifier}: {alert.message}",
+        }
+        events.append((account_id, payload))
+    return events
 
 
 def _judge_rows(rows: list[tuple], judgement: _Judgement, *, cutoff: datetime) -> None:

@@ -31,6 +31,7 @@ def test_it_shows_my_battery_with_state_history_alerts_and_rules(logged_in, cust
     assert "State of charge below reserve" in html
     assert "Charge overnight" in html
     assert f"/api/v1/batteries/{battery.pk}/history" in html
+    assert f'href="/flex/batteries/{battery.identifier}/"' in html  # its smart charging plan
 
 
 def test_it_lists_my_batteries_only(logged_in, customer):

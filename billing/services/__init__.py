@@ -7,9 +7,14 @@
 - composition.py  one account's bill composed from its usage, sessions and tariffs
 - writing.py      a chunk's bills, lines and reads written in bulk
 - runs.py         bill runs in chunks of accounts (bill_generate_for_month, bills_generate)
+- fanout.py       a month's run fanned out over Celery workers, a task per chunk
 - states.py       issuing and voiding
 - corrections.py  regenerating a draft, correcting an issued bill
 - unit_rates.py   the price feed: a dynamic tariff's half-hourly rates, a local day at a time
+- ledger.py       the account ledger: bills entering it when issued, payments, refunds, credits
+- payments.py     bank statement imports (matched, unmatched, re-imported rows)
+- direct_debits.py  direct-debit collection runs and their payments
+- announcements.py  bill issued / payment received as notifications' events
 
 This package's exports are billing's public services; other apps import only these.
 """
@@ -18,8 +23,12 @@ This package's exports are billing's public services; other apps import only the
 from config.exceptions import ApplicationError
 
 from .corrections import bill_correct, bill_regenerate_draft
+from .direct_debits import direct_debit_run_collected, direct_debit_run_create
 from .drafts import LineDraft
+from .fanout import bill_run_chunk_do, bill_run_start, bill_runs_resume
+from .ledger import EntryIn, entry_input_check, ledger_entry_record, payment_record
 from .money import money, price_inc_vat, vat_on
+from .payments import MAX_STATEMENT_BYTES, bank_line_match, bank_statement_import
 from .periods import month_of, next_month, previous_month
 from .runs import (
     CREATED,
@@ -50,22 +59,34 @@ from .unit_rates import (
 
 __all__ = [
     "CREATED",
+    "MAX_STATEMENT_BYTES",
     "REGENERATED",
     "UNCHANGED",
     "ApplicationError",
     "DayResult",
+    "EntryIn",
     "LineDraft",
     "RateIn",
     "RunSummary",
+    "bank_line_match",
+    "bank_statement_import",
     "bill_correct",
     "bill_generate_for_month",
     "bill_issue",
     "bill_regenerate_draft",
+    "bill_run_chunk_do",
+    "bill_run_start",
+    "bill_runs_resume",
     "bill_void",
     "bills_generate",
+    "direct_debit_run_collected",
+    "direct_debit_run_create",
+    "entry_input_check",
+    "ledger_entry_record",
     "money",
     "month_of",
     "next_month",
+    "payment_record",
     "previous_month",
     "price_inc_vat",
     "tariff_assign",

@@ -23,6 +23,7 @@ from ..charging_sessions import Session, sessions_for_accounts
 from ..models import Bill, BillRun, BillState
 from .composition import compose
 from .drafts import BillDraft, ChunkTariffs
+from .ledger import bills_issued
 from .periods import ended_month
 from .states import bill_issue
 from .writing import fill, write_chunk
@@ -111,6 +112,7 @@ def generate_chunk(
         summary=summary,
     )
     write_chunk(new_pairs=new_pairs, regenerated=regenerated)
+    bills_issued(bills=[bill for bill, _ in new_pairs])
     for bill, _ in new_pairs:
         summary.created += 1
         summary.issued += bill.state == BillState.ISSUED

@@ -7,6 +7,7 @@ from accounts.models import User
 from config.exceptions import ApplicationError, Conflict
 
 from ..models import Bill, BillState
+from .ledger import bill_voided, bills_issued
 
 
 @transaction.atomic
@@ -26,6 +27,7 @@ def bill_issue(*, bill: Bill) -> Bill:
     bill.state = BillState.ISSUED
     bill.issued_at = timezone.now()
     bill.save(update_fields=["state", "issued_at", "updated_at"])
+    bills_issued(bills=[bill])
     return bill
 
 
@@ -44,4 +46,5 @@ def bill_void(*, bill: Bill, reason: str, by: User | None = None) -> Bill:
     bill.void_reason = reason[:200]
     bill.voided_by = by
     bill.save(update_fields=["state", "voided_at", "void_reason", "voided_by", "updated_at"])
+    bill_voided(bill=bill)
     return bill

@@ -50,17 +50,21 @@ def test_it_generates_a_month_from_the_command_with_a_summary(account):
         call_command("generate_bills", "--month", "September", stdout=out)
 
 
-def test_it_schedules_the_previous_month_on_the_first_at_two(account, monkeypatch):
+def test_it_schedules_the_previous_month_on_the_first_at_two(
+    account, monkeypatch, django_capture_on_commit_callbacks
+):
     job = settings.CELERY_BEAT_SCHEDULE["billing-issue-previous-month"]
     assert job["task"] == "billing.tasks.bills_issue_previous_month"
     assert job["schedule"] == crontab(minute=0, hour=2, day_of_month=1)
     assert settings.CELERY_TIMEZONE == "Europe/London"
     monkeypatch.setattr(timezone, "localdate", lambda: date(2026, 10, 1))
 
-    result = tasks.bills_issue_previous_month.delay().get()
+    with django_capture_on_commit_callbacks(execute=True):  # the chunks' tasks, eagerly
+        result = tasks.bills_issue_previous_month.delay().get()
 
-    assert result["created"] == 1
-    assert BillRun.objects.get().trigger == "beat"
+    assert (result["accounts"], result["chunks"]) == (1, 1)
+    run = BillRun.objects.get()
+    assert (run.trigger, run.created, run.issued, run.progress) == ("beat", 1, 1, "finished")
     assert Bill.objects.get().month == date(2026, 9, 1)
 
 
@@ -112,13 +116,18 @@ def test_it_hides_draft_bills_from_the_customer(client, customer, account):
     assert client.get(reverse("billing:detail", args=[draft.number])).status_code == 404
 
 
-def test_it_runs_a_month_and_acts_on_bills_in_the_admin(client, staff, account):
+def test_it_runs_a_month_and_acts_on_bills_in_the_admin(
+    client, staff, account, django_capture_on_commit_callbacks
+):
     client.force_login(staff)
     run_url = reverse("admin:billing_bill_run_month")
     assert client.get(run_url).status_code == 200
     refused = client.post(run_url, {"month": f"{timezone.localdate():%Y-%m}", "issue": "on"})
     assert "has not ended" in refused.content.decode()
-    client.post(run_url, {"month": "2026-09"})  # issue unticked: drafts
+    with django_capture_on_commit_callbacks(execute=True):  # the chunk's task, eagerly
+        started = client.post(run_url, {"month": "2026-09"}, follow=True)  # issue unticked
+    assert "started on the workers (accounts: 1, chunks: 1)" in started.content.decode()
+    assert "finished" in started.content.decode()  # the run's progress on Bill runs
     bill = Bill.objects.get()
     assert bill.state == BillState.DRAFT
     changelist = reverse("admin:billing_bill_changelist")

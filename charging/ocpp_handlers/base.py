@@ -12,12 +12,21 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import ModuleType
 
 from django.conf import settings
 from jsonschema.exceptions import best_match
+from ocpp.charge_point import (
+    camel_to_snake_case,
+    remove_nones,
+    serialize_as_dict,
+    snake_to_camel_case,
+)
 from ocpp.exceptions import GenericError, NotImplementedError, NotSupportedError
 from ocpp.messages import Call, CallError, CallResult, MessageType, get_validator
+from ocpp.routing import on
 
+from ..frame_log import frame_log
 from ..ocpp_adapter import answer_deliver
 
 # Every frame is already in OcppMessage; the library's INFO line per frame on stderr only costs
@@ -131,13 +140,39 @@ class CentralSystemBase:
     CHARGER_ACTIONS: frozenset[str]
     ALL_ACTIONS: frozenset[str]
     TRANSACTION_ACTIONS: frozenset[str]
+    CALLS: ModuleType  # the version's ``ocpp`` call module (commands to the charger)
+    RESULTS: ModuleType  # and its call_result module (our answers)
 
-    def _session_init(self, charger) -> None:
+    def __init__(self, charger, connection):
+        super().__init__(
+            charger.charge_point_id,
+            connection,
+            response_timeout=settings.CHARGING_COMMAND_TIMEOUT,
+            logger=FRAME_LOGGER,
+        )
         self.charger = charger
         self.accepted = charger.is_accepted and charger.booted_at is not None
         self.bucket = TokenBucket(
             settings.CHARGING_RATE_LIMIT_BURST, settings.CHARGING_RATE_LIMIT_PER_SECOND
         )
+
+    @classmethod
+    def command_call(cls, operation: str, payload: dict):
+        """The version's ``ocpp`` dataclass for a stored command's camelCase payload."""
+        return getattr(cls.CALLS, operation)(**camel_to_snake_case(payload))
+
+    @staticmethod
+    def answer_payload(result) -> dict:
+        return snake_to_camel_case(remove_nones(serialize_as_dict(result)))
+
+    # Heartbeat is the same in both versions: queued, written with the frame log's next batch
+    # (services.status says why), answered at once.
+    @on("Heartbeat", skip_schema_validation=True)
+    async def on_heartbeat(self, **payload):
+        frame_log().heartbeat(
+            charger_id=self.charger.pk, channel_name=self._connection.channel_name
+        )
+        return self.RESULTS.Heartbeat(current_time=now_iso())
 
     async def route_message(self, raw_msg):
         try:

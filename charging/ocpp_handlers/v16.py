@@ -20,12 +20,6 @@ consumer). Central-system CALLs run as tasks started by the consumer.
 """
 
 from django.conf import settings
-from ocpp.charge_point import (
-    camel_to_snake_case,
-    remove_nones,
-    serialize_as_dict,
-    snake_to_camel_case,
-)
 from ocpp.exceptions import SecurityError
 from ocpp.messages import Call
 from ocpp.routing import on
@@ -34,10 +28,8 @@ from ocpp.v16.enums import Action, DataTransferStatus, RegistrationStatus
 
 from .. import services
 from ..db import db_call
-from ..frame_log import frame_log
 from ..ocpp_adapter import call_route
 from .base import (
-    FRAME_LOGGER,
     CallErrorReply,
     CentralSystemBase,
     ErrorCodes,
@@ -88,15 +80,7 @@ class CentralSystem(CentralSystemBase, ChargePoint):
     CHARGER_ACTIONS = CHARGER_ACTIONS
     ALL_ACTIONS = frozenset(Action)
     TRANSACTION_ACTIONS = TRANSACTION_ACTIONS
-
-    def __init__(self, charger, connection):
-        super().__init__(
-            charger.charge_point_id,
-            connection,
-            response_timeout=settings.CHARGING_COMMAND_TIMEOUT,
-            logger=FRAME_LOGGER,
-        )
-        self._session_init(charger)
+    CALLS, RESULTS = call, call_result
 
     def _check_allowed(self, msg: Call) -> None:
         if msg.action != Action.boot_notification and not self.accepted:
@@ -109,15 +93,6 @@ class CentralSystem(CentralSystemBase, ChargePoint):
         # error codes; the library's own pass is skipped per route.
         schema_check(msg, "1.6", ERROR_CODES, lenient={Action.boot_notification})
         await call_route(self, msg)
-
-    @staticmethod
-    def command_call(operation: str, payload: dict):
-        """The ``ocpp`` dataclass for a stored command's camelCase payload."""
-        return getattr(call, operation)(**camel_to_snake_case(payload))
-
-    @staticmethod
-    def answer_payload(result) -> dict:
-        return snake_to_camel_case(remove_nones(serialize_as_dict(result)))
 
     # --- handlers -------------------------------------------------------------------------------
 
@@ -133,14 +108,6 @@ class CentralSystem(CentralSystemBase, ChargePoint):
             interval=settings.CHARGING_HEARTBEAT_INTERVAL,
             status=RegistrationStatus(charger.registration),
         )
-
-    @on(Action.heartbeat, skip_schema_validation=True)
-    async def on_heartbeat(self, **payload):
-        # Queued, written with the frame log's next batch (services.status says why).
-        frame_log().heartbeat(
-            charger_id=self.charger.pk, channel_name=self._connection.channel_name
-        )
-        return call_result.Heartbeat(current_time=now_iso())
 
     @on(Action.authorize, skip_schema_validation=True)
     async def on_authorize(self, id_tag, **payload):

@@ -25,12 +25,6 @@ Handlers touch the database only through ``charging.services`` and never call th
 """
 
 from django.conf import settings
-from ocpp.charge_point import (
-    camel_to_snake_case,
-    remove_nones,
-    serialize_as_dict,
-    snake_to_camel_case,
-)
 from ocpp.exceptions import SecurityError
 from ocpp.messages import Call
 from ocpp.routing import on
@@ -39,11 +33,9 @@ from ocpp.v201.enums import Action, DataTransferStatusEnumType, RegistrationStat
 
 from .. import services
 from ..db import db_call
-from ..frame_log import frame_log
 from ..models import Registration
 from ..ocpp_adapter import call_answer_checked
 from .base import (
-    FRAME_LOGGER,
     CallErrorReply,
     CentralSystemBase,
     ErrorCodes,
@@ -121,15 +113,10 @@ class CentralSystem201(CentralSystemBase, ChargePoint):
     CHARGER_ACTIONS = CHARGER_ACTIONS
     ALL_ACTIONS = frozenset(Action)
     TRANSACTION_ACTIONS = TRANSACTION_ACTIONS
+    CALLS, RESULTS = call, call_result
 
     def __init__(self, charger, connection):
-        super().__init__(
-            charger.charge_point_id,
-            connection,
-            response_timeout=settings.CHARGING_COMMAND_TIMEOUT,
-            logger=FRAME_LOGGER,
-        )
-        self._session_init(charger)
+        super().__init__(charger, connection)
         self.pending = False  # answered Pending on this connection
 
     def _check_allowed(self, msg: Call) -> None:
@@ -148,15 +135,6 @@ class CentralSystem201(CentralSystemBase, ChargePoint):
         schema_check(msg, VERSION, ERROR_CODES, lenient={Action.boot_notification})
         await call_answer_checked(self, msg, VERSION)
 
-    @staticmethod
-    def command_call(operation: str, payload: dict):
-        """The ``ocpp.v201`` dataclass for a stored command's camelCase payload."""
-        return getattr(call, operation)(**camel_to_snake_case(payload))
-
-    @staticmethod
-    def answer_payload(result) -> dict:
-        return snake_to_camel_case(remove_nones(serialize_as_dict(result)))
-
     # --- handlers: B (provisioning) -------------------------------------------------------------
 
     @on(Action.boot_notification, skip_schema_validation=True)
@@ -172,13 +150,6 @@ class CentralSystem201(CentralSystemBase, ChargePoint):
             interval=settings.CHARGING_HEARTBEAT_INTERVAL,
             status=RegistrationStatusEnumType(charger.registration),
         )
-
-    @on(Action.heartbeat, skip_schema_validation=True)
-    async def on_heartbeat(self, **payload):
-        frame_log().heartbeat(
-            charger_id=self.charger.pk, channel_name=self._connection.channel_name
-        )
-        return call_result.Heartbeat(current_time=now_iso())
 
     @on(Action.notify_report, skip_schema_validation=True)
     async def on_notify_report(self, report_data=None, **payload):

@@ -18,6 +18,7 @@ from ..models import (
     OcppVersion,
     Registration,
 )
+from .announcements import chargers_offline_announce
 from .common import _commit_without_waiting_for_disk
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,7 @@ def chargers_mark_offline(*, now: datetime | None = None) -> int:
         going = list(stale.select_for_update().values_list("charge_point_id", "account_id"))
         marked = stale.update(connected=False, channel_name="", disconnected_at=now)
         _push_connections(going, connected=False)
+        chargers_offline_announce(chargers=going)
     return marked + chargers_release_dead_nodes(now=now)  # and those of a killed node
 
 

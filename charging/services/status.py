@@ -28,6 +28,7 @@ from django.utils import timezone
 from accounts import live
 
 from ..models import Charger, Connector, Registration, StatusNotification
+from .announcements import charger_fault_announce
 from .common import _commit_without_waiting_for_disk, parse_ocpp_time
 
 VENDOR_STRING_MAX = 255
@@ -186,6 +187,10 @@ def status_notification_record(
         charger=charger, connector_id=connector_id
     )
     if connector.status_at is None or connector.status_at <= at:
+        if status == "Faulted" and connector.status != "Faulted":
+            charger_fault_announce(
+                charger=charger, connector_id=connector_id, error_code=error_code, info=info or ""
+            )
         connector.status = status
         connector.error_code = error_code
         connector.info = info or ""

@@ -29,6 +29,7 @@ from ..models import (
     Transaction,
     TransactionEvent,
 )
+from .announcements import session_ended_announce
 from .common import _anomaly, _push_session_event
 from .common import parse_ocpp_time as _parse_time
 from .connector_live import _TO_BASE, _live_session_begins, _live_stop, _live_update
@@ -175,7 +176,10 @@ def transaction_event_record(*, charger: Charger, event: dict) -> dict:
     samples = _meter_values_store(
         charger, row, row.connector_id, meter_values_from_201(event.get("meter_value"))
     )
+    was_open = row.stopped_at is None
     _session_apply(charger, row, event, at, token, info or {"status": ""})
+    if was_open and row.stopped_at is not None:
+        session_ended_announce(charger=charger, row=row)
     if began and not samples:
         _live_session_begins(charger, row)
     if row.stopped_at is not None:

@@ -14,6 +14,7 @@ from ..models import (
     ReservationStatus,
     Transaction,
 )
+from .announcements import session_ended_announce
 from .common import _anomaly, _push_session_event, _transaction_for, parse_ocpp_time
 from .connector_live import _live_session_begins, _live_stop
 from .meter_values import _meter_values_store
@@ -165,4 +166,5 @@ def transaction_stop(
     _meter_values_store(charger, row, row.connector_id, transaction_data or [])
     _live_stop(charger, row)
     _push_session_event(charger, row, "charging.session", _session_data(row))
+    session_ended_announce(charger=charger, row=row)
     return _stop_tag_info(row, id_tag)

@@ -18,6 +18,8 @@ from charging.models import (
     Transaction,
     TransactionEvent,
 )
+from notifications.models import Event, WebhookEndpoint
+from notifications.services import webhook_endpoint_save
 
 from .conftest import db
 from .factories import ChargerFactory, IdTagFactory
@@ -285,6 +287,9 @@ async def test_notifications_are_answered_and_kept(open_station):
 async def test_a_full_session_is_one_transaction_with_its_energy(open_station):
     tag = await db(IdTagFactory)(id_tag="CARD9")
     charger = await db(ChargerFactory)()
+    await db(webhook_endpoint_save)(
+        endpoint=WebhookEndpoint(name="Fleet", url="http://127.0.0.1:9/", kinds=["session_ended"])
+    )
     station = await open_201(open_station, charger)
     token = {"idToken": "CARD9", "type": "ISO14443"}
     started = event(
@@ -320,6 +325,9 @@ async def test_a_full_session_is_one_transaction_with_its_energy(open_station):
     assert (row.meter_start_wh, row.meter_stop_wh, row.energy_kwh) == (1000, 8500, Decimal("7.5"))
     assert row.stop_reason == "EVDisconnected" and row.stopped_at.hour == 10
     assert row.authorization_status == "Accepted"
+    assert await station.conf("TransactionEvent", ended) == {}  # a retry ends nothing twice
+    (told,) = await db(list)(Event.objects.filter(kind="session_ended"))
+    assert told.payload["transaction_uid"] == "tx-1" and told.payload["energy_kwh"] == "7.500"
 
 
 async def test_a_retried_event_is_stored_and_applied_once(open_station):

@@ -25,6 +25,7 @@ HOMEGRID_APPS = [
     "charging",
     "billing",
     "flex",
+    "notifications",
 ]
 
 INSTALLED_APPS = [
@@ -169,6 +170,8 @@ from .apps.flex import *  # noqa: E402, F403
 from .apps.flex import FLEX_BEAT_SCHEDULE  # noqa: E402
 from .apps.meters import *  # noqa: E402, F403
 from .apps.meters import METERS_BEAT_SCHEDULE  # noqa: E402
+from .apps.notifications import *  # noqa: E402, F403
+from .apps.notifications import NOTIFICATIONS_BEAT_SCHEDULE  # noqa: E402
 from .apps.telemetry import *  # noqa: E402, F403
 from .apps.telemetry import TELEMETRY_BEAT_SCHEDULE  # noqa: E402
 
@@ -182,6 +185,7 @@ CELERY_BEAT_SCHEDULE = {
     **CHARGING_BEAT_SCHEDULE,
     **BILLING_BEAT_SCHEDULE,
     **FLEX_BEAT_SCHEDULE,
+    **NOTIFICATIONS_BEAT_SCHEDULE,
 }
 
 # --- Auth -----------------------------------------------------------------------------------------
@@ -307,6 +311,15 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Named here because several serializers have a "kind" or a "state" of different choices;
+    # KindEnum and StateEnum keep the names they had before the ledger's came.
+    "ENUM_NAME_OVERRIDES": {
+        "KindEnum": "meters.models.MeterKind",
+        "StateEnum": "billing.models.BillState",
+        "LedgerEntryKindEnum": "billing.models_ledger.EntryKind",
+        "StaffEntryKindEnum": ["payment", "refund", "goodwill"],
+        "BalanceStateEnum": ["owed", "credit", "settled"],
+    },
 }
 
 # --- Logging --------------------------------------------------------------------------------------

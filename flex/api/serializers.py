@@ -13,6 +13,9 @@ class GoalInput(serializers.Serializer):
     target_soc_pct = serializers.IntegerField(required=False, allow_null=True)
     vehicle_capacity_wh = serializers.IntegerField(required=False, allow_null=True)
     max_power_w = serializers.IntegerField(required=False, default=7400)
+    min_power_w = serializers.IntegerField(
+        required=False, default=1380, help_text="The charger's least power (W); 0: none."
+    )
     price_cap = serializers.DecimalField(
         max_digits=8, decimal_places=3, required=False, allow_null=True
     )
@@ -52,6 +55,7 @@ class GoalOutput(serializers.Serializer):
     target_soc_pct = serializers.IntegerField(allow_null=True)
     vehicle_capacity_wh = serializers.IntegerField(allow_null=True)
     max_power_w = serializers.IntegerField()
+    min_power_w = serializers.IntegerField()
     price_cap = fields.DecimalField(max_digits=8, decimal_places=3, allow_null=True)
     charge_now = serializers.BooleanField()
     state = serializers.CharField(help_text="planned, charge_now or fallback.")
@@ -95,3 +99,25 @@ class ScheduleOutput(serializers.Serializer):
     target_time = serializers.TimeField(allow_null=True)
     updated_at = serializers.DateTimeField()
     plan = BatteryPlanOutput(allow_null=True)
+
+
+class SessionOutcomeOutput(serializers.Serializer):
+    transaction_id = serializers.IntegerField()
+    connector_id = serializers.IntegerField()
+    started_at = serializers.DateTimeField()
+    stopped_at = serializers.DateTimeField()
+    energy_wh = serializers.IntegerField()
+    cost_pence = fields.DecimalField(
+        max_digits=12,
+        decimal_places=4,
+        help_text="The session's energy per half-hour at the import prices, VAT included.",
+    )
+    charge_now_cost_pence = fields.DecimalField(
+        max_digits=12,
+        decimal_places=4,
+        help_text="The same energy charged at once from the session's start at the goal's power.",
+    )
+    saved_pence = fields.DecimalField(max_digits=12, decimal_places=4)
+    unpriced_wh = serializers.IntegerField(
+        help_text="Energy in half-hours without a price yet (left out of both costs)."
+    )

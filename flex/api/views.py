@@ -16,7 +16,13 @@ from config.exceptions import NON_FIELD, InvalidInput
 
 from .. import selectors, services
 from ..models import ChargingGoal
-from .serializers import GoalInput, GoalOutput, ScheduleInput, ScheduleOutput
+from .serializers import (
+    GoalInput,
+    GoalOutput,
+    ScheduleInput,
+    ScheduleOutput,
+    SessionOutcomeOutput,
+)
 
 KEY = OpenApiParameter(
     "key", OpenApiTypes.STR, OpenApiParameter.PATH, description="The battery's UUID or identifier."
@@ -65,6 +71,22 @@ class ChargingGoalApi(GenericAPIView):
         goal = selectors.goal_for_user(user=request.user, charger_id=charger_id)
         services.goal_clear(goal=goal)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ChargingSessionsApi(GenericAPIView):
+    permission_classes = [IsCustomerOrStaff]
+    serializer_class = SessionOutcomeOutput
+    queryset = ChargingGoal.objects.none()
+    pagination_class = None
+
+    @extend_schema(responses=SessionOutcomeOutput(many=True))
+    def get(self, request, charger_id: int):
+        """The goal's charger's latest finished sessions (at most 10, the latest first): what
+        each cost at the household's half-hourly prices and what it saved against charging the
+        same energy at once from when it started."""
+        goal = selectors.goal_for_user(user=request.user, charger_id=charger_id)
+        outcomes = services.session_outcomes(goal=goal)
+        return Response(SessionOutcomeOutput(outcomes, many=True).data)
 
 
 def schedule_answer(schedule) -> dict:

@@ -34,6 +34,7 @@ GOAL_FIELDS = (
     "target_soc_pct",
     "vehicle_capacity_wh",
     "max_power_w",
+    "min_power_w",
     "price_cap",
     "charge_now",
     "connector_id",
@@ -92,7 +93,8 @@ def goal_clean(**data) -> dict:
     """The one rule for a charging goal, used by the API, the portal form and the admin: a
     ready-by local time; either ``energy_wh`` (1 Wh - 200 kWh) or a ``target_soc_pct`` (1-100)
     with the car's ``vehicle_capacity_wh`` (1-250 kWh); ``max_power_w`` 1-50 kW; an optional
-    ``price_cap`` in p/kWh; ``charge_now``. Raises InvalidInput naming every field broken."""
+    ``price_cap`` in p/kWh; ``charge_now``; ``min_power_w`` 0 to ``max_power_w`` (default
+    1380 W, 6 A on one phase). Raises InvalidInput naming every field broken."""
     unknown = set(data) - set(GOAL_FIELDS)
     errors: dict[str, list[str]] = {name: ["Unknown field."] for name in sorted(unknown)}
     clean = {
@@ -116,12 +118,18 @@ def goal_clean(**data) -> dict:
         "max_power_w": _integer(
             errors, "max_power_w", data.get("max_power_w", 7400), 1000, 50_000, "1000 to 50000 W"
         ),
+        "min_power_w": _integer(
+            errors, "min_power_w", data.get("min_power_w", 1380), 0, 50_000, "0 to 50000 W"
+        ),
         "price_cap": _price_cap(errors, data.get("price_cap")),
         "charge_now": bool(data.get("charge_now", False)),
         "connector_id": _integer(
             errors, "connector_id", data.get("connector_id", 1), 0, 99, "a connector 0 to 99"
         ),
     }
+    for name, default in (("max_power_w", 7400), ("min_power_w", 1380)):
+        if clean[name] is None and name not in errors:  # sent empty or null: the default
+            clean[name] = default
     if clean["ready_by"] is None and "ready_by" not in errors:
         errors["ready_by"] = ["A ready-by time is required."]
     has_energy, has_soc = (
@@ -132,6 +140,9 @@ def goal_clean(**data) -> dict:
         errors["energy_wh"] = ["Give either energy_wh or target_soc_pct, not both or neither."]
     if has_soc and clean["vehicle_capacity_wh"] is None and "vehicle_capacity_wh" not in errors:
         errors["vehicle_capacity_wh"] = ["A target SoC needs the car's battery capacity."]
+    low, high = clean["min_power_w"], clean["max_power_w"]
+    if low is not None and high is not None and low > high:
+        errors["min_power_w"] = ["The minimum power must not exceed max_power_w."]
     if errors:
         raise InvalidInput(errors)
     if not has_soc:
@@ -194,6 +205,8 @@ def _plan_compute(goal: ChargingGoal, now: datetime) -> tuple[ChargingPlan, str]
         max_power_w=goal.max_power_w,
         headroom_w=headroom,
         price_cap=goal.price_cap,
+        min_power_w=goal.min_power_w,
+        first_slot_fraction=fraction,
     )
     smart, now_plan = plan_ev(request), plan_ev(request, immediate=True)
     if goal.charge_now:  # what the charger will do: the household's battery plans around it

@@ -9,8 +9,10 @@ minutes, so a house that starts drawing more gets a plan that leaves it room.
 """
 
 from django.conf import settings
+from django.db import transaction
 
 from accounts.models import CustomerAccount
+from config.exceptions import InvalidInput
 from meters.timeutils import HALF_HOUR
 
 from ..models import ChargingPlan, Household
@@ -59,3 +61,17 @@ def ev_planned_power_w(*, account: CustomerAccount, horizon: Horizon) -> list[in
             if 0 <= slot < horizon.slots:
                 total[slot] += power
     return total
+
+
+@transaction.atomic
+def household_set(*, account: CustomerAccount, import_limit_w) -> Household:
+    """Set what the household may import at once (its fuse or agreed capacity, 1-100 kW); the
+    beat's next re-plan plans its devices in the new headroom."""
+    if isinstance(import_limit_w, bool) or not str(import_limit_w).isdigit():
+        raise InvalidInput({"import_limit_w": ["A whole number of W is required."]})
+    if not 1000 <= int(import_limit_w) <= 100_000:
+        raise InvalidInput({"import_limit_w": ["Must be 1000 to 100000 W."]})
+    household, _ = Household.objects.update_or_create(
+        account=account, defaults={"import_limit_w": int(import_limit_w)}
+    )
+    return household

@@ -1,6 +1,6 @@
 """Battery schedules: the one validator, planning a battery over the next day in the headroom the
 household's EV leaves, and sending each half-hour's order through the batteries' expiring
-instructions (``batteries.services.instruction_issue_manual``), so a planner that stops leaves
+instructions (``batteries.services.instruction_issue_planned``), so a planner that stops leaves
 the unit to its own control within ``FLEX_BATTERY_INSTRUCTION_MINUTES``.
 
 Orders: a planned charge or discharge is ``charge``/``discharge`` at the planned kW; a planned
@@ -93,7 +93,8 @@ def schedule_set(*, battery: Battery, now: datetime | None = None, **data) -> Ba
     return schedule
 
 
-def _reserve(schedule: BatterySchedule) -> Decimal:
+def schedule_reserve(*, schedule: BatterySchedule) -> Decimal:
+    """The reserve the plan keeps: the schedule's, never below the unit's own minimum."""
     own = schedule.battery.min_soc_reserve
     return max(own, Decimal(schedule.reserve_pct)) if schedule.reserve_pct is not None else own
 
@@ -113,6 +114,7 @@ def _battery_request(schedule: BatterySchedule, horizon: Horizon) -> BatteryRequ
     own = int(-(battery.power_kw or 0) * 1000)  # charging shows as negative kW
     load = house_load_w(account=account, horizon=horizon, own_power_w=max(own, 0))
     headroom = house_headroom_w(account=account, horizon=horizon, own_power_w=max(own, 0))
+    reserve = schedule_reserve(schedule=schedule)
     target_slot = None
     if schedule.target_soc_pct is not None:
         due = next_local_time(after=horizon.now, at=schedule.target_time)
@@ -121,8 +123,8 @@ def _battery_request(schedule: BatterySchedule, horizon: Horizon) -> BatteryRequ
         import_prices=prices,
         export_prices=exports,
         capacity_wh=int(battery.capacity_kwh * 1000),
-        soc_pct=battery.soc_percent if battery.soc_percent is not None else _reserve(schedule),
-        reserve_pct=_reserve(schedule),
+        soc_pct=battery.soc_percent if battery.soc_percent is not None else reserve,
+        reserve_pct=reserve,
         charge_limit_w=schedule.charge_limit_w,
         discharge_limit_w=schedule.discharge_limit_w,
         efficiency=Decimal(schedule.efficiency_pct) / 100,
@@ -146,6 +148,7 @@ def schedule_replan(*, schedule: BatterySchedule, now: datetime | None = None) -
         power_w=list(result.power_w),
         soc_pct=[str(s) for s in result.soc_pct],
         prices=[None if p is None else str(p) for p in request.import_prices],
+        export_prices=[None if p is None else str(p) for p in request.export_prices],
         cost_pence=result.cost_pence,
         met=result.met,
         reason=REASONS.get(result.reason, ""),
@@ -155,10 +158,8 @@ def schedule_replan(*, schedule: BatterySchedule, now: datetime | None = None) -
 
 
 def battery_instruct(*, plan: BatteryPlan, now: datetime) -> BatteryInstruction | None:
-    """Send the order of the half-hour ``now`` is in, lasting a little past its end. (Through
-    the manual door, the one that exists; wanted in batteries.services:
-    ``instruction_issue_planned(*, battery, action, power_kw, expires_at, reference)``, so the
-    planner's orders are told apart from an operator's and rules resume when it stops.)"""
+    """Send the order of the half-hour ``now`` is in, lasting a little past its end, as the
+    batteries' planned instruction (the same order again refreshes the one in force)."""
     slot = int((now - plan.starts_at).total_seconds() // 1800)
     if not 0 <= slot < len(plan.power_w):
         return None
@@ -168,10 +169,9 @@ def battery_instruct(*, plan: BatteryPlan, now: datetime) -> BatteryInstruction 
         action = InstructionAction.DISCHARGE
     elif power < 0:
         action = InstructionAction.CHARGE
-    return battery_services.instruction_issue_manual(
+    return battery_services.instruction_issue_planned(
         battery=plan.schedule.battery,
         action=action,
-        requested_by=None,
         power_kw=None if power == 0 else Decimal(abs(power)) / 1000,
         expires_in_minutes=settings.FLEX_BATTERY_INSTRUCTION_MINUTES,
     )

@@ -242,3 +242,175 @@ def test_it_is_as_cheap_as_the_brute_force_optimum(day, need_kwh, power_kw, data
     else:
         assert plan.met
         assert plan.cost_pence == best
+
+
+# A charger's minimum power (OCPP chargers do not charge below about 6 A): each row worked by
+# hand, as (request, power per slot in W, cost in pence, delivered Wh).
+MIN_POWER_TABLE = [
+    # 4 kWh at up to 7.4 kW: the cheapest fill is 3.7 kWh at 10p and 0.3 kWh at 20p, under the
+    # 1.38 kW minimum (0.69 kWh a half-hour): 0.39 kWh moves into the 20p half-hour from the 10p
+    # one. 3.31 kWh x 10p + 0.69 kWh x 20p = 33.1p + 13.8p.
+    (
+        EvRequest(
+            prices=prices((1, "10"), (1, "20"), (1, "30")),
+            energy_wh=4_000,
+            ready_by=3,
+            max_power_w=7400,
+            min_power_w=1380,
+        ),
+        (6620, 1380, 0),
+        D("46.9"),
+        4_000,
+    ),
+    # 0.5 kWh is less than one half-hour at the minimum: the cheapest half-hour at 1.38 kW,
+    # 0.69 kWh (a little more than asked rather than nothing): 0.69 x 10p.
+    (
+        EvRequest(
+            prices=prices((1, "20"), (1, "10")),
+            energy_wh=500,
+            ready_by=2,
+            max_power_w=7400,
+            min_power_w=1380,
+        ),
+        (0, 1380),
+        D("6.9"),
+        690,
+    ),
+    # The house leaves 1 kW in the 5p half-hour, under the minimum: the charger would not start
+    # there, so 3 kWh go in the 10p one (30p; 27.5p if 1 kW were usable).
+    (
+        EvRequest(
+            prices=prices((1, "5"), (1, "10"), (1, "20")),
+            energy_wh=3_000,
+            ready_by=3,
+            max_power_w=7400,
+            headroom_w=[1000, 7400, 7400],
+            min_power_w=1380,
+        ),
+        (0, 6000, 0),
+        D("30"),
+        3_000,
+    ),
+    # 7.5 kWh at 3.7 kW max (1.85 kWh a half-hour), 2.8 kW min (1.4 kWh): the fill is 1.85 kWh
+    # in each of the 1p-4p half-hours and 0.1 kWh in the 30p one; 1.3 kWh moves into it from the
+    # dearest full ones, each down to 1.4 kWh: 0.45 from the 4p, 0.45 from the 3p, 0.4 from the 2p.
+    (
+        EvRequest(
+            prices=prices((1, "1"), (1, "2"), (1, "3"), (1, "4"), (1, "30")),
+            energy_wh=7_500,
+            ready_by=5,
+            max_power_w=3700,
+            min_power_w=2800,
+        ),
+        (3700, 2900, 2800, 2800, 2800),
+        D("1.85") + D("1.45") * 2 + D("1.4") * 3 + D("1.4") * 4 + D("1.4") * 30,
+        7_500,
+    ),
+]
+
+
+@pytest.mark.parametrize(("request_", "power", "cost", "delivered"), MIN_POWER_TABLE)
+def test_a_half_hour_is_either_off_or_at_least_the_chargers_minimum(
+    request_, power, cost, delivered
+):
+    plan = plan_ev(request_)
+    assert plan.power_w == power
+    assert plan.cost_pence == cost
+    assert plan.delivered_wh == delivered
+    assert plan.met
+
+
+def test_a_charger_whose_maximum_is_under_its_minimum_plans_nothing():
+    plan = plan_ev(
+        EvRequest(
+            prices=prices((4, "10")), energy_wh=1000, ready_by=4, max_power_w=1000, min_power_w=1380
+        )
+    )
+    assert plan.power_w == (0, 0, 0, 0)
+    assert not plan.met and plan.reason == "charger_power"
+
+
+def test_the_minimum_in_a_partial_first_half_hour_is_the_minimum_power_for_what_is_left():
+    # A third of the 5p half-hour is left: 1380 W for 10 minutes is 230 Wh; 7.4 kW for 10 min
+    # is 1233 Wh (the services pass it as the slot's headroom).
+    plan = plan_ev(
+        EvRequest(
+            prices=prices((1, "5"), (1, "10")),
+            energy_wh=300,
+            ready_by=2,
+            max_power_w=7400,
+            headroom_w=[1233, 7400],
+            min_power_w=1380,
+            first_slot_fraction=1 / 3,
+        )
+    )
+    assert plan.energy_wh == (300, 0)
+
+
+@st.composite
+def ev_requests_with_minimum(draw):
+    request_ = draw(ev_requests(max_slots=30))
+    return EvRequest(
+        prices=request_.prices,
+        energy_wh=request_.energy_wh,
+        ready_by=request_.ready_by,
+        max_power_w=request_.max_power_w,
+        headroom_w=request_.headroom_w,
+        price_cap=request_.price_cap,
+        min_power_w=draw(st.integers(0, 11_000)),
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(ev_requests_with_minimum())
+def test_every_plan_with_a_minimum_power_keeps_every_constraint(request_):
+    plan = plan_ev(request_)
+    least = request_.min_power_w // 2
+    room = []
+    for slot, slot_price in enumerate(request_.prices):
+        wh = request_.max_power_w // 2 if slot < request_.ready_by else 0
+        if request_.headroom_w is not None:
+            wh = min(wh, max(request_.headroom_w[slot], 0) // 2)
+        capped = request_.price_cap is not None and (
+            slot_price is None or slot_price > request_.price_cap
+        )
+        room.append(0 if wh < least or capped else wh)
+    for energy, usable in zip(plan.energy_wh, room, strict=True):
+        assert energy == 0 or least <= energy <= usable
+    # The goal is met whenever the usable half-hours can hold it, never by more than the minimum.
+    assert plan.met == (sum(room) >= request_.energy_wh)
+    assert plan.delivered_wh <= max(request_.energy_wh, 0) + least
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.integers(0, 30).map(D), min_size=1, max_size=5),
+    st.integers(0, 8),
+    st.integers(1, 3),
+    st.data(),
+)
+def test_with_a_minimum_it_is_as_cheap_as_the_brute_force_optimum(day, need_kwh, power_kw, data):
+    """Whole kWh: each slot 0 or min..max kWh; the least cost of delivering at least the need."""
+    ready_by = data.draw(st.integers(0, len(day)))
+    least_kwh = data.draw(st.integers(1, power_kw))
+    request_ = EvRequest(
+        prices=day,
+        energy_wh=need_kwh * 1000,
+        ready_by=ready_by,
+        max_power_w=power_kw * 2000,
+        min_power_w=least_kwh * 2000,
+    )
+    choices = [
+        [0, *range(least_kwh, power_kw + 1)] if slot < ready_by else [0] for slot in range(len(day))
+    ]
+    costs = [
+        sum(kwh * p for kwh, p in zip(choice, day, strict=True))
+        for choice in itertools.product(*choices)
+        if sum(choice) >= need_kwh
+    ]
+    plan = plan_ev(request_)
+    if not costs:
+        assert not plan.met
+    else:
+        assert plan.met
+        assert plan.cost_pence == min(costs)

@@ -15,6 +15,7 @@ from meters.models import (
     Meter,
     MeterKind,
     Reading,
+    ReadingCorrection,
     ReadingQuality,
     Reception,
     ReceptionChange,
@@ -76,26 +77,22 @@ class ReadingOutput(fields.ModelSerializer):
         ]
 
 
+def register_field(**kwargs) -> fields.DecimalField:
+    """A register in kWh: rounded to the stored places (a reading head reports more), bounded to
+    the column."""
+    return fields.DecimalField(
+        max_digits=KWH_DIGITS, decimal_places=KWH_PLACES, rounding=ROUND_HALF_EVEN, **kwargs
+    )
+
+
 class ReadingInput(serializers.Serializer):
     at = LocalDateTimeField(
         help_text="ISO 8601. Without an offset it is read in the meter's time zone; a local time "
         "that does not exist or occurs twice (DST changes) is refused. Interval meters: :00 or "
         ":30 with zero seconds."
     )
-    # Rounded to the stored places (a reading head reports more), bounded to the column.
-    import_kwh = fields.DecimalField(
-        max_digits=KWH_DIGITS,
-        decimal_places=KWH_PLACES,
-        rounding=ROUND_HALF_EVEN,
-        help_text="Import register, kWh (not negative).",
-    )
-    export_kwh = fields.DecimalField(
-        max_digits=KWH_DIGITS,
-        decimal_places=KWH_PLACES,
-        rounding=ROUND_HALF_EVEN,
-        required=False,
-        allow_null=True,
-    )
+    import_kwh = register_field(help_text="Import register, kWh (not negative).")
+    export_kwh = register_field(required=False, allow_null=True)
     power_w = fields.FloatField(required=False, allow_null=True)
     power_l1_w = fields.FloatField(required=False, allow_null=True)
     power_l2_w = fields.FloatField(required=False, allow_null=True)
@@ -346,3 +343,95 @@ class IssuedMeterKeyOutput(MeterKeyOutput):
 
 class MeterKeyInput(serializers.Serializer):
     name = serializers.CharField(max_length=100)
+
+
+# --- Customer reads and corrections (#19) -----------------------------------------------------
+
+CUSTOMER_READ_FIELDS = frozenset({"at", "import_kwh", "export_kwh"})
+
+
+@extend_schema_field({"type": "string", "pattern": "^(amend|void)$"})
+class CorrectionActionField(serializers.ChoiceField):
+    """A plain string in the schema: other resources' ``action`` enums keep their names."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=["amend", "void"], **kwargs)
+
+
+class CorrectionInput(serializers.Serializer):
+    action = CorrectionActionField(help_text="amend (new values) or void (remove the reading)")
+    reason = serializers.CharField(max_length=1000, help_text="Why; kept in the audit record.")
+    import_kwh = register_field(
+        required=False, help_text="amend: the new import register (required)."
+    )
+    export_kwh = register_field(
+        required=False,
+        allow_null=True,
+        help_text="amend: the new export register; omitted: unchanged; null: none.",
+    )
+    register_reset = serializers.BooleanField(required=False, help_text="Omitted: unchanged.")
+    export_register_reset = serializers.BooleanField(
+        required=False, help_text="Omitted: unchanged."
+    )
+    quality = serializers.ChoiceField(
+        choices=ReadingQuality.choices, required=False, help_text="Omitted: unchanged."
+    )
+
+    def validate(self, attrs):
+        values = set(attrs) - {"action", "reason"}
+        if attrs["action"] == "amend" and "import_kwh" not in attrs:
+            raise serializers.ValidationError({"import_kwh": "Required to amend a reading."})
+        if attrs["action"] == "void" and values:
+            name = sorted(values)[0]
+            raise serializers.ValidationError({name: "A void takes only a reason."})
+        return attrs
+
+
+class CorrectionBillOutput(serializers.Serializer):
+    number = serializers.CharField()
+    month = serializers.DateField()
+    action = serializers.CharField(help_text="correction drafted, or draft regenerated")
+    corrects = serializers.CharField(required=False, help_text="The issued bill corrected.")
+    difference = fields.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        required=False,
+        help_text="The correction's total minus the issued bill's (negative = credit).",
+    )
+
+
+class CorrectionOutput(fields.ModelSerializer):
+    meter_id = serializers.CharField(source="meter.meter_id", read_only=True)
+    action = serializers.CharField(help_text="amend, void, estimate or replace")
+    made_by = serializers.CharField(source="made_by.email", default=None, allow_null=True)
+    bills = CorrectionBillOutput(many=True, read_only=True)
+    days_recomputed = serializers.ListField(child=serializers.DateField(), read_only=True)
+
+    class Meta:
+        model = ReadingCorrection
+        fields = [
+            "meter_id",
+            "at",
+            "action",
+            "reason",
+            "made_by",
+            "made_at",
+            "old_import_kwh",
+            "old_export_kwh",
+            "old_source",
+            "old_quality",
+            "old_register_reset",
+            "old_export_register_reset",
+            "new_import_kwh",
+            "new_export_kwh",
+            "new_quality",
+            "new_register_reset",
+            "new_export_register_reset",
+            "days_recomputed",
+            "bills",
+        ]
+
+
+class EstimateInput(serializers.Serializer):
+    start = LocalDateTimeField(help_text="From (the reading at or before it bounds the first gap).")
+    end = LocalDateTimeField(help_text="To (the reading at or after it bounds the last gap).")

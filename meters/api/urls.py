@@ -16,6 +16,16 @@ urlpatterns = [
         name="meter-reading-latest",
     ),
     path(
+        "meters/<str:meter_id>/readings/<str:at>/correction",
+        views.ReadingCorrectionApi.as_view(),
+        name="meter-reading-correction",
+    ),
+    path(
+        "meters/<str:meter_id>/estimates",
+        views.ReadingEstimatesApi.as_view(),
+        name="meter-estimates",
+    ),
+    path(
         "meters/<str:meter_id>/consumption",
         views.ConsumptionApi.as_view(),
         name="meter-consumption",

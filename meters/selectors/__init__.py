@@ -23,6 +23,12 @@ from .consumption import (  # noqa: F401
     period_bounds,
     utc_in_meter_zone,
 )
+from .corrections import (  # noqa: F401 - customer reads and corrections (#19)
+    customer_reads_of_meter,
+    reading_at,
+    reading_corrections,
+)
+from .live import live_power_w  # noqa: F401
 from .readings import (  # noqa: F401
     ANALYTICS_GROUPS,
     ANALYTICS_MAX_DAYS,

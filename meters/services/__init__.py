@@ -10,6 +10,16 @@ reading item and its rules), ``storage`` (ingest's SQL), ``rollups`` (DailyUsage
 ``from meters.services import ...``.
 """
 
+from .corrections import (
+    ReadingChange,
+    reading_amend,
+    reading_change_listener_register,
+    reading_estimate_replace,
+    reading_gaps_estimate,
+    reading_record_or_replace_estimate,
+    reading_void,
+)
+from .customer_reads import SubmittedRead, customer_read_review, customer_read_submit
 from .diagnostics import reading_diagnostics_prune
 from .ingest import reading_ingest_bulk, reading_record
 from .meters import IssuedMeterKey, meter_create, meter_key_create, meter_key_revoke
@@ -38,14 +48,24 @@ __all__ = [
     "SKIPPED",
     "IssuedMeterKey",
     "ItemResult",
+    "ReadingChange",
     "ReadingIn",
+    "SubmittedRead",
+    "customer_read_review",
+    "customer_read_submit",
     "daily_usage_refresh",
     "meter_create",
     "meter_key_create",
     "meter_key_revoke",
+    "reading_amend",
+    "reading_change_listener_register",
     "reading_diagnostics_prune",
+    "reading_estimate_replace",
+    "reading_gaps_estimate",
     "reading_ingest_bulk",
     "reading_record",
+    "reading_record_or_replace_estimate",
+    "reading_void",
     "reception_ensure_open",
     "reception_set",
     "result_as_dict",

@@ -148,8 +148,9 @@ def reading_ingest_bulk(
     """
     _batch_check(items, source)
     now = timezone.now()
+    latest = now + timedelta(seconds=settings.READING_MAX_CLOCK_SKEW_SECONDS)
     meters = _meters_for({str(item.meter_id) for item in items}, user)
-    results, by_key = _candidates_of(items, meters, now)
+    results, by_key = _candidates_of(items, meters, latest, now)
     if not into_pruned_days:
         _refuse_pruned_days(list(by_key.values()))
     per_meter: dict[int, list[_Candidate]] = defaultdict(list)
@@ -186,7 +187,7 @@ def _batch_check(items: Sequence[ReadingIn], source: str) -> None:
 
 
 def _candidates_of(
-    items: Sequence[ReadingIn], meters: dict[str, LockedMeter], now: datetime
+    items: Sequence[ReadingIn], meters: dict[str, LockedMeter], latest: datetime, now: datetime
 ) -> tuple[list[ItemResult], dict[tuple[int, datetime], _Candidate]]:
     """Each item's result (in order), and the valid items by (meter, time): the first of a
     (meter, time) pair is the candidate, a later one with the same values a duplicate, with
@@ -201,7 +202,7 @@ def _candidates_of(
             results.append(result)
             continue
         try:
-            candidate = _validate_item(index, item, meter, now)
+            candidate = _validate_item(index, item, meter, latest, now=now)
         except ValueError as exc:
             result = ItemResult(index=index, meter_id=meter.meter_id, at=None, status="")
             _reject(result, "invalid", str(exc))

@@ -14,11 +14,13 @@ from config.inputs import (
     InputError,
     datetime_plausible,
     json_value_check,
+    max_clock_skew,
     to_decimal,
 )
 from meters.models import (
     KWH_DIGITS,
     KWH_PLACES,
+    Meter,
     MeterKind,
     ReadingQuality,
 )
@@ -84,6 +86,11 @@ class ItemResult:
     code: str = ""
     field: str = ""
     reason: str = ""
+    # A register rule's refusal: the stored (or batch) reading it was checked against, and
+    # whether the item went below it ("below") or above a later one ("above"), so a door can
+    # word the refusal for its users (meters.services.customer_reads).
+    against: "_Point | _Candidate | None" = None
+    against_side: str = ""
 
 
 @dataclass
@@ -134,7 +141,7 @@ def _kwh(value, name: str) -> Decimal:
     return number
 
 
-def _timestamp(value, meter: LockedMeter, now: datetime) -> datetime:
+def _timestamp(value, meter: LockedMeter | Meter, now: datetime) -> datetime:
     """``value`` (a datetime or ISO 8601 text; naive is read in the meter's zone) in UTC, when
     plausible (config.inputs.datetime_plausible: not before INPUT_EARLIEST_DATETIME, offset
     within ±14:00, not beyond ``now`` plus the allowed clock skew)."""
@@ -177,10 +184,18 @@ def _watts_check(value, name: str) -> None:
         raise ValueError(f"{name}: must be a finite number of watts within ±{MAX_WATTS:.0e}.")
 
 
-def _validate_item(index: int, item: ReadingIn, meter: LockedMeter, now: datetime) -> _Candidate:
+def _validate_item(
+    index: int,
+    item: ReadingIn,
+    meter: LockedMeter | Meter,
+    latest: datetime,
+    *,
+    now: datetime | None = None,
+) -> _Candidate:
     """Rules that need only the item and its meter. Raises ValueError("<field>: <rule>").
-    ``now``: the batch's time (a reading may be ahead of it by the allowed clock skew)."""
-    at = _timestamp(item.at, meter, now)
+    ``latest``: the latest acceptable time (now plus the allowed clock skew); ``now``, when the
+    caller has it (a batch, once for all its items), is ``latest`` less that skew."""
+    at = _timestamp(item.at, meter, latest - max_clock_skew() if now is None else now)
     if meter.kind == MeterKind.INTERVAL:
         local = at.astimezone(meter.tz)
         if local.minute not in (0, 30) or local.second or local.microsecond:
@@ -282,6 +297,7 @@ def _check_registers(
                     f"{last.at.isoformat()} to {value}; mark the reading {flag} for a "
                     f"meter exchange or reset.",
                 )
+                candidate.result.against, candidate.result.against_side = last, "below"
                 break
             later = candidate.following
             later_value = getattr(later, register) if later else None
@@ -292,6 +308,7 @@ def _check_registers(
                     f"{register}: {value} is higher than the later reading {later_value} at "
                     f"{later.at.isoformat()}; a register cannot go down.",
                 )
+                candidate.result.against, candidate.result.against_side = later, "above"
                 break
         if candidate.result.status == ACCEPTED:
             last = candidate

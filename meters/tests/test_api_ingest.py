@@ -31,7 +31,8 @@ def test_it_stores_a_reading_posted_by_the_meters_customer(api, customer, own_me
     )
     assert response.status_code == 201, response.data
     assert response.data["import_kwh"] == "12.5000"
-    assert Reading.objects.get(meter=own_meter).source == "api"
+    # A customer's own read (issue #19): source and quality "customer".
+    assert Reading.objects.get(meter=own_meter).source == "customer"
 
 
 def test_it_answers_200_for_a_duplicate_and_409_for_another_value(api, staff):

@@ -1,10 +1,9 @@
-import sys
-
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import CustomerAccount
 from billing import services
 from config.exceptions import ApplicationError
+from config.progress import advance_to, progress
 
 
 class Command(BaseCommand):
@@ -23,17 +22,6 @@ class Command(BaseCommand):
             "--draft", action="store_true", help="Leave new bills as drafts for review."
         )
 
-    def _progress(self, done: int, total: int) -> None:
-        if sys.stderr.isatty():
-            width = 30
-            filled = int(width * done / total) if total else width
-            sys.stderr.write(
-                f"\r  [{'#' * filled}{'.' * (width - filled)}] {done}/{total} accounts"
-            )
-            sys.stderr.flush()
-        else:
-            self.stderr.write(f"  {done}/{total} accounts")
-
     def handle(self, *args, **options):
         accounts = None
         if options["account"]:
@@ -43,17 +31,16 @@ class Command(BaseCommand):
             if missing:
                 raise CommandError(f"--account: no account {', '.join(sorted(missing))}.")
         try:
-            run, summary = services.bills_generate(
-                month=options["month"],
-                accounts=accounts,
-                issue=not options["draft"],
-                trigger="command",
-                progress=self._progress,
-            )
+            with progress(total=None, desc="bills", unit="accounts", stream=self.stderr) as bar:
+                run, summary = services.bills_generate(
+                    month=options["month"],
+                    accounts=accounts,
+                    issue=not options["draft"],
+                    trigger="command",
+                    progress=lambda done, total: advance_to(bar, done, total),
+                )
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
-        if sys.stderr.isatty():
-            sys.stderr.write("\n")
         seconds = (run.finished_at - run.started_at).total_seconds()
         self.stdout.write(
             f"Bills for {run.month:%Y-%m}: {summary.accounts} accounts in {seconds:.1f} s; "

@@ -18,4 +18,5 @@ BILLING_BEAT_SCHEDULE: dict = {
         "task": "billing.tasks.bills_issue_previous_month",
         "schedule": crontab(minute=0, hour=2, day_of_month=1),
     },
+    "billing-runs-resume": {"task": "billing.tasks.bill_runs_resume", "schedule": 300.0},
 }

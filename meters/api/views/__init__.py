@@ -7,6 +7,7 @@ analysts' aggregates), ``exports`` (CSV, Green Button) and ``system`` (archives,
 
 from .base import MeterApi
 from .consumption import AggregatesApi, ConsumptionApi, EnergySummaryApi, SeriesApi, StatsApi
+from .corrections import ReadingCorrectionApi, ReadingEstimatesApi
 from .exports import READINGS_CSV_HEADER, ExportCsvApi, GreenButtonApi
 from .meters import MeterDetailApi, MeterKeyRevokeApi, MeterKeysApi, MeterListApi
 from .readings import BulkReadingsApi, LatestReadingApi, MeterReadingsApi
@@ -29,6 +30,8 @@ __all__ = [
     "MeterKeysApi",
     "MeterListApi",
     "MeterReadingsApi",
+    "ReadingCorrectionApi",
+    "ReadingEstimatesApi",
     "ReceptionApi",
     "SeriesApi",
     "StatsApi",

@@ -68,17 +68,50 @@ class MeterReadingsApi(MeterApi):
         summary="Submit one reading",
         description="201 when stored; 200 when the same reading was already stored (a no-op); "
         "409 when another value is stored for that time; 503 + Retry-After while reception is "
-        "paused.",
+        "paused. A customer's read (a customer's token) is of their own interval meter and has "
+        "only `at`, `import_kwh` and `export_kwh`; it is stored with source and quality "
+        "`customer`, and one far above the meter's usual usage is flagged for staff review. An "
+        "actual read for a time that holds an estimate replaces it (and the rest of that gap is "
+        "estimated again).",
     )
     def post(self, request, meter_id: str):
         meter = selectors.meter_for_user(user=request.user, meter_id=meter_id)
+        if request.user.is_customer:
+            return _customer_read(request, meter)
         data = s.ReadingInput(data=request.data)
         data.is_valid(raise_exception=True)
-        reading, created = services.reading_record(meter=meter, source="api", **data.validated_data)
+        reading, created = services.reading_record_or_replace_estimate(
+            meter=meter, source="api", **data.validated_data
+        )
         return Response(
             s.ReadingOutput(reading).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+
+def _customer_read(request, meter) -> Response:
+    """A customer's read: the same rules as every reading (services.customer_read_submit)."""
+    if isinstance(request.data, dict):
+        extra = sorted(set(request.data) - s.CUSTOMER_READ_FIELDS)
+        if extra:
+            raise ValidationError(
+                {extra[0]: ["A customer's read has only at, import_kwh and export_kwh."]}
+            )
+    data = s.ReadingInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    values = data.validated_data
+    submitted = services.customer_read_submit(
+        user=request.user,
+        meter=meter,
+        at=values["at"],
+        import_kwh=values["import_kwh"],
+        export_kwh=values.get("export_kwh"),
+        channel="api",
+    )
+    return Response(
+        s.ReadingOutput(submitted.reading).data,
+        status=status.HTTP_201_CREATED if submitted.created else status.HTTP_200_OK,
+    )
 
 
 def _readings_out(meter, readings) -> list:

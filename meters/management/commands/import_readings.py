@@ -3,9 +3,10 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from config.exceptions import ApplicationError
+from config.progress import progress
 from meters import archives
 
-from .restore_readings import Progress, write_summary
+from .restore_readings import write_summary
 
 
 class Command(BaseCommand):
@@ -22,13 +23,14 @@ class Command(BaseCommand):
         path: Path = options["file"]
         if not path.exists():
             raise CommandError(f"{path}: no such file.")
-        progress = Progress()
         try:
-            with path.open(encoding="utf-8", newline="") as lines:
+            with (
+                path.open(encoding="utf-8", newline="") as lines,
+                progress(total=None, desc="import", unit="readings", stream=self.stderr) as bar,
+            ):
                 summary = archives.readings_import_csv(
-                    lines=lines, dry_run=options["dry_run"], on_progress=progress
+                    lines=lines, dry_run=options["dry_run"], on_progress=bar.update
                 )
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
-        progress.close()
         write_summary(self, summary, "Dry run (nothing kept)" if options["dry_run"] else "Imported")

@@ -1,28 +1,8 @@
-import sys
-
 from django.core.management.base import BaseCommand, CommandError
 
 from config.exceptions import ApplicationError
+from config.progress import progress
 from meters import archives
-
-
-class Progress:
-    """A one-line progress counter on stderr (only when it is a terminal)."""
-
-    def __init__(self, total: int | None = None):
-        self.done = 0
-        self.total = total
-
-    def __call__(self, count: int) -> None:
-        self.done += count
-        if sys.stderr.isatty():
-            of = f"/{self.total}" if self.total else ""
-            sys.stderr.write(f"\r  {self.done}{of} readings")
-            sys.stderr.flush()
-
-    def close(self) -> None:
-        if sys.stderr.isatty() and self.done:
-            sys.stderr.write("\n")
 
 
 def write_summary(command: BaseCommand, summary: archives.RestoreSummary, verb: str) -> None:
@@ -49,9 +29,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         try:
             paths = archives.restore_paths(options["archives"])
-            progress = Progress()
-            summary = archives.readings_restore(paths=paths, on_progress=progress)
-            progress.close()
+            with progress(total=None, desc="restore", unit="readings", stream=self.stderr) as bar:
+                summary = archives.readings_restore(paths=paths, on_progress=bar.update)
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
         write_summary(self, summary, "Restored")

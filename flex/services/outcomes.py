@@ -1,0 +1,105 @@
+"""After a session: what it cost and what smart charging saved.
+
+A finished session's energy is spread over the half-hours it ran in by its energy register
+(the meter start, every register sample, the meter stop; linear between samples) and priced at
+the household's half-hourly import prices, VAT included: what the planner minimises. The
+reference is charging now: the same energy from the session's start at the goal's power, as a
+charger without a plan would deliver it, at the same prices. Saved = that minus the cost.
+Half-hours without a price are left out of both and their energy reported (``unpriced_wh``).
+
+These figures are worked out when asked (a page, the API), not stored: they follow from what the
+charger reported and the price feed, so a late price or sample corrects them.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import numpy as np
+
+from charging import selectors as charging_selectors
+from charging.models import Transaction
+from meters.timeutils import HALF_HOUR
+
+from ..models import ChargingGoal
+from ..planner import EvRequest, plan_ev
+from ..planner.prices import slot_cost
+from . import sources
+from .horizon import Horizon, slot_floor
+
+SESSIONS_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class SessionOutcome:
+    transaction_id: int
+    connector_id: int
+    started_at: datetime
+    stopped_at: datetime
+    energy_wh: int
+    cost_pence: Decimal
+    charge_now_cost_pence: Decimal
+    unpriced_wh: int
+
+    @property
+    def saved_pence(self) -> Decimal:
+        return self.charge_now_cost_pence - self.cost_pence
+
+
+def _energy_per_slot(points, horizon: Horizon) -> list[int]:
+    """Wh per half-hour of ``horizon`` by the register (linear between its points)."""
+    seconds = np.array([at.timestamp() for at, _ in points])
+    register = np.array([float(wh) for _, wh in points])
+    edges = np.array([horizon.slot_start(k).timestamp() for k in range(horizon.slots + 1)])
+    cumulative = np.round(np.interp(edges, seconds, register) - register[0])
+    return [int(wh) for wh in np.diff(cumulative)]
+
+
+def session_outcome(*, transaction: Transaction, max_power_w: int) -> SessionOutcome:
+    """A finished session's cost and its charging-now reference (see the module's docstring)."""
+    points = charging_selectors.transaction_register_wh(transaction=transaction)
+    energy = int(points[-1][1] - points[0][1])
+    # Charging now at max power from the start: long enough for the session's energy.
+    starts_at = slot_floor(transaction.started_at)
+    full_hours = energy / max(max_power_w, 1)
+    until = max(transaction.stopped_at, transaction.started_at + HALF_HOUR * (2 * full_hours + 1))
+    slots = int((until - starts_at) / HALF_HOUR) + 1
+    horizon = Horizon(now=transaction.started_at, starts_at=starts_at, slots=slots)
+    account = transaction.charger.account
+    prices = (
+        [None] * slots
+        if account is None
+        else sources.prices_pence(account=account, start=starts_at, end=horizon.ends_at)
+    )
+    used = _energy_per_slot(points, horizon)
+    cost, unpriced = slot_cost(used, prices)
+    headroom = [max_power_w] * slots
+    headroom[0] = int(max_power_w * horizon.first_slot_fraction)
+    now_plan = plan_ev(
+        EvRequest(
+            prices=prices,
+            energy_wh=energy,
+            ready_by=slots,
+            max_power_w=max_power_w,
+            headroom_w=headroom,
+        ),
+        immediate=True,
+    )
+    return SessionOutcome(
+        transaction_id=transaction.pk,
+        connector_id=transaction.connector_id,
+        started_at=transaction.started_at,
+        stopped_at=transaction.stopped_at,
+        energy_wh=energy,
+        cost_pence=cost,
+        charge_now_cost_pence=now_plan.cost_pence,
+        unpriced_wh=max(unpriced, now_plan.unpriced_wh),
+    )
+
+
+def session_outcomes(*, goal: ChargingGoal, limit: int = SESSIONS_SHOWN) -> list[SessionOutcome]:
+    """The goal's charger's latest finished sessions on its connector, the latest first."""
+    sessions = charging_selectors.transactions_stopped_for_charger(
+        charger=goal.charger, connector_id=goal.connector_id, limit=limit
+    )
+    return [session_outcome(transaction=row, max_power_w=goal.max_power_w) for row in sessions]
