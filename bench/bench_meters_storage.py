@@ -3,13 +3,17 @@
 Sets up a throw-away database (``bench_meters_storage`` unless ``TEST_DATABASE_NAME`` says
 otherwise) with the project's migrations, COPYs ``--rows`` half-hourly interval readings (a year
 per meter, as a REST meter sends them), measures the readings table and each of its indexes,
-empties it, then COPYs ``--rows`` live readings (10-second Tasmota readings with power and the
-``raw`` diagnostics the ingest stores today) and measures again. Sizes are read after
-``VACUUM ANALYZE`` (heap, TOAST and every index, as ``pg_total_relation_size`` counts them).
-Asserts nothing; prints the figures. Issue #16's targets: <= 48 bytes per interval reading,
-<= 64 bytes per live reading, indexes included.
+empties it, then COPYs ``--rows`` live readings (10-second Tasmota readings with power, as the
+ingest stores a message that has its own Time: no diagnostic) and measures again. Sizes are read
+after ``VACUUM ANALYZE`` (heap, TOAST and every index, as ``pg_total_relation_size`` counts them).
+Issue #16's targets: <= 48 bytes per interval reading, <= 64 bytes per live reading, indexes
+included.
 
-    .venv/bin/python bench/bench_meters_storage.py [--rows 1000000]
+Then (unless ``--migration-rows 0``) it times migration 0006 on a populated database: meters
+back to 0005, ``--migration-rows`` live readings COPYed in 0005's shape (``raw`` in every row,
+as the ingest stored them before), and the migration forward. Asserts nothing; prints the figures.
+
+    .venv/bin/python bench/bench_meters_storage.py [--rows 1000000] [--migration-rows 1000000]
 """
 
 import argparse
@@ -31,6 +35,7 @@ import django
 django.setup()
 
 from django.db import connection  # noqa: E402
+from django.db.migrations.executor import MigrationExecutor  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 
 from accounts.models import CustomerAccount  # noqa: E402
@@ -87,8 +92,9 @@ def interval_rows(meters: list[Meter], total: int):
             produced += 1
 
 
-def live_rows(meters: list[Meter], total: int):
-    """What ``ingest_mqtt`` stores for a Tasmota SENSOR message today, ``raw`` included."""
+def live_rows(meters: list[Meter], total: int, *, with_raw: bool):
+    """What ``ingest_mqtt`` stores for a Tasmota SENSOR message; ``with_raw``: as it did before
+    migration 0006 (the whole payload in every row)."""
     produced = 0
     for meter in meters:
         device = f"tele/tasmota_{meter.pk:06X}"
@@ -99,33 +105,34 @@ def live_rows(meters: list[Meter], total: int):
             local = at.strftime("%Y-%m-%dT%H:%M:%S")
             total_kwh = 1000 + n * 0.0012
             power = 300 + int(200 * (1 + math.sin(n / 300)))
-            payload = json.dumps(
-                {
-                    "Time": local,
-                    "ENERGY": {
-                        "TotalStartTime": "2024-03-01T10:00:00",
-                        "Total": round(total_kwh, 3),
-                        "Yesterday": 8.412,
-                        "Today": round(n * 0.0012, 3),
-                        "Power": power,
-                        "ApparentPower": power + 20,
-                        "ReactivePower": 40,
-                        "Factor": 0.95,
-                        "Voltage": 231,
-                        "Current": round(power / 231, 3),
-                    },
-                },
-                separators=(",", ":"),
-            )
-            raw = json.dumps(
-                {"device": device, "time_source": "device", "time": local, "payload": payload}
-            )
-            raw = raw.replace("\\", "\\\\")
-            yield (
-                f"{meter.pk}\t{at.isoformat()}\t{total_kwh:.4f}\t{power}\tmqtt\tactual\tf\tf"
-                f"\t{raw}\n"
-            )
+            row = f"{meter.pk}\t{at.isoformat()}\t{total_kwh:.4f}\t{power}\tmqtt\tactual\tf\tf"
+            if with_raw:
+                row += "\t" + _old_raw(device, local, total_kwh, power, n)
+            yield row + "\n"
             produced += 1
+
+
+def _old_raw(device: str, local: str, total_kwh: float, power: int, n: int) -> str:
+    payload = json.dumps(
+        {
+            "Time": local,
+            "ENERGY": {
+                "TotalStartTime": "2024-03-01T10:00:00",
+                "Total": round(total_kwh, 3),
+                "Yesterday": 8.412,
+                "Today": round(n * 0.0012, 3),
+                "Power": power,
+                "ApparentPower": power + 20,
+                "ReactivePower": 40,
+                "Factor": 0.95,
+                "Voltage": 231,
+                "Current": round(power / 231, 3),
+            },
+        },
+        separators=(",", ":"),
+    )
+    raw = json.dumps({"device": device, "time_source": "device", "time": local, "payload": payload})
+    return raw.replace("\\", "\\\\")
 
 
 def sizes() -> list[tuple[str, int]]:
@@ -155,9 +162,53 @@ def report(label: str, rows: int, loaded_s: float) -> None:
     print(f"  {'total':<58} {total / 2**20:9.1f} MiB {total / rows:7.1f} B/row")
 
 
+BEFORE_0006 = [("meters", "0005_reading_export_register_reset")]
+
+
+def time_the_migration(live: list[Meter], columns: str, rows: int) -> None:
+    """Migration 0006 on ``rows`` live readings stored as 0005 stored them (raw in each)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {TABLE}")
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE_0006)
+    live = live + add_meters_more(live, math.ceil(rows / LIVE_PER_METER) - len(live))
+    _copy(columns + ", raw", live_rows(live, rows, with_raw=True))
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM ANALYZE {TABLE}")
+    executor = MigrationExecutor(connection)
+    started = time.perf_counter()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    took = time.perf_counter() - started
+    print(
+        f"\nmigration 0006 on {rows:,} live readings with raw: {took:.1f} s "
+        f"({took / rows * 1e6:.1f} s per million readings)"
+    )
+
+
+def add_meters_more(existing: list[Meter], count: int) -> list[Meter]:
+    if count <= 0:
+        return []
+    account = existing[0].account
+    return Meter.objects.bulk_create(
+        Meter(
+            meter_id=f"SM{number:07d}",
+            account=account,
+            address="1 Bench Street",
+            postcode="N1 9GU",
+            area="N1",
+            region="london",
+            dwelling_type="terraced",
+            kind="live",
+            timezone="Europe/London",
+        )
+        for number in range(count)
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--migration-rows", type=int, default=1_000_000)
     options = parser.parse_args()
     rows = options.rows
 
@@ -185,11 +236,12 @@ def main() -> None:
 
         with connection.cursor() as cursor:
             cursor.execute(f"TRUNCATE {TABLE}")
-        meters = add_meters(math.ceil(rows / LIVE_PER_METER), account, "live")
-        columns += ", raw"
+        live = add_meters(math.ceil(rows / LIVE_PER_METER), account, "live")
         columns = columns.replace("import_kwh,", "import_kwh, power_w,")
-        loaded = _copy(columns, live_rows(meters, rows))
+        loaded = _copy(columns, live_rows(live, rows, with_raw=False))
         report("live readings (10-second Tasmota over MQTT)", rows, loaded)
+        if options.migration_rows:
+            time_the_migration(live, columns, options.migration_rows)
     finally:
         connection.close()
         connection.creation.destroy_test_db(old_name, verbosity=0)

@@ -1,9 +1,15 @@
 """Staff admin for meters: registry search and filters, read-only readings and roll-ups,
 archive/restore and reception actions (each calls a service)."""
 
+from datetime import date
+
+from django import forms
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 
 from config.admin import KeptRecordAdminMixin
 from config.exceptions import ApplicationError
@@ -15,11 +21,9 @@ from .models import (
     DailyUsage,
     Meter,
     MeterKey,
-    Reading,
     Reception,
     ReceptionChange,
 )
-from .timeutils import local_day
 
 # Counting tens of millions of readings for every changelist page takes seconds; past this
 # many rows the admin says "more than" instead.
@@ -53,31 +57,58 @@ class MeterAdmin(KeptRecordAdminMixin, admin.ModelAdmin):
     list_filter = ["region", "kind", "status", "dwelling_type"]
     search_fields = ["meter_id", "postcode", "account__account_number", "account__owner_name"]
     raw_id_fields = ["account"]
-    readonly_fields = ["last_seen", "created_at", "updated_at"]
+    readonly_fields = ["last_seen", "created_at", "updated_at", "readings_link"]
+
+    @admin.display(description="Readings")
+    def readings_link(self, obj: Meter) -> str:
+        if obj.pk is None:
+            return "-"
+        url = reverse("admin:meters_meter_readings", args=[obj.pk])
+        return format_html('<a href="{}">Readings of {}</a>', url, obj.meter_id)
+
+    def get_urls(self):
+        readings = path(
+            "<int:meter_pk>/readings/",
+            self.admin_site.admin_view(self.readings_view),
+            name="meters_meter_readings",
+        )
+        return [readings, *super().get_urls()]
+
+    def readings_view(self, request, meter_pk: int):
+        """A meter's readings, newest first, read only, with "archive a day". (Readings have a
+        composite primary key, which Django 5.2's admin cannot register, hence this page.)"""
+        meter = get_object_or_404(Meter, pk=meter_pk)
+        form = ArchiveDayForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            _archive_day(self, request, form.cleaned_data["day"])
+            return redirect(request.path)
+        readings = meter.readings.order_by("-at")
+        page = CappedCountPaginator(readings, READINGS_PER_PAGE).get_page(request.GET.get("page"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Readings of {meter.meter_id}",
+            "meter": meter,
+            "page": page,
+            "form": form,
+            "opts": self.opts,
+        }
+        return render(request, "meters/admin_meter_readings.html", context)
 
 
-@admin.register(Reading)
-class ReadingAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["meter", "at", "import_kwh", "export_kwh", "power_w", "source", "quality"]
-    list_filter = ["source", "quality", "register_reset", "export_register_reset"]
-    search_fields = ["meter__meter_id"]
-    date_hierarchy = "at"
-    list_select_related = ["meter"]
-    paginator = CappedCountPaginator
-    show_full_result_count = False
-    actions = ["archive_days"]
+READINGS_PER_PAGE = 100
 
-    @admin.action(description="Archive the local days of the selected readings")
-    def archive_days(self, request, queryset):
-        tz = archives.local_zone()
-        days = {local_day(at, tz) for at in queryset.values_list("at", flat=True)[:COUNT_CAP]}
-        for day in sorted(days):
-            try:
-                archive = archives.archive_write(kind=ArchiveKind.DAILY, period_start=day)
-            except ApplicationError as exc:
-                self.message_user(request, exc.message, messages.ERROR)
-            else:
-                self.message_user(request, f"Archived {archive.rows} readings to {archive.path}.")
+
+class ArchiveDayForm(forms.Form):
+    day = forms.DateField(help_text="Local day (every meter's readings of it are archived).")
+
+
+def _archive_day(model_admin: admin.ModelAdmin, request, day: date) -> None:
+    try:
+        archive = archives.archive_write(kind=ArchiveKind.DAILY, period_start=day)
+    except ApplicationError as exc:
+        model_admin.message_user(request, exc.message, messages.ERROR)
+    else:
+        model_admin.message_user(request, f"Archived {archive.rows} readings to {archive.path}.")
 
 
 @admin.register(DailyUsage)

@@ -31,26 +31,16 @@ from django.utils import timezone
 
 from config.exceptions import ApplicationError
 
-from .models import Archive, ArchiveKind, DailyUsage, Meter, MeterKind, Reading
+from .models import Archive, ArchiveKind, DailyUsage, Meter, MeterKind, Reading, ReadingDiagnostic
 from .services import ReadingIn, daily_usage_refresh, reading_ingest_bulk
 from .timeutils import day_bounds, interval_day, local_midnight, next_month
 
 log = logging.getLogger(__name__)
 
 COLUMNS = [
-    "meter_id",
-    "at",
-    "import_kwh",
-    "export_kwh",
-    "power_w",
-    "power_l1_w",
-    "power_l2_w",
-    "power_l3_w",
-    "source",
-    "quality",
-    "register_reset",
-    "export_register_reset",
-    "raw",
+    *("meter_id", "at", "import_kwh", "export_kwh"),
+    *("power_w", "power_l1_w", "power_l2_w", "power_l3_w"),
+    *("source", "quality", "register_reset", "export_register_reset", "raw"),
 ]
 BATCH = 5_000
 
@@ -87,10 +77,13 @@ def _rows(start, end) -> Iterator[list]:
         readings = (
             Reading.objects.filter(meter_id=meter_pk, at__gte=start, at__lt=end)
             .order_by("at")
-            .values_list(*COLUMNS[1:])
+            .values_list(*COLUMNS[1:-1])
         )
+        diagnostics = ReadingDiagnostic.objects.filter(meter_id=meter_pk, at__gte=start, at__lt=end)
+        raw_of = dict(diagnostics.values_list("at", "raw"))
         for at, *values in readings.iterator(chunk_size=BATCH):
-            *numbers, source, quality, reset, export_reset, raw = values
+            *numbers, source, quality, reset, export_reset = values
+            raw = raw_of.get(at)
             yield [
                 meter_id,
                 at.isoformat(),

@@ -97,9 +97,18 @@ class Reading(models.Model):
     of the same interval counts as usual. A meter exchange resets both. An export reset is only
     stored on a reading that has an export register. (Before migration 0005 one flag stood for
     the whole reading; the migration set both flags on every reading it had flagged, so stored
-    energy did not change.)"""
+    energy did not change.)
 
-    meter = models.ForeignKey(Meter, on_delete=models.CASCADE, related_name="readings")
+    Storage (issue #16): the primary key is (meter, at), the one index every read uses; there
+    is no surrogate id and no index on the meter alone (the key's leading column serves it).
+    What a source sent beyond these columns is a ``ReadingDiagnostic``, kept for a short time,
+    not a column of every reading. On PostgreSQL the columns are laid out meter, at, registers,
+    powers, then the narrow ones (migration 0006), which leaves no alignment padding."""
+
+    pk = models.CompositePrimaryKey("meter", "at")
+    meter = models.ForeignKey(
+        Meter, on_delete=models.CASCADE, related_name="readings", db_index=False
+    )
     at = models.DateTimeField(help_text="UTC.")
     import_kwh = models.DecimalField(max_digits=KWH_DIGITS, decimal_places=KWH_PLACES)
     export_kwh = models.DecimalField(
@@ -121,11 +130,10 @@ class Reading(models.Model):
         db_default=False,  # rows inserted by SQL (bulk loads, benchmarks) need no value
         help_text="The export register was reset (or the meter exchanged).",
     )
-    raw = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["meter", "at"]
-        # The unique (meter, at) b-tree answers "first/last reading in a range" and "readings
+        # The (meter, at) primary key's b-tree answers "first/last reading in a range" and "readings
         # after t" for one meter as an index range scan at any table size; no other index is
         # needed on the ingest path.
         # Meter exchanges are rare: a partial index finds them in a range without reading it
@@ -138,7 +146,6 @@ class Reading(models.Model):
             )
         ]
         constraints = [
-            models.UniqueConstraint(fields=["meter", "at"], name="reading_unique_meter_at"),
             models.CheckConstraint(
                 condition=models.Q(import_kwh__gte=0), name="reading_import_not_negative"
             ),
@@ -150,6 +157,27 @@ class Reading(models.Model):
 
     def __str__(self) -> str:
         return f"{self.meter_id} {self.at.isoformat()} {self.import_kwh} kWh"
+
+
+class ReadingDiagnostic(models.Model):
+    """What the source of one reading sent that the reading's columns do not say: a client's
+    ``raw`` object (API, bulk, restore) or, for MQTT, the payload of a message stamped with its
+    receive time (the device gave no usable time). Kept READING_DIAGNOSTICS_RETENTION_DAYS by
+    reading time (``reading_diagnostics_prune``, daily), and written into the archives with
+    their reading, so an archive still holds it afterwards."""
+
+    pk = models.CompositePrimaryKey("meter", "at")
+    meter = models.ForeignKey(
+        Meter, on_delete=models.CASCADE, related_name="diagnostics", db_index=False
+    )
+    at = models.DateTimeField(help_text="The reading's time (UTC).")
+    raw = models.JSONField()
+
+    class Meta:
+        ordering = ["meter", "at"]
+
+    def __str__(self) -> str:
+        return f"{self.meter_id} {self.at.isoformat()}"
 
 
 class DailyUsage(models.Model):

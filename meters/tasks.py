@@ -5,7 +5,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from . import archives
+from . import archives, services
 from .models import ArchiveKind
 
 
@@ -27,3 +27,9 @@ def archive_last_month() -> int:
 def prune_raw_readings() -> int:
     """Daily: prune archived raw live-meter readings older than RAW_RETENTION_DAYS."""
     return archives.readings_prune()
+
+
+@shared_task
+def prune_reading_diagnostics() -> int:
+    """Daily: delete reading diagnostics older than READING_DIAGNOSTICS_RETENTION_DAYS."""
+    return services.reading_diagnostics_prune()

@@ -20,6 +20,7 @@ def day_bounds(day: date, tz: zoneinfo.ZoneInfo) -> tuple[datetime, datetime]:
     return local_midnight(day, tz), local_midnight(day + timedelta(days=1), tz)
 
 
+@functools.lru_cache(maxsize=8192)
 def half_hours_in_day(day: date, tz: zoneinfo.ZoneInfo) -> int:
     start, end = day_bounds(day, tz)
     return int((end - start) / HALF_HOUR)

@@ -4,6 +4,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import (
     Avg,
     Count,
@@ -80,7 +81,11 @@ def readings_sampled(
         ORDER BY r.at
     """  # noqa: S608 - the table name is the model's; every value is a parameter
     step = max(step, timedelta(milliseconds=1))
-    points = list(Reading.objects.raw(sql, [start, end, step, meter.pk, step, end]))
+    # Built from the rows by hand: Django 5.2's raw() needs a single-column primary key.
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [start, end, step, meter.pk, step, end])
+        names = [column.name for column in cursor.description]
+        points = [Reading(**dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
     last = meter.readings.filter(at__gte=start, at__lt=end).order_by("-at").first()
     if last is not None and (not points or points[-1].at != last.at):
         points.append(last)
@@ -102,7 +107,7 @@ def reading_stats(*, meter: Meter, start: datetime, end: datetime) -> dict:
     if end <= start:
         raise ApplicationError("end: must be after start.", field="end")
     figures = meter.readings.filter(at__gte=start, at__lte=end).aggregate(
-        count=Count("id"),
+        count=Count("at"),
         min_power_w=Min("power_w"),
         max_power_w=Max("power_w"),
         avg=Avg("power_w"),

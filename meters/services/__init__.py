@@ -6,7 +6,8 @@ these, so a rule holds whichever door the data came in by.
 
 One module per concern: ``reception``, ``meters`` (meters and their keys), ``validation`` (a
 reading item and its rules), ``storage`` (ingest's SQL), ``rollups`` (DailyUsage), ``pushes``
-(live updates) and ``ingest``. Callers import from here: ``from meters.services import ...``.
+(live updates), ``diagnostics`` and ``ingest``. Callers import from here:
+``from meters.services import ...``.
 """
 
 from .corrections import (
@@ -19,6 +20,7 @@ from .corrections import (
     reading_void,
 )
 from .customer_reads import SubmittedRead, customer_read_review, customer_read_submit
+from .diagnostics import reading_diagnostics_prune
 from .ingest import reading_ingest_bulk, reading_record
 from .meters import IssuedMeterKey, meter_create, meter_key_create, meter_key_revoke
 from .pushes import LIVE_PUSH_WINDOW
@@ -57,6 +59,7 @@ __all__ = [
     "meter_key_revoke",
     "reading_amend",
     "reading_change_listener_register",
+    "reading_diagnostics_prune",
     "reading_estimate_replace",
     "reading_gaps_estimate",
     "reading_ingest_bulk",

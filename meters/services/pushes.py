@@ -6,17 +6,14 @@ from django.conf import settings
 from django.core.cache import cache
 
 from accounts import live
-from meters.models import (
-    Meter,
-)
 
-from .validation import _Candidate
+from .validation import LockedMeter, _Candidate
 
 # Live updates are for what is happening now: a backfill of old readings pushes nothing.
 LIVE_PUSH_WINDOW = timedelta(hours=1)
 
 
-def _live_reading(meter: Meter, newest: _Candidate) -> dict:
+def _live_reading(meter: LockedMeter, newest: _Candidate) -> dict:
     return {
         "account_id": meter.account_id,
         "meter_id": meter.meter_id,

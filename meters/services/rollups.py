@@ -17,7 +17,7 @@ from meters.models import (
 from meters.timeutils import HALF_HOUR, day_bounds, half_hours_in_day, interval_day
 
 from .storage import _stored_series
-from .validation import _Candidate, _Point, _Series
+from .validation import LockedMeter, _Candidate, _Point, _Series
 
 
 @dataclass
@@ -54,7 +54,7 @@ class _DayTotals:
         if point.at - before.at > HALF_HOUR:
             self.has_gap = True
 
-    def as_row(self, meter: Meter) -> "_RollupRow":
+    def as_row(self, meter: Meter | LockedMeter) -> "_RollupRow":
         start, end = day_bounds(self.day, meter.tz)
         complete = not self.has_gap and self.covered_from <= start and self.last_at >= end
         return _RollupRow(
@@ -101,7 +101,9 @@ _TOTALS_FIELDS = [
 ]
 
 
-def _rollup(meter: Meter, days: set[date], series: _Series) -> tuple[list[_RollupRow], set[date]]:
+def _rollup(
+    meter: Meter | LockedMeter, days: set[date], series: _Series
+) -> tuple[list[_RollupRow], set[date]]:
     """The DailyUsage rows of ``days`` computed from ``series`` (which covers those days), and
     the days that no longer have any interval."""
     totals: dict[date, _DayTotals] = {}

@@ -12,9 +12,11 @@ from config.database import array_cursor
 from meters.models import (
     Meter,
     Reading,
+    ReadingDiagnostic,
 )
 
 from .validation import (
+    LockedMeter,
     _Candidate,
     _Point,
     _Series,
@@ -121,11 +123,13 @@ def _watts(value) -> float | None:
     return None if value is None else float(value)
 
 
+_COLUMNS = (
+    "meter_id, at, import_kwh, export_kwh, power_w, power_l1_w, power_l2_w, power_l3_w, "
+    "source, quality, register_reset, export_register_reset"
+)
+
+
 def _write_readings(candidates: list[_Candidate], source: str) -> None:
-    columns = (
-        "meter_id, at, import_kwh, export_kwh, power_w, power_l1_w, power_l2_w, power_l3_w, "
-        "source, quality, register_reset, export_register_reset, raw"
-    )
     rows = [
         (
             c.meter.pk,
@@ -140,26 +144,49 @@ def _write_readings(candidates: list[_Candidate], source: str) -> None:
             c.item.quality,
             c.register_reset,
             c.export_register_reset,
-            None if c.item.raw is None else json.dumps(c.item.raw),
         )
         for c in candidates
     ]
+    diagnostics = [(c.meter.pk, c.at, c.item.raw) for c in candidates if c.item.raw is not None]
     if settings.DATABASE_IS_POSTGRES:
-        _copy_and_merge(columns, rows)
-    else:
-        _insert_sqlite(columns, rows)
+        _copy_and_merge(rows)
+        _diagnostics_write_postgres(diagnostics)
+        return
+    _insert_sqlite(rows)
+    ReadingDiagnostic.objects.bulk_create(
+        [ReadingDiagnostic(meter_id=pk, at=at, raw=raw) for pk, at, raw in diagnostics],
+        batch_size=500,
+        ignore_conflicts=True,
+    )
 
 
-def _insert_sqlite(columns: str, rows: list[tuple]) -> None:
+def _diagnostics_write_postgres(diagnostics: list[tuple]) -> None:
+    """The few readings that carry a diagnostic: one INSERT from arrays."""
+    if not diagnostics:
+        return
+    with array_cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {ReadingDiagnostic._meta.db_table} (meter_id, at, raw) "  # noqa: S608
+            "SELECT * FROM unnest(%b::bigint[], %b::timestamptz[], %b::jsonb[]) "
+            "ON CONFLICT (meter_id, at) DO NOTHING",
+            [
+                [pk for pk, _, _ in diagnostics],
+                [at for _, at, _ in diagnostics],
+                [json.dumps(raw) for _, _, raw in diagnostics],
+            ],
+        )
+
+
+def _insert_sqlite(rows: list[tuple]) -> None:
     """One executemany of plain tuples: a Reading instance and its per-value preparation per row
     made a year of a home's history take a minute on SQLite. The times are adapted as the
-    field adapts them (naive UTC text); OR IGNORE only guards the unique key, as ON CONFLICT
+    field adapts them (naive UTC text); OR IGNORE only guards the primary key, as ON CONFLICT
     does above."""
     adapt = connection.ops.adapt_datetimefield_value
     marks = ", ".join(["%s"] * len(rows[0]))
     with connection.cursor() as cursor:
         cursor.executemany(
-            f"INSERT OR IGNORE INTO {Reading._meta.db_table} ({columns}) "  # noqa: S608
+            f"INSERT OR IGNORE INTO {Reading._meta.db_table} ({_COLUMNS}) "  # noqa: S608
             f"VALUES ({marks})",
             [(row[0], adapt(row[1]), *row[2:]) for row in rows],
         )
@@ -168,7 +195,7 @@ def _insert_sqlite(columns: str, rows: list[tuple]) -> None:
 _STAGING = "meters_reading_staging"
 
 
-def _copy_and_merge(columns: str, rows: list[tuple]) -> None:
+def _copy_and_merge(rows: list[tuple]) -> None:
     """COPY into a session-local staging table, then one INSERT … SELECT into the readings.
     Rows were checked under the meters' row locks; ON CONFLICT only guards the unique key."""
     with connection.cursor() as cursor:
@@ -177,28 +204,32 @@ def _copy_and_merge(columns: str, rows: list[tuple]) -> None:
             "meter_id bigint, at timestamptz, import_kwh numeric, export_kwh numeric, "
             "power_w double precision, power_l1_w double precision, "
             "power_l2_w double precision, power_l3_w double precision, source varchar(8), "
-            "quality varchar(9), register_reset boolean, export_register_reset boolean, raw jsonb) "
+            "quality varchar(9), register_reset boolean, export_register_reset boolean) "
             "ON COMMIT DELETE ROWS"
         )
         cursor.execute(f"TRUNCATE {_STAGING}")
-        with cursor.cursor.copy(f"COPY {_STAGING} ({columns}) FROM STDIN") as copy:
+        with cursor.cursor.copy(f"COPY {_STAGING} ({_COLUMNS}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
         merge = (
-            f"INSERT INTO {Reading._meta.db_table} ({columns}) "  # noqa: S608 - constant names
-            f"SELECT {columns} FROM {_STAGING} ON CONFLICT (meter_id, at) DO NOTHING"
+            f"INSERT INTO {Reading._meta.db_table} ({_COLUMNS}) "  # noqa: S608 - constant names
+            f"SELECT {_COLUMNS} FROM {_STAGING} ON CONFLICT (meter_id, at) DO NOTHING"
         )
         cursor.execute(merge)
         cursor.execute(f"TRUNCATE {_STAGING}")
 
 
-def _last_seen_save(meters: list[Meter]) -> None:
+def _last_seen_save(meters: list[LockedMeter]) -> None:
     """Store the new last_seen of ``meters``: they are row-locked by this transaction, so the
     values computed here are current."""
     if not meters:
         return
     if not settings.DATABASE_IS_POSTGRES:
-        Meter.objects.bulk_update(meters, ["last_seen"], batch_size=500)
+        Meter.objects.bulk_update(
+            [Meter(pk=meter.pk, last_seen=meter.last_seen) for meter in meters],
+            ["last_seen"],
+            batch_size=500,
+        )
         return
     with array_cursor() as cursor:
         cursor.execute(

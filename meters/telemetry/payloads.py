@@ -19,14 +19,22 @@ scale``. Decisions on odd payloads:
   message that breaks those limits is refused with the rule's code, never half-read.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+import msgspec
 from django.core.exceptions import ValidationError
 
-from config.inputs import MAX_NUMBER_LENGTH, InputError, json_loads, to_decimal
+from config.inputs import (
+    MAX_NUMBER_LENGTH,
+    InputError,
+    _max_json_depth,
+    json_loads,
+    to_decimal,
+)
 
 QUANTITIES = (
     "import_kwh",
@@ -88,10 +96,73 @@ def _first_wins(pairs: list[tuple[str, object]]) -> dict:
     return result
 
 
+def _decimal_literal(text: str) -> Decimal:
+    if len(text) > MAX_NUMBER_LENGTH:
+        raise ValueError("number too long")  # the strict parser names the rule
+    return Decimal(text)
+
+
+_FAST_DECODER = msgspec.json.Decoder(float_hook=_decimal_literal)
+# A key is a string followed by a colon: every key of the document matches once, and text inside
+# a string can only add matches (an escaped quote before a colon), never hide a key.
+_KEY_TOKEN = re.compile(rb'"[ \t\n\r]*:')
+# Integers the strict parser would refuse as too long (more than MAX_NUMBER_LENGTH characters)
+# are left to it.
+_LONGEST_INT = 10 ** (MAX_NUMBER_LENGTH - 1)
+
+
+def _plain_keys(node: dict, budget: int) -> int:
+    """How many keys the parsed document holds, or -1 when it holds what only the strict
+    parser's rules decide: an empty key, an integer too long. ``budget`` bounds the walk."""
+    count = 0
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if type(item) is dict:
+            if "" in item:
+                return -1
+            count += len(item)
+            if count > budget:
+                return -1
+            children = item.values()
+        else:
+            children = item
+        for child in children:
+            kind = type(child)
+            if kind is dict or kind is list:
+                stack.append(child)
+            elif kind is int and not -_LONGEST_INT < child < _LONGEST_INT:
+                return -1
+    return count
+
+
+def _fast_parse(payload: bytes) -> dict | None:
+    """The payload parsed in C (msgspec, numbers with a fraction as Decimal) when that gives
+    exactly what ``config.inputs.json_loads`` with ``_first_wins`` gives; None when only the
+    strict parser can say (not JSON, NaN, a NUL escape, deep nesting, long numbers, empty or
+    duplicate keys: a duplicate makes fewer keys than key tokens)."""
+    if b"\\u0000" in payload or payload.count(b"{") + payload.count(b"[") > _max_json_depth():
+        # A NUL escape, or enough brackets to nest too deep (the strict parser's own shortcut).
+        return None
+    try:
+        data = _FAST_DECODER.decode(payload)
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    tokens = len(_KEY_TOKEN.findall(payload))
+    return data if _plain_keys(data, tokens) == tokens else None
+
+
 def json_parse(payload: bytes) -> dict:
     """The SENSOR payload as a dict, numbers as Decimal (no float rounding of registers). Raises
     PayloadError with the code of the input rule it breaks (``not_json``, ``too_deep``,
-    ``number_too_long``, ``not_finite``, ``nul_character``)."""
+    ``number_too_long``, ``not_finite``, ``nul_character``). The common payload is parsed in C
+    (``_fast_parse``); anything it cannot vouch for goes through the strict parser."""
+    if isinstance(payload, bytes | bytearray):
+        data = _fast_parse(payload)
+        if data is not None:
+            return data
     try:
         data = json_loads(payload, object_pairs_hook=_first_wins)
     except InputError as exc:
@@ -105,7 +176,9 @@ def json_parse(payload: bytes) -> dict:
 def _number(value) -> Decimal | None:
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, int | Decimal):
+    if type(value) is Decimal:  # the parsers' numbers with a fraction: no copy needed
+        number = value
+    elif isinstance(value, int | Decimal):
         number = Decimal(value)
     elif isinstance(value, float):
         number = Decimal(str(value))
@@ -119,19 +192,30 @@ def _number(value) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-class _Group(dict):
-    """A sensor group whose keys are also found ignoring case (exact name first, then the first
-    key that folds to it), without rescanning the group for every key variant tried."""
+# Each default key variant by its case-folded name: a group's keys are matched against all of
+# them in one pass.
+_VARIANTS_BY_FOLD: dict[str, tuple[str, ...]] = {}
+for _keys in DEFAULT_KEYS.values():
+    for _key in _keys:
+        _VARIANTS_BY_FOLD[_key.casefold()] = (*_VARIANTS_BY_FOLD.get(_key.casefold(), ()), _key)
 
-    def __init__(self, data: dict):
-        super().__init__(data)
-        self.folded: dict[str, object] = {}
-        for name, value in data.items():
-            if isinstance(name, str):
-                self.folded.setdefault(name.casefold(), value)
 
-    def lookup(self, key: str):
-        return self[key] if key in self else self.folded.get(key.casefold())
+def _variants_in(group: dict) -> dict[str, object]:
+    """The values of the default key variants a sensor group holds, by variant: the exactly
+    named key first, else the first key that folds to it (case-insensitive), in one pass over
+    the group."""
+    folded: dict[str, object] = {}
+    exact: dict[str, object] = {}
+    for name, value in group.items():
+        variants = _VARIANTS_BY_FOLD.get(name.casefold()) if isinstance(name, str) else None
+        if not variants:
+            continue
+        for key in variants:
+            if name == key:
+                exact.setdefault(key, value)
+            folded.setdefault(key, value)
+    folded.update(exact)
+    return folded
 
 
 def _path(data: dict, path: str):
@@ -188,13 +272,17 @@ def overrides_validate(overrides) -> None:
             raise ValidationError(f"{path}: only quantity and scale are allowed.")
 
 
+_NOTHING: frozenset[str] = frozenset()
+
+
 def sensor_map(data: dict, overrides: dict | None = None) -> Mapped:
     """Pick the meter's quantities out of a SENSOR payload: per-device overrides first, then the
     default key variants in the meter group."""
-    overrides = overrides or {}
-    values = _overridden_values(data, overrides)
-    overridden = {rule["quantity"] for rule in overrides.values()}
-    values |= _default_values(data, skip=overridden)
+    if overrides:
+        values = _overridden_values(data, overrides)
+        values |= _default_values(data, skip={rule["quantity"] for rule in overrides.values()})
+    else:
+        values = _default_values(data, skip=_NOTHING)
 
     def watts(name: str) -> float | None:
         value = values.get(name)
@@ -232,42 +320,40 @@ def _overridden_values(data: dict, overrides: dict) -> dict[str, object]:
     return values
 
 
-def _default_values(data: dict, *, skip: set[str]) -> dict[str, object]:
+def _first_number(group: dict, keys: tuple[str, ...]) -> Decimal | None:
+    for key in keys:
+        if key in group and (number := _number(group[key])) is not None:
+            return number
+    return None
+
+
+def _first_text(groups: list[dict], keys: tuple[str, ...]) -> str:
+    for group in groups:
+        for key in keys:
+            if key in group and (text := _text(group[key])):
+                return text
+    return ""
+
+
+def _default_values(data: dict, *, skip: set[str] | frozenset[str]) -> dict[str, object]:
     """The quantities found under the default key variants: registers and powers in the meter
-    group (the first group with an import register), the meter number in any group."""
-    groups = [_Group(value) for value in data.values() if isinstance(value, dict)]
-    meter_group = next(
-        (
-            group
-            for group in groups
-            if any(_number(group.lookup(key)) is not None for key in DEFAULT_KEYS["import_kwh"])
-        ),
-        None,
-    )
+    group (the first group with an import register), the meter number in any group. (Plain
+    loops: this runs for every message.)"""
+    groups = [_variants_in(value) for value in data.values() if isinstance(value, dict)]
+    meter_group = None
+    for group in groups:
+        if _first_number(group, DEFAULT_KEYS["import_kwh"]) is not None:
+            meter_group = group
+            break
     values: dict[str, object] = {}
     for quantity, keys in DEFAULT_KEYS.items():
         if quantity in skip:
             continue
         if quantity == "meter_number":
-            searched = ([meter_group] if meter_group else []) + groups
-            values[quantity] = next(
-                (
-                    _text(group.lookup(key))
-                    for group in searched
-                    for key in keys
-                    if _text(group.lookup(key))
-                ),
-                "",
-            )
+            searched = groups if meter_group is None else [meter_group, *groups]
+            values[quantity] = _first_text(searched, keys)
         elif meter_group is not None:
-            values[quantity] = next(
-                (
-                    _number(meter_group.lookup(key))
-                    for key in keys
-                    if _number(meter_group.lookup(key)) is not None
-                ),
-                None,
-            )
+            values[quantity] = _first_number(meter_group, keys)
     return values
 
 

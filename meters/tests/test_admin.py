@@ -34,13 +34,15 @@ def test_it_shows_readings_read_only_and_archives_their_days(admin_client):
     services.reading_record(
         meter=meter, at=datetime(2026, 1, 5, 12, tzinfo=UTC), import_kwh=1, source="api"
     )
-    url = reverse("admin:meters_reading_changelist")
-    assert admin_client.get(url).status_code == 200
-    reading = Reading.objects.get()
-    change = admin_client.get(reverse("admin:meters_reading_change", args=[reading.pk]))
-    assert change.status_code == 200 and b'name="import_kwh"' not in change.content
-    admin_client.post(url, {"action": "archive_days", "_selected_action": [reading.pk]})
+    change = admin_client.get(reverse("admin:meters_meter_change", args=[meter.pk]))
+    url = reverse("admin:meters_meter_readings", args=[meter.pk])
+    assert url in change.content.decode()
+    page = admin_client.get(url)
+    assert page.status_code == 200 and b'name="import_kwh"' not in page.content
+    assert "2026-01-05T12:00:00+00:00" in page.content.decode()
+    admin_client.post(url, {"day": "2026-01-05"})
     assert Archive.objects.get().period_start.isoformat() == "2026-01-05"
+    assert Reading.objects.count() == 1
 
 
 def test_it_pauses_and_resumes_reception_from_the_admin(admin_client, staff):

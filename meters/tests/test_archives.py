@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from config.exceptions import ApplicationError
 from meters import archives, services, tasks
-from meters.models import Archive, DailyUsage, MeterKind, Reading
+from meters.models import Archive, DailyUsage, MeterKind, Reading, ReadingDiagnostic
 from meters.services import ReadingIn
 from meters.timeutils import local_midnight
 
@@ -49,11 +49,13 @@ def _text(path):
 
 
 def _snapshot():
-    return list(
-        Reading.objects.order_by("meter_id", "at").values(
-            "meter_id", "at", "import_kwh", "export_kwh", "power_w", "source", "quality", "raw"
-        )
+    readings = Reading.objects.order_by("meter_id", "at").values(
+        "meter_id", "at", "import_kwh", "export_kwh", "power_w", "source", "quality"
     )
+    diagnostics = ReadingDiagnostic.objects.order_by("meter_id", "at").values_list(
+        "meter_id", "at", "raw"
+    )
+    return list(readings), list(diagnostics)
 
 
 def test_it_archives_a_day_with_a_manifest_and_the_same_bytes_twice(archive_dir):
@@ -77,7 +79,9 @@ def test_it_restores_archived_readings_identically_after_they_were_deleted():
     before = _snapshot()
     usage_before = list(DailyUsage.objects.values("day", "import_kwh", "is_partial"))
     archives.archive_write(kind="monthly", period_start=DAY)
+    assert len(before[1]) == 49  # each reading's raw, kept beside it (#16)
     Reading.objects.all().delete()
+    ReadingDiagnostic.objects.all().delete()
     DailyUsage.objects.all().delete()
     out = StringIO()
     call_command("restore_readings", "2026-01", stdout=out)

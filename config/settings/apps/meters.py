@@ -9,6 +9,9 @@ from ..environment import VAR_DIR, env
 ARCHIVE_DIR = env.path("ARCHIVE_DIR", default=VAR_DIR / "archive")
 # Raw readings of live (telemetry) meters older than this are pruned, once archived and rolled up.
 RAW_RETENTION_DAYS = env.int("RAW_RETENTION_DAYS", default=400)
+# Reading diagnostics (a client's raw object, the payload of an MQTT message without a usable
+# time) are kept this many days by reading time; the archives keep them with their readings.
+READING_DIAGNOSTICS_RETENTION_DAYS = env.int("READING_DIAGNOSTICS_RETENTION_DAYS", default=14)
 # Retry-After (seconds) that write doors send while reception is paused or in maintenance.
 RECEPTION_RETRY_AFTER_SECONDS = env.int("RECEPTION_RETRY_AFTER_SECONDS", default=60)
 # How far ahead of this server's clock a reading's timestamp may be before it is refused.
@@ -36,5 +39,9 @@ METERS_BEAT_SCHEDULE: dict = {
     "meters-prune-raw": {
         "task": "meters.tasks.prune_raw_readings",
         "schedule": crontab(minute=15, hour=2),
+    },
+    "meters-prune-diagnostics": {
+        "task": "meters.tasks.prune_reading_diagnostics",
+        "schedule": crontab(minute=20, hour=2),
     },
 }

@@ -86,7 +86,7 @@ def _dead_letter_row(message: Message, code: str, reason: str, device=None) -> D
         code=code[:32],
         # PostgreSQL text cannot hold NUL, and an exception's text may quote the payload.
         reason=reason.replace("\x00", "")[:REASON_MAX_LENGTH],
-        device=device,
+        device_id=None if device is None else device.pk,
         received_at=message.received_at,
     )
 

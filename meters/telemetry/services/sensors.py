@@ -1,8 +1,10 @@
 """SENSOR messages: from bytes to readings (two guarded steps), the devices they come from
 (attached by meter number when new), and the readings' batch write through the meters' ingest."""
 
+import json
 import logging
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -31,34 +33,80 @@ from .messages import (
 log = logging.getLogger("meters.telemetry.services")
 
 
-def _devices_with_meters():
-    """Devices with what a batch uses of them and of their meters: every batch loads hundreds,
-    and building whole model instances was a large part of its time."""
-    return Device.objects.select_related("meter").only(
-        "topic",
-        "meter__meter_id",
-        "meter__timezone",
-        "mapping_overrides",
-        "timezone",
-        "online",
-        "online_changed_at",
-        "last_seen",
-        "last_sensor_at",
-        "last_meter_number",
-    )
+@dataclass(slots=True)
+class DeviceState:
+    """What a batch uses of a device and of its meter, and the last-seen state it writes back.
+    A batch loads hundreds: model instances for them (and for their meters) were a large part
+    of its time (#16), so it reads rows."""
+
+    pk: int
+    topic: str
+    meter_pk: int | None
+    meter_number: str | None  # the meter's Meter.meter_id
+    meter_timezone: str | None
+    mapping_overrides: dict
+    timezone: str
+    last_seen: datetime | None
+    last_sensor_at: datetime | None
+    last_meter_number: str
+    last_payload: str = ""
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The zone of the payload's Time: the device's, else its meter's, else TIME_ZONE."""
+        return ZoneInfo(self.timezone or self.meter_timezone or settings.TIME_ZONE)
+
+    def __str__(self) -> str:
+        return self.topic
+
+
+_DEVICE_COLUMNS = (
+    "pk",
+    "topic",
+    "meter_id",
+    "meter__meter_id",
+    "meter__timezone",
+    "mapping_overrides",
+    "timezone",
+    "last_seen",
+    "last_sensor_at",
+    "last_meter_number",
+)
+_DEVICES_SQL = (
+    f"SELECT d.id, d.topic, d.meter_id, m.meter_id, m.timezone, d.mapping_overrides::text, "  # noqa: S608
+    "d.timezone, d.last_seen, d.last_sensor_at, d.last_meter_number "
+    f"FROM {Device._meta.db_table} d LEFT JOIN {Meter._meta.db_table} m ON m.id = d.meter_id "
+    "WHERE d.topic = ANY(%b::text[])"
+)
+
+
+def _device_states(topics: set[str]) -> dict[str, DeviceState]:
+    """The devices of these topics with their meters, by topic: one query, rows not instances."""
+    if not topics:
+        return {}
+    if settings.DATABASE_IS_POSTGRES:
+        with array_cursor() as cursor:
+            cursor.execute(_DEVICES_SQL, [list(topics)])
+            rows = [
+                (*row[:5], json.loads(row[5]) if row[5] not in (None, "{}") else {}, *row[6:])
+                for row in cursor.fetchall()
+            ]
+    else:
+        rows = Device.objects.filter(topic__in=topics).values_list(*_DEVICE_COLUMNS)
+    return {row[1]: DeviceState(*row[:5], row[5] or {}, *row[6:]) for row in rows}
 
 
 def _devices_for(
     topics: set[str], messages: list[Message], sensors: list[tuple[int, topics.Topic]]
-) -> dict[str, Device]:
+) -> dict[str, DeviceState]:
     """Known devices by topic. A new or unassigned device whose payload names the number of a
     live meter without a device is attached to it; other new devices are recorded unassigned (or
     left out when unknown devices are ignored)."""
     if not topics:
         return {}
-    devices = {d.topic: d for d in _devices_with_meters().filter(topic__in=topics)}
+    devices = _device_states(topics)
     missing = topics - set(devices)
-    unassigned = {name for name, device in devices.items() if device.meter_id is None}
+    unassigned = {name for name, device in devices.items() if device.meter_pk is None}
     if not missing and not unassigned:
         return devices
     numbers: dict[str, str] = {}
@@ -91,22 +139,12 @@ def _devices_for(
             log.info("telemetry: device %s attached to meter %s by its meter number", name, meter)
     # Another ingest process may create the same device at the same moment.
     Device.objects.bulk_create(new, ignore_conflicts=True)
-    devices.update(
-        {d.topic: d for d in _devices_with_meters().filter(topic__in=missing | unassigned)}
-    )
+    devices.update(_device_states(missing | unassigned))
     return devices
 
 
 def _meter_number(payload: bytes) -> str:
     return payloads.sensor_map(payloads.json_parse(payload)).meter_number[:64]
-
-
-def _device_tz(device: Device) -> ZoneInfo:
-    if device.timezone:
-        return ZoneInfo(device.timezone)
-    if device.meter is not None:
-        return device.meter.tz
-    return ZoneInfo(settings.TIME_ZONE)
 
 
 SKIP_BOOT_ZERO = "boot_zero"
@@ -135,6 +173,16 @@ def sensor_reading(
     at, source = payloads.reading_time(
         mapped.time, tz=tz, received_at=message.received_at, max_ahead=ahead, max_behind=behind
     )
+    raw = None
+    if source == payloads.TIME_FROM_RECEIPT:
+        # The stored time is not the device's: the payload is the only record of what it sent.
+        # A reading with its own Time says all it has to say in its columns (#16).
+        raw = {
+            "device": device_topic,
+            "time_source": source,
+            "time": mapped.time,
+            "payload": _printable(message.payload),
+        }
     return meter_services.ReadingIn(
         meter_id=meter_id,
         at=at,
@@ -144,12 +192,7 @@ def sensor_reading(
         power_l1_w=mapped.power_l1_w,
         power_l2_w=mapped.power_l2_w,
         power_l3_w=mapped.power_l3_w,
-        raw={
-            "device": device_topic,
-            "time_source": source,
-            "time": mapped.time,
-            "payload": _printable(message.payload),
-        },
+        raw=raw,
     )
 
 
@@ -177,7 +220,7 @@ def sensor_message_reading(
 def _store_sensors(
     messages: list[Message],
     sensors: list[tuple[int, topics.Topic]],
-    devices: dict[str, Device],
+    devices: dict[str, DeviceState],
     report: BatchReport,
     dead: list[DeadLetter],
 ) -> None:
@@ -185,8 +228,8 @@ def _store_sensors(
         return
     ahead = timedelta(seconds=settings.TELEMETRY_TIME_MAX_AHEAD_SECONDS)
     behind = timedelta(seconds=settings.TELEMETRY_TIME_MAX_BEHIND_SECONDS)
-    pending: list[tuple[int, Device, meter_services.ReadingIn]] = []
-    touched: dict[int, Device] = {}
+    pending: list[tuple[int, DeviceState, meter_services.ReadingIn]] = []
+    touched: dict[int, DeviceState] = {}
     for index, topic in sensors:
         message = messages[index]
         device = devices.get(topic.device)
@@ -204,7 +247,7 @@ def _store_sensors(
         )
         if not isinstance(mapped, Refused) and mapped.meter_number:
             device.last_meter_number = mapped.meter_number[:64]
-        if not isinstance(mapped, Refused) and device.meter is None:
+        if not isinstance(mapped, Refused) and device.meter_pk is None:
             mapped = Refused(
                 "unassigned_device",
                 f"Device {device.topic} is not attached to a meter; attach it in the admin.",
@@ -215,9 +258,9 @@ def _store_sensors(
                 sensor_reading,
                 mapped,
                 message,
-                meter_id=device.meter.meter_id,
+                meter_id=device.meter_number,
                 device_topic=device.topic,
-                tz=_device_tz(device),
+                tz=device.tz,
                 ahead=ahead,
                 behind=behind,
                 message=message,
@@ -236,7 +279,7 @@ def _store_sensors(
 
 def _readings_write(
     messages: list[Message],
-    pending: list[tuple[int, Device, meter_services.ReadingIn]],
+    pending: list[tuple[int, DeviceState, meter_services.ReadingIn]],
     report: BatchReport,
     dead: list[DeadLetter],
 ) -> None:
@@ -262,11 +305,16 @@ def _readings_write(
             report.outcomes[index] = STORED
 
 
+def stamped_on_receipt(reading: meter_services.ReadingIn) -> bool:
+    """Whether the reading's time is its message's receive time (the device sent none usable)."""
+    return reading.raw is not None and reading.raw["time_source"] == payloads.TIME_FROM_RECEIPT
+
+
 def _first_receipts(
     messages: list[Message],
-    pending: list[tuple[int, Device, meter_services.ReadingIn]],
+    pending: list[tuple[int, DeviceState, meter_services.ReadingIn]],
     report: BatchReport,
-) -> list[tuple[int, Device, meter_services.ReadingIn]]:
+) -> list[tuple[int, DeviceState, meter_services.ReadingIn]]:
     """Exactly-once for readings stamped with their receive time: a redelivery has a new receive
     time, so the unique (meter, time) cannot recognise it. Their digests are recorded in this
     transaction (``ReceivedMessage``, kept TELEMETRY_DEDUP_WINDOW_SECONDS); one already recorded is
@@ -274,7 +322,7 @@ def _first_receipts(
     stamped = {
         index: message_digest(messages[index])
         for index, _, reading in pending
-        if reading.raw["time_source"] == payloads.TIME_FROM_RECEIPT
+        if stamped_on_receipt(reading)
     }
     if not stamped:
         return pending
@@ -296,13 +344,16 @@ def _first_receipts(
 _TOUCHED = ["last_seen", "last_sensor_at", "last_payload", "last_meter_number"]
 
 
-def _devices_touch(devices: list[Device]) -> None:
+def _devices_touch(devices: list[DeviceState]) -> None:
     """Write the devices' last-seen state: on PostgreSQL one UPDATE from arrays (the ORM's
     bulk_update builds a CASE per row and field, slower than the readings' COPY)."""
     if not devices:
         return
     if not settings.DATABASE_IS_POSTGRES:
-        Device.objects.bulk_update(devices, _TOUCHED)
+        Device.objects.bulk_update(
+            [Device(pk=d.pk, **{name: getattr(d, name) for name in _TOUCHED}) for d in devices],
+            _TOUCHED,
+        )
         return
     table = Device._meta.db_table
     with array_cursor() as cursor:

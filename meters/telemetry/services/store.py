@@ -19,9 +19,11 @@ meters' rules (unique meter+time, registers never go down unless reset, receptio
 import logging
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
+from config.database import array_cursor
 from config.exceptions import ApplicationError, NotFound
 from meters import services as meter_services
 
@@ -43,7 +45,7 @@ from .messages import (
     message_digest,
     messages_dead_letter,
 )
-from .sensors import _devices_for, _store_sensors
+from .sensors import DeviceState, _devices_for, _store_sensors
 
 log = logging.getLogger("meters.telemetry.services")
 
@@ -107,7 +109,7 @@ def messages_store(*, messages: list[Message]) -> BatchReport:
 def _store_lwts(
     messages: list[Message],
     lwts: list[tuple[int, topics.Topic]],
-    devices: dict[str, Device],
+    devices: dict[str, DeviceState],
     report: BatchReport,
     dead: list[DeadLetter],
 ) -> None:
@@ -122,14 +124,17 @@ def _store_lwts(
             _reject(report, index, online.code)
             _dead_letter(dead, message, online.code, online.reason, device)
             continue
-        device_set_online(device=device, online=online, at=message.received_at)
+        # An LWT is rare: the model instance is made only here (the write reads what it needs).
+        device_set_online(
+            device=Device(pk=device.pk, topic=device.topic), online=online, at=message.received_at
+        )
         report.outcomes[index] = STORED
 
 
 def _store_states(
     messages: list[Message],
     states: list[tuple[int, topics.Topic]],
-    devices: dict[str, Device],
+    devices: dict[str, DeviceState],
     report: BatchReport,
 ) -> None:
     """Tasmota's STATE heartbeat: the device is alive (last seen), nothing else is kept."""
@@ -140,6 +145,17 @@ def _store_states(
         if device is not None:
             at = messages[index].received_at
             seen[device.pk] = max(seen.get(device.pk, at), at)
+    if not seen:
+        return
+    if settings.DATABASE_IS_POSTGRES:
+        with array_cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Device._meta.db_table} AS d SET last_seen = v.at "  # noqa: S608 - constant
+                "FROM unnest(%b::bigint[], %b::timestamptz[]) AS v(id, at) "
+                "WHERE d.id = v.id AND (d.last_seen IS NULL OR d.last_seen < v.at)",
+                [list(seen), list(seen.values())],
+            )
+        return
     for pk, at in seen.items():
         Device.objects.filter(pk=pk).filter(Q(last_seen__isnull=True) | Q(last_seen__lt=at)).update(
             last_seen=at

@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.tests.factories import StaffFactory
 from config.exceptions import ApplicationError, ServiceUnavailable
 from meters import services as meter_services
-from meters.models import MeterKind, Reading
+from meters.models import MeterKind, Reading, ReadingDiagnostic
 from meters.telemetry import services, supervision
 from meters.telemetry.models import Alert, AlertKind, DeadLetter, Device, DeviceTransition
 from meters.telemetry.services import Message
@@ -56,8 +56,8 @@ def test_it_stores_a_sensor_message_as_a_reading_with_payload_time():
     assert reading.export_kwh == Decimal("266.8507")
     assert reading.power_w == pytest.approx(79.9)
     assert reading.source == "mqtt"
-    assert reading.raw["time_source"] == "payload"
-    assert reading.raw["device"] == device.topic
+    # The columns say everything a payload with its own Time says: no diagnostic (#16).
+    assert not ReadingDiagnostic.objects.exists()
     device.refresh_from_db()
     assert device.last_sensor_at == now
 
@@ -69,7 +69,9 @@ def test_it_uses_the_receive_time_when_the_payload_time_is_implausible_and_says_
     services.messages_store(messages=[sensor(device, payload, now)])
     reading = Reading.objects.get(meter=device.meter)
     assert reading.at == now
-    assert reading.raw["time_source"] == "received"
+    diagnostic = ReadingDiagnostic.objects.get(meter=device.meter, at=now)
+    assert diagnostic.raw["time_source"] == "received"
+    assert diagnostic.raw["device"] == device.topic and "1970-01-01" in diagnostic.raw["payload"]
     assert reading.power_w == -400
 
 
@@ -114,7 +116,8 @@ def test_it_stores_a_payload_without_plausible_time_once_whenever_it_is_redelive
     assert first.outcomes == ["stored"]
     assert again.outcomes == ["duplicate", "duplicate"]
     [reading] = Reading.objects.filter(meter=device.meter)
-    assert (reading.at, reading.raw["time_source"]) == (now, "received")
+    [diagnostic] = ReadingDiagnostic.objects.filter(meter=device.meter)
+    assert (reading.at, diagnostic.raw["time_source"]) == (now, "received")
 
 
 def test_it_stores_a_timeless_battery_reading_once_whenever_it_is_redelivered():
