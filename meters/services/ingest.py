@@ -27,7 +27,7 @@ from meters.models import (
 )
 from meters.timeutils import JUST_BEFORE, day_bounds
 
-from .pushes import LIVE_PUSH_WINDOW, _live_reading, _push_readings
+from .pushes import LIVE_PUSH_WINDOW, _live_reading, _push_readings, readings_announce
 from .reception import reception_ensure_open
 from .rollups import _rollups_appended, _rollups_recomputed, _rollups_save
 from .storage import _last_seen_save, _stored_series, _write_readings
@@ -171,7 +171,7 @@ def reading_ingest_bulk(
     accepted = [c for c in by_key.values() if c.result.status == ACCEPTED]
     if accepted:
         _write_readings(accepted, source)
-        _after_write(accepted, series)
+        _after_write(accepted, series, source)
     return results
 
 
@@ -266,7 +266,7 @@ def _refuse_atomic_batch(results: list[ItemResult]) -> None:
     )
 
 
-def _after_write(accepted: list[_Candidate], series: dict[int, _Series]) -> None:
+def _after_write(accepted: list[_Candidate], series: dict[int, _Series], source: str) -> None:
     """Roll-ups, last-seen and live pushes for readings just written. ``series``: each meter's
     stored readings around its accepted candidates, as loaded before the write."""
     per_meter: dict[int, list[_Candidate]] = defaultdict(list)
@@ -298,6 +298,7 @@ def _after_write(accepted: list[_Candidate], series: dict[int, _Series]) -> None
     rollups.extend(_rollups_recomputed(inserted, series))
     _rollups_save(rollups, {})
     _last_seen_save(seen)
+    readings_announce(per_meter, source)
     if news:
         transaction.on_commit(lambda: _push_readings(news))
 

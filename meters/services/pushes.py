@@ -1,4 +1,5 @@
-"""Live pushes of the newest reading of each meter to the customer's open portal."""
+"""Live pushes of the newest reading of each meter to the customer's open portal, and the
+readings stored as notifications' events for webhooks."""
 
 from datetime import timedelta
 
@@ -6,6 +7,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from accounts import live
+from notifications.services import events_publish
 
 from .validation import LockedMeter, _Candidate
 
@@ -42,3 +44,28 @@ def _push_readings(news: list[dict]) -> None:
         return
     cache.set_many(dict.fromkeys(due, 1), timeout=settings.LIVE_PUSH_MIN_INTERVAL_SECONDS)
     live.push_many((data.pop("account_id"), "meter.reading", data) for data in due.values())
+
+
+def readings_announce(per_meter: dict[int, list[_Candidate]], source: str) -> None:
+    """``reading_stored`` events for the webhooks that subscribe: one per meter per batch (its
+    count, time span and newest registers), so a fleet publishing every 10 s makes one event
+    per meter per ingest batch, not per message. Nothing is built unless an endpoint wants it."""
+    events_publish(
+        kind="reading_stored",
+        items=(
+            (
+                candidates[0].meter.account_id,
+                {
+                    "meter": candidates[0].meter.meter_id,
+                    "source": source,
+                    "readings": len(candidates),
+                    "first_at": candidates[0].at,
+                    "last_at": candidates[-1].at,
+                    "import_kwh": candidates[-1].import_kwh,
+                    "export_kwh": candidates[-1].export_kwh,
+                    "power_w": candidates[-1].item.power_w,
+                },
+            )
+            for candidates in per_meter.values()
+        ),
+    )
