@@ -12,7 +12,8 @@ from rest_framework.permissions import AllowAny
 from config.api import ErrorOutput
 
 # What each error status means on every operation that can answer it. An operation documents a
-# code only where it can happen: 400 where it takes query parameters or a body; 404 where its
+# code only where it can happen: 400 where it takes query parameters, a body or a path parameter
+# with a format (a date, a time); 404 where its
 # path or a query parameter names a record (or a page beyond the last); 413/415 where it takes a
 # body; 409 (a conflict with what is stored) and 503 (reception paused) on every write, since the
 # services behind any write may raise them (a view that knows more documents its own text).
@@ -34,6 +35,11 @@ _ERRORS = {
 # A local time of day as the API writes it ("07:30:00"): OpenAPI's `format: time` is RFC 3339's
 # full-time, which needs an offset, so a validating client refused every TimeField we answer.
 _LOCAL_TIME = {"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$"}
+
+
+def _validated_path(parameter: dict) -> bool:
+    """A path parameter with a format (a date, a time) is parsed, and a bad one answered 400."""
+    return parameter["in"] == "path" and "format" in parameter.get("schema", {})
 
 
 def _is_nullable_relation(field) -> bool:
@@ -75,7 +81,11 @@ class ApiSchema(AutoSchema):
         parameters = operation.get("parameters", [])
         has_body = "requestBody" in operation
         codes = ["401", "429"]
-        if has_body or any(parameter["in"] == "query" for parameter in parameters):
+        if (
+            has_body
+            or any(parameter["in"] == "query" for parameter in parameters)
+            or any(_validated_path(parameter) for parameter in parameters)
+        ):
             codes.append("400")
         if not all(isinstance(p, AllowAny) for p in self.view.get_permissions()) or has_body:
             codes.append("403")

@@ -3,7 +3,8 @@ records. The reading is named by its meter and time in the URL."""
 
 from datetime import datetime
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,10 +29,19 @@ def _at_of(text: str, meter) -> datetime:
         raise ApplicationError(f"at: {text[:64]!r} {exc}.", field="at") from exc
 
 
+AT = OpenApiParameter(
+    "at",
+    OpenApiTypes.DATETIME,
+    OpenApiParameter.PATH,
+    description="The reading's time, ISO 8601 (`Z` or an offset; without one, the meter's zone).",
+)
+
+
 class ReadingCorrectionApi(APIView):
     permission_classes = [IsStaff]
 
     @extend_schema(
+        parameters=[AT],
         responses=s.CorrectionOutput(many=True),
         summary="A reading's corrections, newest first (staff)",
     )
@@ -41,6 +51,7 @@ class ReadingCorrectionApi(APIView):
         return Response(s.CorrectionOutput(records, many=True).data)
 
     @extend_schema(
+        parameters=[AT],
         request=s.CorrectionInput,
         responses={201: s.CorrectionOutput},
         summary="Amend or void a stored reading (staff)",
