@@ -79,7 +79,6 @@ def _overflow(page) -> dict:
         ("billing/bill", ["field-consumption_kwh", "field-total"]),
         ("charging/transaction", ["field-energy_kwh"]),
         ("charging/charger", []),
-        ("meters/reading", ["field-import_kwh", "field-export_kwh"]),
         ("meters/meter", []),
     ],
 )
