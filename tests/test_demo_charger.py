@@ -115,6 +115,12 @@ async def test_it_boots_and_runs_a_remotely_started_session_with_meter_values():
                 lambda: Transaction.objects.filter(pk=session.pk, stopped_at__isnull=False).first(),
                 what="the session to stop",
             )
+            # The station reports Finishing, sends StopTransaction (which stores stopped_at), and
+            # only then reports Available: wait for that last StatusNotification before stopping it.
+            await eventually(
+                lambda: state.session is None and state.status == "Available",
+                what="the charger to report Available after the session",
+            )
         finally:
             stop.set()
             with contextlib.suppress(asyncio.CancelledError):
