@@ -41,6 +41,14 @@ def goal_for_user(*, user: User, charger_id: int) -> ChargingGoal:
     return goal
 
 
+def goal_of(*, charger: Charger) -> ChargingGoal | None:
+    return ChargingGoal.objects.filter(charger=charger).first()
+
+
+def schedule_of(*, battery) -> BatterySchedule | None:
+    return BatterySchedule.objects.filter(battery=battery).first()
+
+
 def plan_latest(*, goal: ChargingGoal) -> ChargingPlan | None:
     return goal.plans.select_related("command").first()
 

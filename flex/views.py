@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from config.exceptions import InvalidInput, NotFound
 
@@ -40,18 +41,45 @@ def _chart(plan, *, power_label: str, prices: list[tuple[str, list]]) -> dict:
     }
 
 
-def _submitted(request, *, fields, checkbox: str, save) -> dict | None:
-    """A POSTed form through its service: None once saved, else the refusal's errors by field
-    (``{}`` when nothing was posted)."""
-    if request.method != "POST":
-        return {}
-    data = {name: request.POST.get(name, "") for name in fields}
-    data[checkbox] = request.POST.get(checkbox) == "on"
+def _owned(lookup):
+    """The customer's own charger or battery, or 404 (another's is as absent as none)."""
     try:
-        save(data)
-    except InvalidInput as error:
-        return error.errors
-    return None
+        return lookup()
+    except NotFound as error:
+        raise Http404(error.message) from error
+
+
+def _form_page(
+    request,
+    *,
+    fields: tuple[str, ...],
+    checkbox: str,
+    save,
+    saved: tuple[str, str],
+    stored: dict,
+    template: str,
+    context,
+):
+    """The shape both plan pages share: a POSTed form goes through its service (the API's
+    validator); once saved, a message and a redirect to the page; refused, the page again with
+    the errors by field and what was posted (400); a GET shows the stored values. ``context``
+    builds the rest of the page, only when it is shown."""
+    values = stored
+    errors: dict = {}
+    if request.method == "POST":
+        data = {name: request.POST.get(name, "") for name in fields}
+        data[checkbox] = request.POST.get(checkbox) == "on"
+        try:
+            save(data)
+        except InvalidInput as error:
+            errors = error.errors
+        else:
+            message, url = saved
+            messages.success(request, message)
+            return redirect(url)
+        values = stored | {name: request.POST.get(name, "") for name in fields}
+    page = context() | {"errors": errors, "values": values}
+    return render(request, template, page, status=400 if errors else 200)
 
 
 def home_panel(request) -> dict | None:
@@ -93,37 +121,32 @@ def _goal_form_values(goal: ChargingGoal | None) -> dict:
 
 @login_required
 def charger_plan(request, pk: int):
-    try:
-        charger = selectors.charger_for_goal(user=request.user, charger_id=pk)
-    except NotFound as error:
-        raise Http404(error.message) from error
-    errors = _submitted(
+    charger = _owned(lambda: selectors.charger_for_goal(user=request.user, charger_id=pk))
+    goal = selectors.goal_of(charger=charger)
+    plan = selectors.plan_latest(goal=goal) if goal else None
+    chart = None
+    if plan:
+        chart = _chart(plan, power_label="Planned power (kW)", prices=[("Price", plan.prices)])
+    return _form_page(
         request,
         fields=GOAL_FORM_FIELDS,
         checkbox="charge_now",
         save=lambda data: services.goal_set(charger=charger, **data),
+        saved=(
+            "Your charging goal is saved and planned.",
+            reverse("flex:charger-plan", kwargs={"pk": pk}),
+        ),
+        stored=_goal_form_values(goal),
+        template="flex/charger_plan.html",
+        context=lambda: {
+            "charger": charger,
+            "goal": goal,
+            "plan": plan,
+            "slots": selectors.plan_slots(plan=plan) if plan else [],
+            "sessions": services.session_outcomes(goal=goal) if goal else [],
+            "chart": chart,
+        },
     )
-    if errors is None:
-        messages.success(request, "Your charging goal is saved and planned.")
-        return redirect("flex:charger-plan", pk=pk)
-    goal = ChargingGoal.objects.filter(charger=charger).first()
-    plan = selectors.plan_latest(goal=goal) if goal else None
-    values = _goal_form_values(goal)
-    if request.method == "POST":
-        values |= {name: request.POST.get(name, "") for name in GOAL_FORM_FIELDS}
-    context = {
-        "charger": charger,
-        "goal": goal,
-        "plan": plan,
-        "slots": selectors.plan_slots(plan=plan) if plan else [],
-        "sessions": services.session_outcomes(goal=goal) if goal else [],
-        "errors": errors,
-        "values": values,
-        "chart": _chart(plan, power_label="Planned power (kW)", prices=[("Price", plan.prices)])
-        if plan
-        else None,
-    }
-    return render(request, "flex/charger_plan.html", context, status=400 if errors else 200)
 
 
 def _schedule_form_values(schedule: BatterySchedule | None) -> dict:
@@ -140,40 +163,33 @@ def _schedule_form_values(schedule: BatterySchedule | None) -> dict:
 
 @login_required
 def battery_plan(request, key: str):
-    try:
-        battery = selectors.battery_for_schedule(user=request.user, key=key)
-    except NotFound as error:
-        raise Http404(error.message) from error
-    errors = _submitted(
-        request,
-        fields=SCHEDULE_FORM_FIELDS,
-        checkbox="enabled",
-        save=lambda data: services.schedule_set(battery=battery, **data),
-    )
-    if errors is None:
-        messages.success(request, "Your battery schedule is saved and planned.")
-        return redirect("flex:battery-plan", key=battery.identifier)
-    schedule = BatterySchedule.objects.filter(battery=battery).first()
+    battery = _owned(lambda: selectors.battery_for_schedule(user=request.user, key=key))
+    schedule = selectors.schedule_of(battery=battery)
     plan = selectors.battery_plan_latest(schedule=schedule) if schedule else None
-    values = _schedule_form_values(schedule)
-    if request.method == "POST":
-        values |= {name: request.POST.get(name, "") for name in SCHEDULE_FORM_FIELDS}
-    prices = []
+    chart = None
     if plan:
         prices = [("Import price", plan.prices)]
         if any(p is not None for p in plan.export_prices):
             prices.append(("Export price", plan.export_prices))
-    context = {
-        "battery": battery,
-        "schedule": schedule,
-        "reserve": services.schedule_reserve(schedule=schedule) if schedule else None,
-        "plan": plan,
-        "saving": -plan.cost_pence if plan else None,
-        "slots": selectors.battery_plan_slots(plan=plan) if plan else [],
-        "errors": errors,
-        "values": values,
-        "chart": _chart(plan, power_label="Power (kW): + discharging, - charging", prices=prices)
-        if plan
-        else None,
-    }
-    return render(request, "flex/battery_plan.html", context, status=400 if errors else 200)
+        chart = _chart(plan, power_label="Power (kW): + discharging, - charging", prices=prices)
+    return _form_page(
+        request,
+        fields=SCHEDULE_FORM_FIELDS,
+        checkbox="enabled",
+        save=lambda data: services.schedule_set(battery=battery, **data),
+        saved=(
+            "Your battery schedule is saved and planned.",
+            reverse("flex:battery-plan", kwargs={"key": battery.identifier}),
+        ),
+        stored=_schedule_form_values(schedule),
+        template="flex/battery_plan.html",
+        context=lambda: {
+            "battery": battery,
+            "schedule": schedule,
+            "reserve": services.schedule_reserve(schedule=schedule) if schedule else None,
+            "plan": plan,
+            "saving": -plan.cost_pence if plan else None,
+            "slots": selectors.battery_plan_slots(plan=plan) if plan else [],
+            "chart": chart,
+        },
+    )
