@@ -15,6 +15,7 @@ from billing.tests.factories import TariffAssignmentFactory, TariffFactory
 from billing.tests.test_services import daily_readings
 from charging.models import Connector, Transaction
 from charging.tests.factories import ChargerFactory
+from meters.models import Meter
 from meters.tests.factories import MeterFactory
 from tests.test_dashboard_browser import log_in, off_loop
 
@@ -102,4 +103,41 @@ def test_a_changelist_fits_a_laptop_with_its_numbers_whole(
         cell = page.locator(f"#result_list td.{column}").first
         assert cell.evaluate("c => getComputedStyle(c).whiteSpace") == "nowrap", column
         assert cell.evaluate("c => getComputedStyle(c).textAlign") == "right", column
+    assert console_errors == []
+
+
+def test_a_meters_readings_page_fits_a_laptop_and_links_each_reading_to_its_corrections(
+    page, live_server, console_errors
+):
+    """Readings have a page per meter (their composite key has no changelist): on a 1366 px
+    laptop it fits, its registers are whole, and a reading's time opens the reading's page."""
+    off_loop(_seed)
+    staff = off_loop(StaffFactory)
+    meter = off_loop(lambda: Meter.objects.order_by("pk").first())
+    page.set_viewport_size(LAPTOP)
+    log_in(page, live_server.url, staff)
+
+    page.goto(f"{live_server.url}/admin/meters/meter/{meter.pk}/readings/")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "meters-meter-readings-1366.png"), full_page=True)
+    sizes = page.evaluate(
+        """() => {
+            const table = document.querySelector('table.meter-readings');
+            const clipped = [...table.querySelectorAll('td, th')].filter(
+                cell => cell.scrollWidth > cell.clientWidth + 1).map(cell => cell.textContent);
+            return {page: document.documentElement.scrollWidth, window: window.innerWidth,
+                    rows: table.querySelectorAll('tbody tr').length, clipped};
+        }"""
+    )
+    assert sizes["page"] <= sizes["window"], sizes
+    assert sizes["clipped"] == [], sizes
+    assert sizes["rows"] > 1, sizes
+    register = page.locator("table.meter-readings td.numeric").first
+    assert register.evaluate("c => getComputedStyle(c).whiteSpace") == "nowrap"
+    assert register.evaluate("c => getComputedStyle(c).textAlign") == "right"
+
+    page.locator("table.meter-readings td.at a").first.click()
+    page.wait_for_load_state()
+    assert f"/admin/meters/readingcorrection/reading/{meter.meter_id}/" in page.url
+    assert page.locator("#content").get_by_text(meter.meter_id).first.is_visible()
     assert console_errors == []

@@ -39,7 +39,9 @@ def test_it_shows_readings_read_only_and_archives_their_days(admin_client):
     assert url in change.content.decode()
     page = admin_client.get(url)
     assert page.status_code == 200 and b'name="import_kwh"' not in page.content
-    assert "2026-01-05T12:00:00+00:00" in page.content.decode()
+    assert "2026-01-05 12:00:00" in page.content.decode()  # UTC, linked to its page:
+    assert "/readingcorrection/reading/" in page.content.decode()
+    assert "2026-01-05T12:00:00Z/" in page.content.decode()
     admin_client.post(url, {"day": "2026-01-05"})
     assert Archive.objects.get().period_start.isoformat() == "2026-01-05"
     assert Reading.objects.count() == 1
