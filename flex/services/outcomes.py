@@ -17,6 +17,7 @@ from decimal import Decimal
 
 import numpy as np
 
+from billing.registry import SessionSaving
 from charging import selectors as charging_selectors
 from charging.models import Transaction
 from meters.timeutils import HALF_HOUR
@@ -103,3 +104,25 @@ def session_outcomes(*, goal: ChargingGoal, limit: int = SESSIONS_SHOWN) -> list
         charger=goal.charger, connector_id=goal.connector_id, limit=limit
     )
     return [session_outcome(transaction=row, max_power_w=goal.max_power_w) for row in sessions]
+
+
+def session_savings_for_bill(*, transactions: list[Transaction]) -> dict[int, SessionSaving]:
+    """For billing's registry (registered in ``FlexConfig.ready``): what smart charging saved in
+    each of ``transactions`` that ran on a goal's connector, the same figure as the goal's
+    sessions list (``session_outcomes``) gives; other sessions are left out."""
+    goals = {
+        goal.charger_id: goal
+        for goal in ChargingGoal.objects.filter(
+            charger_id__in={transaction.charger_id for transaction in transactions}
+        )
+    }
+    savings: dict[int, SessionSaving] = {}
+    for transaction in transactions:
+        goal = goals.get(transaction.charger_id)
+        if goal is None or goal.connector_id != transaction.connector_id:
+            continue
+        outcome = session_outcome(transaction=transaction, max_power_w=goal.max_power_w)
+        savings[transaction.pk] = SessionSaving(
+            saved_pence=outcome.saved_pence, unpriced_wh=outcome.unpriced_wh
+        )
+    return savings
