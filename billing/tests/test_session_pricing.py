@@ -80,7 +80,10 @@ def smart_session(charger):
             meter_value=[{"timestamp": at.isoformat(), "sampled_value": [{"value": str(wh)}]}],
         )
     charging_services.transaction_stop(
-        charger=charger, transaction_id=started.pk, meter_stop=11000, timestamp=_at(11, 7).isoformat()
+        charger=charger,
+        transaction_id=started.pk,
+        meter_stop=11000,
+        timestamp=_at(11, 7).isoformat(),
     )
     started.refresh_from_db()
     return started
@@ -258,9 +261,9 @@ def test_a_register_is_spread_linearly_over_the_half_hours_it_crosses():
 
 @settings(max_examples=60, deadline=None)
 @given(
-    st.lists(
-        st.tuples(st.integers(0, 6 * 3600), st.integers(0, 5000)), min_size=2, max_size=8
-    ).map(sorted)
+    st.lists(st.tuples(st.integers(0, 6 * 3600), st.integers(0, 5000)), min_size=2, max_size=8).map(
+        sorted
+    )
 )
 def test_the_half_hours_add_up_to_the_registers_energy(steps):
     """Whatever the samples, every half-hour's share is positive and they sum to the energy."""
