@@ -162,6 +162,7 @@ def _price_half_hourly(
             label,
             f": {_fmt(quantity)} kWh over {len(used)} half-hours at their own rates "
             f"(average {_fmt(average)}/kWh)" + _saving_text(saving, tariff.currency),
+            transaction.charger.charge_point_id,
         ),
         quantity=quantity,
         unit="kWh",
@@ -190,12 +191,13 @@ def _saving_text(saving: registry.SessionSaving | None, currency: str) -> str:
     return "; smart charging cost the same as charging on plug-in"
 
 
-def _fitted(label: str, rest: str) -> str:
-    """``label + rest`` within a line's description, shortening the label (a long charger id)
+def _fitted(label: str, rest: str, charger: str) -> str:
+    """``label + rest`` within a line's description, shortening the charger's id in the label
     rather than losing the figures at the end."""
-    room = DESCRIPTION_MAX - len(rest)
-    if len(label) > room:
-        label = label[: max(room - 1, 0)] + "…"
+    excess = len(label) + len(rest) - DESCRIPTION_MAX
+    if excess > 0:
+        short = charger[: max(len(charger) - excess - 1, 1)] + "…"
+        label = label.replace(f" on {charger}, ", f" on {short}, ", 1)
     return label + rest
 
 

@@ -277,3 +277,23 @@ def test_the_half_hours_add_up_to_the_registers_energy(steps):
     assert all(slot.minute in (0, 30) and slot.second == 0 for slot in parts)
     total = (points[-1][1] - points[0][1]) / 1000
     assert abs(sum(parts.values(), Decimal(0)) - total) < Decimal("1e-20")
+
+
+def test_a_long_charger_id_is_shortened_before_the_saving_is(account):
+    half_hourly(MeterFactory(account=account), FEB, date(2026, 3, 1), per_half_hour=Decimal("0.5"))
+    charger = ChargerFactory(account=account, charge_point_id="CP-" + "9" * 45)  # 48, the most
+    flex_services.goal_set(charger=charger, now=_at(10, 17), **GOAL)
+    tariff = agile_tariff(name="Agile")
+    TariffAssignmentFactory(account=account, tariff=tariff)
+    feed_february(tariff)
+    smart_session(charger)
+
+    bill, _ = services.bill_generate_for_month(account=account, month=FEB)
+
+    description = bill.lines.get(kind=LineKind.CHARGING).description
+    assert len(description) == 200
+    assert description.startswith("Charging session #") and "CP-999" in description
+    assert description.endswith(
+        "…, 11 Feb: 10 kWh over 3 half-hours at their own rates (average 0.0589/kWh); smart "
+        "charging saved £3.17 inc VAT against charging on plug-in"
+    )
