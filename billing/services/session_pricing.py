@@ -160,7 +160,7 @@ def _price_half_hourly(
         kind=LineKind.CHARGING,
         description=_fitted(
             label,
-            f": {_fmt(quantity)} kWh over {len(used)} half-hours at their own rates "
+            f": {_fmt(quantity)} kWh over {len(used)} {_half_hours(len(used))} at their own rates "
             f"(average {_fmt(average)}/kWh)" + _saving_text(saving, tariff.currency),
             transaction.charger.charge_point_id,
         ),
@@ -174,6 +174,10 @@ def _price_half_hourly(
     line.amount = money(value)  # the half-hours summed, rounded once for the session
     draft.lines.append(line)
     return True
+
+
+def _half_hours(count: int) -> str:
+    return "half-hour" if count == 1 else "half-hours"
 
 
 def _saving_text(saving: registry.SessionSaving | None, currency: str) -> str:

@@ -158,6 +158,52 @@ def test_an_agile_session_is_priced_per_half_hour_and_says_what_smart_charging_s
     assert description in " ".join(pdf.split())  # the PDF wraps it over lines
 
 
+def test_each_smart_session_on_the_bill_has_its_own_saving(account, smart_charger):
+    """Two sessions: flex reads the household's prices once for both, and each line still says
+    that session's own saving."""
+    tariff = agile_tariff(name="Agile")
+    TariffAssignmentFactory(account=account, tariff=tariff)
+    feed_february(tariff)
+    # 3 kWh from 15:00 on 10 Feb, as fast as charging on plug-in would: no saving.
+    early = charging_services.transaction_start(
+        charger=smart_charger,
+        connector_id=1,
+        id_tag="T",
+        meter_start=0,
+        timestamp=_at(10, 15).isoformat(),
+    ).transaction
+    charging_services.meter_values_record(
+        charger=smart_charger,
+        connector_id=1,
+        transaction_id=early.pk,
+        meter_value=[
+            {"timestamp": _at(10, 15, 20).isoformat(), "sampled_value": [{"value": "3000"}]}
+        ],
+    )
+    charging_services.transaction_stop(
+        charger=smart_charger,
+        transaction_id=early.pk,
+        meter_stop=3000,
+        timestamp=_at(10, 15, 40).isoformat(),
+    )
+    late = smart_session(smart_charger)
+
+    bill, _ = services.bill_generate_for_month(account=account, month=FEB)
+
+    lines = {
+        line.charging_transaction_id: line for line in bill.lines.filter(kind=LineKind.CHARGING)
+    }
+    assert lines[early.pk].amount == Decimal("0.60")  # 3 kWh at 20p
+    assert lines[early.pk].description.endswith(
+        ": 3 kWh over 1 half-hour at their own rates (average 0.2/kWh); smart charging cost the "
+        "same as charging on plug-in"
+    )
+    assert lines[late.pk].amount == Decimal("0.59")
+    assert lines[late.pk].description.endswith(
+        "smart charging saved £3.17 inc VAT against charging on plug-in"
+    )
+
+
 def test_a_session_that_was_not_smart_charged_is_priced_per_half_hour_without_a_saving(account):
     tariff = agile_tariff(name="Agile")
     TariffAssignmentFactory(account=account, tariff=tariff)
