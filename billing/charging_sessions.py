@@ -3,9 +3,9 @@ through charging.selectors.
 
 Billing works without the charging app (it answers no sessions then). A session is billed in
 the month in which it stopped (local time), at the charging prices of the tariff the account is
-on that day (on a dynamic tariff its energy at each half-hour's rate: services/session_pricing.py);
-idle minutes run from the first sample at which the session's energy register
-reached its final value until the session stopped.
+on that day (on a dynamic tariff, its energy at each half-hour's rate: services/session_pricing.py);
+idle minutes run from the first sample at which the session's energy register reached its final
+value until the session stopped.
 """
 
 from dataclasses import dataclass
