@@ -3,13 +3,15 @@ through charging.selectors.
 
 Billing works without the charging app (it answers no sessions then). A session is billed in
 the month in which it stopped (local time), at the charging prices of the tariff the account is
-on that day; idle minutes run from the first sample at which the session's energy register
-reached its final value until the session stopped.
+on that day (on a dynamic tariff, its energy at each half-hour's rate: services/session_pricing.py);
+idle minutes run from the first sample at which the session's energy register reached its final
+value until the session stopped.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.apps import apps
 
@@ -51,3 +53,23 @@ def sessions_for_accounts(
             Session(pk, account_id, charger, started_at, stopped_at, energy_kwh, idle)
         )
     return sessions
+
+
+def session_transactions(*, transaction_ids: list[int]) -> dict[int, Any]:
+    """The charging app's ``Transaction`` rows of these sessions, by pk, with their charger and
+    its account: what ``charging.selectors.transaction_register_wh`` and a savings provider
+    (billing.registry) take. Read by pk through charging's models (a public door): charging has
+    no read of several sessions' registers at once."""
+    if not transaction_ids or not apps.is_installed("charging"):
+        return {}
+    from charging.models import Transaction
+
+    return Transaction.objects.select_related("charger__account").in_bulk(transaction_ids)
+
+
+def session_register_wh(*, transaction) -> list[tuple[datetime, Decimal]]:
+    """The session's energy register over time (Wh), from its start to its stop, by charging's
+    own reading of its MeterValues (never going down)."""
+    from charging import selectors as charging_selectors
+
+    return charging_selectors.transaction_register_wh(transaction=transaction)

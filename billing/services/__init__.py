@@ -5,6 +5,7 @@
 - tariffs.py      tariffs, their bands, assignments to accounts
 - drafts.py       a bill in memory while it is composed; the chunk's tariffs by day
 - composition.py  one account's bill composed from its usage, sessions and tariffs
+- session_pricing.py  charging sessions' lines: the charging rate, or a dynamic tariff's half-hours
 - writing.py      a chunk's bills, lines and reads written in bulk
 - runs.py         bill runs in chunks of accounts (bill_generate_for_month, bills_generate)
 - fanout.py       a month's run fanned out over Celery workers, a task per chunk

@@ -1,12 +1,11 @@
 """Composing one account's bill for a month in memory, from the usage, charging sessions and
-tariffs read for its chunk (see runs.py). Each step adds lines, reads or review notes to the
-draft; the order of the steps is the order of the lines on the bill."""
+tariffs read for its chunk (see runs.py; sessions in session_pricing.py). Each step adds lines,
+reads or review notes to the draft; the order of the steps is the order of the lines on the
+bill."""
 
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
-
-from django.utils import timezone
 
 from .. import usage as usage_reads
 from ..charging_sessions import Session
@@ -14,6 +13,7 @@ from ..models import LineKind, RateDirection, Tariff
 from .drafts import BillDraft, ChunkTariffs, LineDraft, ReadDraft
 from .dynamic import HalfHours, add_dynamic_lines
 from .money import KWH, ZERO, vat_on
+from .session_pricing import add_session_lines
 
 # (tariff pk, band pk) -> kWh; the band is None for a flat tariff's readings.
 Energy = dict[tuple[int, int | None], Decimal]
@@ -46,8 +46,7 @@ def compose(
     )
     add_dynamic_lines(draft, tariffs=tariffs, tariff_pk_on=tariff_pk_on, half_hours=half_hours)
     _add_standing_lines(draft, days_by_tariff=days_by_tariff, tariff_by_pk=tariff_by_pk)
-    for session in sessions:
-        _price_session(draft, session, tariffs)
+    add_session_lines(draft, sessions=sessions, tariffs=tariffs)
     for tariff_pk, tariff_days in days_by_tariff.items():
         _credit_export(draft, tariff_by_pk[tariff_pk], tariff_days, exported.get(tariff_pk, ZERO))
     add_dynamic_lines(
@@ -247,47 +246,3 @@ def _credit_export(draft: BillDraft, tariff: Tariff, days: list[date], kwh: Deci
             tariff=tariff,
         )
     )
-
-
-def _price_session(draft: BillDraft, session: Session, tariffs: ChunkTariffs) -> None:
-    day = timezone.localtime(session.stopped_at).date()
-    tariff = tariffs.tariff_on(draft.account_id, day)
-    label = f"Charging session #{session.transaction_id} on {session.charger}, {day:%d %b}"
-    if tariff is None or tariff.charging_rate_per_kwh is None:
-        draft.flag(f"{label}: no charging price on the tariff that day; not charged.")
-        return
-    draft.lines.append(
-        LineDraft(
-            kind=LineKind.CHARGING,
-            description=f"{label}: {_fmt_kwh(session.energy_kwh)} kWh",
-            quantity=session.energy_kwh,
-            unit="kWh",
-            unit_price=tariff.charging_rate_per_kwh,
-            tariff=tariff,
-            charging_transaction_id=session.transaction_id,
-        )
-    )
-    if tariff.charging_fee_per_session:
-        draft.lines.append(
-            LineDraft(
-                kind=LineKind.CHARGING,
-                description=f"{label}: session fee",
-                quantity=Decimal(1),
-                unit="session",
-                unit_price=tariff.charging_fee_per_session,
-                tariff=tariff,
-                charging_transaction_id=session.transaction_id,
-            )
-        )
-    if tariff.charging_idle_fee_per_minute and session.idle_minutes:
-        draft.lines.append(
-            LineDraft(
-                kind=LineKind.CHARGING,
-                description=f"{label}: idle {session.idle_minutes} min",
-                quantity=Decimal(session.idle_minutes),
-                unit="minute",
-                unit_price=tariff.charging_idle_fee_per_minute,
-                tariff=tariff,
-                charging_transaction_id=session.transaction_id,
-            )
-        )

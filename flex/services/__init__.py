@@ -11,7 +11,7 @@ from .goals import (
     profile_payload,
 )
 from .households import household_set
-from .outcomes import SessionOutcome, session_outcome, session_outcomes
+from .outcomes import SessionOutcome, session_outcome, session_outcomes, session_savings_for_bill
 from .replan import flex_replan_all
 from .schedules import (
     SCHEDULE_FIELDS,
@@ -44,4 +44,5 @@ __all__ = [
     "schedules_replan_for_account",
     "session_outcome",
     "session_outcomes",
+    "session_savings_for_bill",
 ]
