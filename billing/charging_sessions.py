@@ -56,15 +56,13 @@ def sessions_for_accounts(
 
 
 def session_transactions(*, transaction_ids: list[int]) -> dict[int, Any]:
-    """The charging app's ``Transaction`` rows of these sessions, by pk, with their charger and
-    its account: what ``charging.selectors.transaction_register_wh`` and a savings provider
-    (billing.registry) take. Read by pk through charging's models (a public door): charging has
-    no read of several sessions' registers at once."""
+    """The charging app's sessions by pk, with their charger and its account: what
+    ``session_register_wh`` and a savings provider (billing.registry) take."""
     if not transaction_ids or not apps.is_installed("charging"):
         return {}
-    from charging.models import Transaction
+    from charging import selectors as charging_selectors
 
-    return Transaction.objects.select_related("charger__account").in_bulk(transaction_ids)
+    return charging_selectors.transactions_by_id(transaction_ids=transaction_ids)
 
 
 def session_register_wh(*, transaction) -> list[tuple[datetime, Decimal]]:

@@ -127,6 +127,12 @@ def energy_register_final_reached_at(*, transaction_ids: list[int]) -> dict[int,
 # charger the caller already holds (scoped by charger_for_user), not scoped again.
 
 
+def transactions_by_id(*, transaction_ids: list[int]) -> dict[int, Transaction]:
+    """These sessions by pk, with their charger and its account (billing prices several at
+    once; each one's register is ``transaction_register_wh``)."""
+    return Transaction.objects.select_related("charger__account").in_bulk(transaction_ids)
+
+
 def charger_live_power_w(*, charger: Charger) -> int:
     """What the charger draws now, by its connectors' last MeterValues (W); 0 when unknown."""
     powers = charger.connectors.filter(live_power_w__isnull=False).values_list(
