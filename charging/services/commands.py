@@ -135,10 +135,13 @@ def command_create(
 def _sets_authorization_key(operation: str, payload: dict) -> bool:
     if operation == "ChangeConfiguration":
         return payload.get("key") == "AuthorizationKey"
-    if operation == "SetVariables":
-        return any(
-            isinstance(item, dict) and (item.get("variable") or {}).get("name") == KEY_VARIABLE
-            for item in payload.get("setVariableData") or []
+    if operation == "SetVariables":  # before the schema check: any JSON may be here
+        items = payload.get("setVariableData")
+        return isinstance(items, list) and any(
+            isinstance(item, dict)
+            and isinstance(item.get("variable"), dict)
+            and item["variable"].get("name") == KEY_VARIABLE
+            for item in items
         )
     return False
 
