@@ -220,11 +220,7 @@ def _profile(
         check.refuse(connector_path, "must be ≥ 1: a TxProfile is for a connector's transaction")
         return
     running = _running(check.charger, connector_id)
-    if v201 and not has_transaction:
-        check.refuse(
-            f"{path}.transactionId", "is required for a TxProfile (the transaction it is for)"
-        )
-    elif has_transaction:
+    if has_transaction:
         key = "transaction_uid" if v201 else "pk"
         if not running.filter(**{key: profile["transactionId"]}).exists():
             check.refuse(
@@ -235,6 +231,10 @@ def _profile(
         check.refuse(
             f"{path}.chargingProfilePurpose",
             f"TxProfile needs a transaction running at connector {connector_id}, and none is",
+        )
+    elif v201:
+        check.refuse(
+            f"{path}.transactionId", "is required for a TxProfile (the transaction it is for)"
         )
 
 

@@ -156,6 +156,25 @@ def _clear_profile(charger, payload: dict) -> dict:
     return converted | ({"chargingProfileId": payload["id"]} if "id" in payload else {})
 
 
+def _set_profile(charger, payload: dict) -> dict:
+    """A 1.6 TxProfile may leave out its transaction (the one running at the connector); a
+    2.0.1 one names it, so it gets the transaction running at that EVSE, if one does."""
+    profile = profile_to_201(charger, payload["csChargingProfiles"])
+    connector_id = payload["connectorId"]
+    if (
+        profile["chargingProfilePurpose"] == "TxProfile"
+        and "transactionId" not in profile
+        and 1 <= connector_id <= INT32_MAX  # the rules refuse others, once converted
+    ):
+        running = Transaction.objects.filter(
+            charger=charger, connector_id=connector_id, stopped_at__isnull=True
+        ).exclude(transaction_uid="")
+        uid = running.values_list("transaction_uid", flat=True).first()
+        if uid:
+            profile["transactionId"] = uid
+    return {"evseId": connector_id, "chargingProfile": profile}
+
+
 _TO_201 = {
     "RemoteStartTransaction": ("RequestStartTransaction", _start),
     "RemoteStopTransaction": (
@@ -192,13 +211,7 @@ _TO_201 = {
             | ({"evse": _evse(p.get("connectorId"))} if p.get("connectorId") else {})
         ),
     ),
-    "SetChargingProfile": (
-        "SetChargingProfile",
-        lambda charger, p: {
-            "evseId": p.get("connectorId"),
-            "chargingProfile": profile_to_201(charger, p["csChargingProfiles"]),
-        },
-    ),
+    "SetChargingProfile": ("SetChargingProfile", _set_profile),
     "ClearChargingProfile": ("ClearChargingProfile", _clear_profile),
     "GetCompositeSchedule": (
         "GetCompositeSchedule",

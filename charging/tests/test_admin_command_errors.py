@@ -103,17 +103,22 @@ def test_it_shows_a_negative_limit_on_the_limit_field(client, staff, version):
     assert errors == {"limit": ["must be ≥ 0"]}
 
 
-def test_it_shows_a_tx_profile_without_a_running_transaction_on_the_purpose(client, staff):
-    errors = _errors(client, staff, PROFILE, _profile_form(_charger(), purpose="TxProfile"))
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+def test_it_shows_a_tx_profile_without_a_running_transaction_on_the_purpose_in_201_too(
+    client, staff, version
+):
+    errors = _errors(client, staff, PROFILE, _profile_form(_charger(version), purpose="TxProfile"))
     assert errors == {
         "purpose": ["TxProfile needs a transaction running at connector 1, and none is"]
     }
 
 
-def test_it_sends_a_tx_profile_while_a_transaction_runs_there(client, staff):
-    charger = _charger()
-    Transaction.objects.create(
+@pytest.mark.parametrize(("version", "uid"), [("1.6", ""), ("2.0.1", "tx-9")])
+def test_it_sends_a_tx_profile_for_the_transaction_running_there(client, staff, version, uid):
+    charger = _charger(version)
+    session = Transaction.objects.create(
         charger=charger,
+        transaction_uid=uid,
         connector_id=1,
         id_tag="DRIVER-1",
         authorization_status="Accepted",
@@ -123,7 +128,12 @@ def test_it_sends_a_tx_profile_while_a_transaction_runs_there(client, staff):
     client.force_login(staff)
     response = client.post(PROFILE, _profile_form(charger, purpose="TxProfile"))
     assert response.status_code == 302
-    assert ChargerCommand.objects.get().operation == "SetChargingProfile"
+    command = ChargerCommand.objects.get()
+    assert command.operation == "SetChargingProfile"
+    if version == "2.0.1":  # a 2.0.1 TxProfile names its transaction: the one running there
+        assert command.payload["chargingProfile"]["transactionId"] == session.transaction_uid
+    else:
+        assert "transactionId" not in command.payload["csChargingProfiles"]
 
 
 def test_it_shows_a_201_absolute_profile_without_start_on_the_start_field(client, staff):
