@@ -6,6 +6,10 @@ differently (see ``ocpp_handlers``), so it parses frames itself and then needs t
 library keeps private: run a parsed CALL through the routes, and hand a parsed answer to the
 ``call()`` that waits for it. The command services validate a payload synchronously, and the
 library's public ``validate_payload`` is a coroutine around the private synchronous one.
+``call_payload_errors`` reads the same schemas (the library's ``get_validator``, with the
+float parsing the library uses for each action) and lists every violation by its field's path,
+where the library's own check stops at the first one and words it as a dump of the payload
+(``tests/test_command_rules.py`` pins it).
 
 For 2.0.1, where both directions are validated, ``call_answer_checked`` runs a handler through
 the route map itself (the library's ``_handle_call`` skips the answer's check together with the
