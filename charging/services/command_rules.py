@@ -46,7 +46,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from config.exceptions import InvalidInput
-from config.inputs import InputError, json_value_check
+from config.inputs import InputError, json_value_check, to_utc
 
 from ..models import Charger, Connector, IdTag, OcppVersion, Transaction
 from .common import parse_ocpp_time
@@ -94,12 +94,18 @@ class _Check:
             )
 
     def time(self, payload: dict, key: str, path: str):
+        """The date-time at ``key`` in UTC (OCPP's: no offset is UTC), or None, refused."""
         if key not in payload:
             return None
         parsed = parse_ocpp_time(payload[key])
         if parsed is None:
             self.refuse(f"{path}.{key}", "must be a date-time, e.g. 2026-01-31T18:00:00Z")
-        return parsed
+            return None
+        try:
+            return to_utc(parsed)
+        except InputError as exc:
+            self.refuse(f"{path}.{key}", exc.message)
+            return None
 
     def tag(self, value: str, path: str, *, stored: bool = False) -> None:
         """A tag the central system knows must be one it would authorize; ``stored``: the tag is

@@ -197,6 +197,8 @@ EDGES = st.sampled_from(
         _at(days=-1),
         _at(days=45),
         "2026-13-45T99:00:00Z",
+        (timezone.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S+23:59"),
+        "9999-12-31T23:59:59-13:00",
         "not a date",
         "BLOCKED",
         "TxProfile",

@@ -208,6 +208,18 @@ def test_it_refuses_a_reservation_whose_expiry_is_not_a_date_time():
     }
 
 
+@pytest.mark.parametrize(
+    ("expiry", "rule"),
+    [
+        ("2026-12-05T10:00:00+23:59", "The UTC offset must be within ±14:00."),
+        ("9999-12-31T23:59:59-13:00", "The datetime is outside the supported range."),
+    ],
+)
+def test_it_refuses_an_expiry_postgresql_could_not_store(expiry, rule):
+    refused = _refused(_charger(), "ReserveNow", _reservation(expiryDate=expiry))
+    assert refused.errors == {"payload.expiryDate": [rule]}
+
+
 def test_it_refuses_a_reservation_of_a_connector_the_charger_does_not_have():
     charger = _charger(connectors=(1, 2))
     refused = _refused(charger, "ReserveNow", _reservation(connectorId=3))
