@@ -45,6 +45,8 @@ def call_payload_validate(action: str, payload: dict, version: str = "1.6") -> N
     _validate_payload(Call("validation", action, json.loads(json.dumps(payload))), version)
 
 
+# A payload of thousands of bad entries is answered with the first ones, not a megabyte of errors.
+MAX_REFUSED_FIELDS = 50
 # The CALLs whose 1.6 schema the library reads with decimals (its validator cache is keyed by action
 # and version only, so these must be asked for exactly as the library asks for them).
 _DECIMAL_CALLS_16 = ("SetChargingProfile", "RemoteStartTransaction")
@@ -135,6 +137,8 @@ def call_payload_errors(action: str, payload, version: str = "1.6") -> dict[str,
         for path, message in _shaped(error):
             if message not in errors.setdefault(path, []):
                 errors[path].append(message)
+        if len(errors) >= MAX_REFUSED_FIELDS:
+            break
     return errors
 
 

@@ -49,6 +49,7 @@ from config.exceptions import InvalidInput
 from config.inputs import InputError, json_value_check, to_utc
 
 from ..models import Charger, Connector, IdTag, OcppVersion, Transaction
+from ..ocpp_adapter import MAX_REFUSED_FIELDS
 from .common import parse_ocpp_time
 from .tags import ID_TOKEN_MAX
 
@@ -67,7 +68,10 @@ class _Check:
         self._top_connector: int | bool | None = False
 
     def refuse(self, path: str, message: str) -> None:
-        messages = self.errors.setdefault(f"payload{path}", [])
+        path = f"payload{path}"
+        if path not in self.errors and len(self.errors) >= MAX_REFUSED_FIELDS:
+            return
+        messages = self.errors.setdefault(path, [])
         if message not in messages:
             messages.append(message)
 

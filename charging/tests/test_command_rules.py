@@ -170,6 +170,21 @@ def test_it_refuses_a_201_chargers_1_6_profile_naming_the_fields_as_sent():
     assert refused.errors == {f"{PERIODS}[0].limit": ["must be a multiple of 0.1"]}
 
 
+def test_it_names_at_most_50_refused_fields():
+    entries = [{"idTag": "T" * 21, "idTagInfo": {"status": "Accepted"}}] * 400
+    payload = {"listVersion": 1, "updateType": "Full", "localAuthorizationList": entries}
+    refused = _refused(_charger(), "SendLocalList", payload)
+    assert len(refused.errors) == 50
+    assert "payload.localAuthorizationList[49].idTag" in refused.errors
+
+
+def test_it_names_at_most_50_fields_the_rules_refuse():
+    periods = [{"startPeriod": 60 * index, "limit": -1.0} for index in range(60)]
+    refused = _refused(_charger(), "SetChargingProfile", _profile(periods=periods))
+    assert len(refused.errors) == 50
+    assert refused.errors[f"{PERIODS}[49].limit"] == ["must be ≥ 0"]
+
+
 def test_the_adapter_finds_no_error_in_a_valid_payload():
     assert call_payload_errors("SetChargingProfile", _profile()) == {}
     assert call_payload_errors("SetChargingProfile", _profile_201(), "2.0.1") == {}
