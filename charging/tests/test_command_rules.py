@@ -591,3 +591,27 @@ def test_it_refuses_integers_beyond_ocpps_32_bits_before_storing_anything():
 def test_it_refuses_nul_characters_from_any_door():
     refused = _refused(_charger(), "DataTransfer", {"vendorId": "acme", "data": "a\x00b"})
     assert refused.errors == {"payload": ["Text must not contain NUL (\\u0000)."]}
+
+
+def test_the_api_answers_a_refusal_with_400_naming_each_field_by_its_path(api, staff):
+    charger = _charger()
+    payload = _profile(
+        periods=[{"startPeriod": 0, "limit": -2.0}, {"startPeriod": 0, "limit": 1.0}]
+    )
+
+    response = api.as_user(staff).post(
+        f"/api/v1/chargers/{charger.pk}/commands/SetChargingProfile", payload, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": f"Invalid SetChargingProfile payload: {PERIODS}[0].limit: must be ≥ 0",
+        "fields": {
+            f"{PERIODS}[0].limit": ["must be ≥ 0"],
+            f"{PERIODS}[1].startPeriod": [
+                "must be greater than the previous period's (0): periods are in order of their "
+                "start, each start once"
+            ],
+        },
+    }
+    assert not ChargerCommand.objects.exists()
