@@ -3,7 +3,9 @@ charging profiles (SetChargingProfile) - through ``services.command_create``, th
 
 The forms only turn typed inputs into the command's payload: every rule is the service's. Its
 refusal is checked in a rolled-back savepoint while the form is cleaned, so it shows on the
-form; the field it is shown on is the input the refused payload key came from."""
+form. The service names each refused field by its path in the payload it sent (1.6 or, for a
+2.0.1 charger, the 2.0.1 form); ``sent`` maps the end of such a path to the input the value
+came from, and a path no input gave is shown above the form with its path."""
 
 import re
 
@@ -12,7 +14,7 @@ from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.db import transaction
 
-from config.exceptions import ApplicationError
+from config.exceptions import NON_FIELD, ApplicationError, InvalidInput
 
 from . import services
 from .models import ChargingProfile, OcppVersion, Reservation
@@ -32,32 +34,14 @@ class _DryRun(Exception):
     pass
 
 
-_PATH = re.compile(r"On instance((?:\[[^\]]+\])+)")
+_INDEX = re.compile(r"\[\d+\]")
 
 
-def _refused_field(form, error: ApplicationError, sent: dict[str, str]) -> str | None:
-    """The form field ``error`` is about: ``sent`` maps a payload key to the form field whose
-    value it carries. The schema names the key in its path (``On instance[...]['limit']``) or
-    quotes the refused value first (``'ABC...' is too long``)."""
-    if error.field in form.fields:
-        return error.field
-    path = _PATH.search(error.message)
-    if path:
-        key = re.findall(r"\['([^']+)'\]", path.group(1))
-        if key and key[-1] in sent:
-            return sent[key[-1]]
-    cause = error.message.split(": ", 1)[-1]
-    for field in sent.values():
-        value = form.cleaned_data.get(field)
-        if value not in (None, "") and cause.startswith((f"{value!r} ", f"{value} ")):
-            return field
-    return None
-
-
-def _readable(message: str) -> str:
-    """The schema's refusal without its dump of the whole payload and schema."""
-    message = message.split("\n\nFailed validating", 1)[0]
-    return message.split(" is not valid: ", 1)[-1].replace("\n", " ")
+def _refusals(error: ApplicationError) -> dict[str, list[str]]:
+    """The refusal by field path in the payload (``payload.csChargingProfiles.stackLevel``)."""
+    if isinstance(error, InvalidInput):
+        return error.errors
+    return {error.field or NON_FIELD: [error.message]}
 
 
 class CommandForm(forms.ModelForm):
@@ -65,7 +49,8 @@ class CommandForm(forms.ModelForm):
     row; the row is the one the service (or the charger's answer) writes."""
 
     operation = ""
-    sent: dict[str, str] = {}  # payload key -> form field
+    # The end of a payload path, without list indices ("idToken.idToken") -> form field.
+    sent: dict[str, str] = {}
 
     def payload(self, data: dict) -> dict:
         raise NotImplementedError
@@ -90,8 +75,24 @@ class CommandForm(forms.ModelForm):
         except _DryRun:
             pass
         except ApplicationError as error:
-            self.add_error(_refused_field(self, error, self.sent), _readable(error.message))
+            for path, messages in _refusals(error).items():
+                field = self.field_for(path)
+                for message in messages:
+                    plain = field or path in (NON_FIELD, "payload")
+                    self.add_error(field, message if plain else f"{path}: {message}")
         return data
+
+    def field_for(self, path: str) -> str | None:
+        """The input a refused payload path came from: the longest end of the path that
+        ``sent`` names (None: the form's own errors)."""
+        if path in self.fields:
+            return path
+        parts = _INDEX.sub("", path).split(".")
+        for start in range(1, len(parts)):
+            field = self.sent.get(".".join(parts[start:]))
+            if field:
+                return field
+        return None
 
     def _post_clean(self):
         """No model validation: the service is the one validator, and it writes the row."""
@@ -104,8 +105,10 @@ class ReservationForm(CommandForm):
         "evseId": "connector_id",
         "idTag": "id_tag",
         "idToken": "id_tag",
+        "idToken.idToken": "id_tag",
         "parentIdTag": "parent_id_tag",
         "groupIdToken": "parent_id_tag",
+        "groupIdToken.idToken": "parent_id_tag",
         "expiryDate": "expires_at",
         "expiryDateTime": "expires_at",
     }
@@ -151,9 +154,13 @@ class ChargingProfileForm(CommandForm):
     operation = "SetChargingProfile"
     sent = {
         "connectorId": "connector_id",
+        "evseId": "connector_id",
         "chargingProfileId": "profile_id",
+        "chargingProfile.id": "profile_id",
+        "chargingSchedule.id": "profile_id",
         "stackLevel": "stack_level",
         "chargingProfilePurpose": "purpose",
+        "transactionId": "purpose",  # a TxProfile's transaction: the purpose chose it
         "chargingProfileKind": "kind",
         "recurrencyKind": "recurrency",
         "chargingRateUnit": "rate_unit",

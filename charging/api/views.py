@@ -192,13 +192,27 @@ class CommandCreateApi(APIView):
     command: ``status`` accepted / rejected / error (``error_code`` is the CALLERROR code) /
     timeout / offline, and the charger's ``response``. Customers may start (with one of their
     own tags) and stop (their own sessions) charging and unlock connectors of their own
-    chargers; staff anything."""
+    chargers; staff anything.
+
+    Beyond the schema the central system refuses: connectors the charger has not reported;
+    reservations expired or more than 30 days ahead; tags it knows as blocked or expired;
+    charging profiles with validFrom not before validTo, periods not starting at 0 or not in
+    increasing order, negative limits, a TxProfile where no transaction runs (see
+    ``charging/services/command_rules.py`` for the full list and the spec it follows)."""
 
     permission_classes = [IsCustomerOrStaff]
 
     @extend_schema(
         request=OpenApiTypes.OBJECT,
-        responses={201: CommandOutput, 400: OpenApiResponse(description="Invalid payload")},
+        responses={
+            201: CommandOutput,
+            400: OpenApiResponse(
+                description="Invalid payload: `fields` names each refused field by its path in "
+                "the payload (`payload.csChargingProfiles.chargingSchedule."
+                "chargingSchedulePeriod[0].limit`) with the rule it breaks, whether the OCPP "
+                "schema or a rule of the central system refuses it; nothing is recorded."
+            ),
+        },
         parameters=[
             OpenApiParameter(
                 "operation", OpenApiTypes.STR, OpenApiParameter.PATH, enum=_OPERATIONS_ALL

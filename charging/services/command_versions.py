@@ -9,12 +9,10 @@ payload has no 2.0.1 meaning, e.g. ChangeConfiguration) is refused naming the 2.
 to use instead.
 """
 
-from ocpp.exceptions import OCPPError
-
-from config.exceptions import ApplicationError
+from config.exceptions import ApplicationError, InvalidInput
 
 from ..models import INT32_MAX, OcppVersion, Transaction
-from ..ocpp_adapter import call_payload_validate
+from ..ocpp_adapter import call_payload_errors, call_payload_fields
 
 OPERATIONS_16 = (
     "RemoteStartTransaction",
@@ -80,6 +78,18 @@ _INSTEAD = {
     "GetBaseReport": "GetConfiguration",
     "GetLog": "GetDiagnostics",
 }
+
+
+class InvalidPayload(InvalidInput):
+    """A command's payload refused: ``errors`` names each field by its path in the payload
+    (``payload.csChargingProfiles.stackLevel``); the detail also names the operation."""
+
+    def __init__(self, operation: str, errors: dict[str, list[str]]):
+        super().__init__(errors)
+        self.message = f"Invalid {operation} payload: {self.message}"
+        self.args = (self.message,)
+
+
 _PURPOSES = {"ChargePointMaxProfile": "ChargingStationMaxProfile"}
 _TRIGGERS = {"DiagnosticsStatusNotification": "LogStatusNotification"}
 
@@ -88,21 +98,18 @@ def _evse(connector_id: int | None) -> dict:
     return {"id": connector_id} if connector_id else {}
 
 
-def _transaction_uid(charger, transaction_id) -> str:
+def _transaction_uid(charger, transaction_id, path: str = "payload.transactionId") -> str:
     """The 2.0.1 transactionId of the session a 1.6-style integer names."""
     if isinstance(transaction_id, int) and 1 <= transaction_id <= INT32_MAX:
         row = Transaction.objects.filter(pk=transaction_id, charger=charger).first()
         if row is not None and row.transaction_uid:
             return row.transaction_uid
-    raise ApplicationError(
-        f"transactionId {transaction_id!r} is not a session of this 2.0.1 charger.",
-        field="payload",
-    )
+    raise InvalidInput({path: [f"{transaction_id!r} is not a session of this 2.0.1 charger"]})
 
 
-def profile_to_201(charger, profile: dict) -> dict:
+def profile_to_201(charger, profile: dict, path: str = "payload.csChargingProfiles") -> dict:
     """A 1.6 csChargingProfiles as a 2.0.1 ChargingProfileType (one schedule, id = the
-    profile's)."""
+    profile's); ``path`` is where the profile is in the 1.6 payload (for a refusal)."""
     schedule = dict(profile["chargingSchedule"])
     converted = {
         "id": profile["chargingProfileId"],
@@ -117,7 +124,9 @@ def profile_to_201(charger, profile: dict) -> dict:
         if key in profile:
             converted[key] = profile[key]
     if "transactionId" in profile:
-        converted["transactionId"] = _transaction_uid(charger, profile["transactionId"])
+        converted["transactionId"] = _transaction_uid(
+            charger, profile["transactionId"], f"{path}.transactionId"
+        )
     return converted
 
 
@@ -127,7 +136,9 @@ def _start(charger, payload: dict) -> dict:
     if payload.get("connectorId"):
         converted["evseId"] = payload["connectorId"]
     if "chargingProfile" in payload:
-        converted["chargingProfile"] = profile_to_201(charger, payload["chargingProfile"])
+        converted["chargingProfile"] = profile_to_201(
+            charger, payload["chargingProfile"], "payload.chargingProfile"
+        )
     return converted
 
 
@@ -143,6 +154,25 @@ def _clear_profile(charger, payload: dict) -> dict:
         criteria["stackLevel"] = payload["stackLevel"]
     converted = {"chargingProfileCriteria": criteria} if criteria else {}
     return converted | ({"chargingProfileId": payload["id"]} if "id" in payload else {})
+
+
+def _set_profile(charger, payload: dict) -> dict:
+    """A 1.6 TxProfile may leave out its transaction (the one running at the connector); a
+    2.0.1 one names it, so it gets the transaction running at that EVSE, if one does."""
+    profile = profile_to_201(charger, payload["csChargingProfiles"])
+    connector_id = payload["connectorId"]
+    if (
+        profile["chargingProfilePurpose"] == "TxProfile"
+        and "transactionId" not in profile
+        and 1 <= connector_id <= INT32_MAX  # the rules refuse others, once converted
+    ):
+        running = Transaction.objects.filter(
+            charger=charger, connector_id=connector_id, stopped_at__isnull=True
+        ).exclude(transaction_uid="")
+        uid = running.values_list("transaction_uid", flat=True).first()
+        if uid:
+            profile["transactionId"] = uid
+    return {"evseId": connector_id, "chargingProfile": profile}
 
 
 _TO_201 = {
@@ -181,13 +211,7 @@ _TO_201 = {
             | ({"evse": _evse(p.get("connectorId"))} if p.get("connectorId") else {})
         ),
     ),
-    "SetChargingProfile": (
-        "SetChargingProfile",
-        lambda charger, p: {
-            "evseId": p.get("connectorId"),
-            "chargingProfile": profile_to_201(charger, p["csChargingProfiles"]),
-        },
-    ),
+    "SetChargingProfile": ("SetChargingProfile", _set_profile),
     "ClearChargingProfile": ("ClearChargingProfile", _clear_profile),
     "GetCompositeSchedule": (
         "GetCompositeSchedule",
@@ -199,37 +223,34 @@ _TO_201 = {
 }
 
 
-def _valid(operation: str, payload: dict, version: str) -> bool:
-    try:
-        call_payload_validate(operation, payload, version)
-    except OCPPError:
-        return False
-    return True
+def _fits_16(operation: str, payload: dict) -> bool:
+    """The payload has the top-level fields of the operation's 1.6 form (all it requires and
+    none it lacks), so it was written for 1.6, however wrong its values are."""
+    fields, required = call_payload_fields(operation, OcppVersion.V16)
+    return required <= payload.keys() <= fields
 
 
 def operation_for_version(charger, operation: str, payload: dict) -> tuple[str, dict]:
     """``(operation, payload)`` as the charger's version takes them; ApplicationError naming
-    the field for an operation its version does not have. An operation both versions have
-    (Reset, UnlockConnector...) whose payload is a valid 1.6 one but not a valid 2.0.1 one is
-    converted for a 2.0.1 charger: the admin's and other apps' 1.6 payloads keep working."""
+    the field for an operation its version does not have. A 1.6 operation with a 2.0.1 form
+    (``_TO_201``) sent to a 2.0.1 charger in its 1.6 form is checked against the 1.6 schema
+    (InvalidPayload naming the fields as they were sent) and converted: the admin's and other
+    apps' 1.6 payloads keep working. One both versions have (Reset, UnlockConnector...) is
+    taken as it is when it is a valid 2.0.1 payload or does not have the 1.6 form."""
     version = charger.ocpp_version
-    as_16 = (
-        version == OcppVersion.V201
-        and operation in _TO_201
-        and operation in OPERATIONS_201
-        and not _valid(operation, payload, version)
-        and _valid(operation, payload, OcppVersion.V16)
-    )
-    if operation in OPERATIONS_BY_VERSION[version] and not as_16:
-        return operation, payload
     if version == OcppVersion.V201 and operation in _TO_201:
+        native = operation in OPERATIONS_201
+        if native and (
+            not call_payload_errors(operation, payload, version) or not _fits_16(operation, payload)
+        ):
+            return operation, payload
+        errors = call_payload_errors(operation, payload, OcppVersion.V16)
+        if errors:
+            raise InvalidPayload(operation, errors)
         name, convert = _TO_201[operation]
-        try:
-            return name, convert(charger, payload)
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise ApplicationError(
-                f"Invalid {operation} payload: {exc!r} is missing or malformed.", field="payload"
-            ) from exc
+        return name, convert(charger, payload)
+    if operation in OPERATIONS_BY_VERSION[version]:
+        return operation, payload
     known = operation in OPERATIONS_16 or operation in OPERATIONS_201
     if not known:
         raise ApplicationError(f"Unknown operation {operation}.", field="operation")

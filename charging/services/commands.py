@@ -11,12 +11,11 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from ocpp.charge_point import camel_to_snake_case
-from ocpp.exceptions import OCPPError
 from ocpp.v16 import call as ocpp_call
 from ocpp.v201 import call as ocpp_call_201
 
 from accounts.models import User
-from config.exceptions import ApplicationError, Conflict
+from config.exceptions import ApplicationError, Conflict, InvalidInput
 
 from .. import keys
 from ..models import (
@@ -31,12 +30,17 @@ from ..models import (
     ReservationStatus,
     Transaction,
 )
-from ..ocpp_adapter import call_payload_validate
+from ..ocpp_adapter import call_payload_errors
 from .command_effects import _APPLY, _APPLY_201
-from .command_versions import OPERATIONS_16, SERVER_IDS_201, operation_for_version
+from .command_rules import command_payload_check
+from .command_versions import (
+    OPERATIONS_16,
+    SERVER_IDS_201,
+    InvalidPayload,
+    operation_for_version,
+)
 from .common import parse_ocpp_time
 from .connections import _owner_is_dead, chargers_release_dead_nodes
-from .tags import ID_TOKEN_MAX
 
 OPERATIONS = OPERATIONS_16
 CUSTOMER_OPERATIONS = (
@@ -56,18 +60,27 @@ NOT_WHILE_PENDING = (
 ACCEPTED_ANSWERS = {"Accepted", "Unlocked", "Scheduled"}
 
 
-def _validate_operation_payload(operation: str, payload: dict, version: str) -> None:
+def _validate_operation_payload(charger: Charger, operation: str, payload: dict) -> None:
+    """The payload against its version's schema; InvalidPayload names every field that breaks
+    it by its path."""
+    version = charger.ocpp_version
+    errors = call_payload_errors(operation, payload, version)
+    if errors:
+        raise InvalidPayload(operation, errors)
+    calls = ocpp_call if version == OcppVersion.V16 else ocpp_call_201
     try:
-        call_payload_validate(operation, payload, version)
-        calls = ocpp_call if version == OcppVersion.V16 else ocpp_call_201
         getattr(calls, operation)(**camel_to_snake_case(payload))
-    except OCPPError as exc:
-        cause = exc.details.get("cause") if isinstance(exc.details, dict) else None
-        raise ApplicationError(
-            f"Invalid {operation} payload: {cause or exc.description}", field="payload"
-        ) from exc
     except TypeError as exc:
-        raise ApplicationError(f"Invalid {operation} payload: {exc}", field="payload") from exc
+        raise InvalidPayload(operation, {"payload": [str(exc)]}) from exc
+
+
+def _check_rules(charger: Charger, operation: str, payload: dict) -> None:
+    """The rules the schema lacks (``command_rules``), once the caller may send the command:
+    they look at stored tags and transactions, which a customer may not probe."""
+    try:
+        command_payload_check(charger=charger, operation=operation, payload=payload)
+    except InvalidInput as exc:
+        raise InvalidPayload(operation, exc.errors) from exc
 
 
 def _check_customer_may(*, user: User, charger: Charger, operation: str, payload: dict) -> None:
@@ -82,16 +95,17 @@ def _check_customer_may(*, user: User, charger: Charger, operation: str, payload
     if operation in ("RemoteStartTransaction", "RequestStartTransaction"):
         value = payload.get("idTag") or (payload.get("idToken") or {}).get("idToken")
         if not IdTag.objects.filter(id_tag__iexact=value, account__in=accounts).exists():
-            raise ApplicationError("Start with one of your own tags.", field="payload")
+            field = "payload.idTag" if "idTag" in payload else "payload.idToken.idToken"
+            raise ApplicationError("Start with one of your own tags.", field=field)
     own = Transaction.objects.filter(charger=charger, account__in=accounts)
     if operation == "RemoteStopTransaction" and not (
         1 <= payload["transactionId"] <= INT32_MAX and own.filter(pk=payload["transactionId"])
     ):
-        raise ApplicationError("That is not one of your sessions.", field="payload")
+        raise ApplicationError("That is not one of your sessions.", field="payload.transactionId")
     if operation == "RequestStopTransaction" and not own.filter(
         transaction_uid=payload["transactionId"]
     ):
-        raise ApplicationError("That is not one of your sessions.", field="payload")
+        raise ApplicationError("That is not one of your sessions.", field="payload.transactionId")
 
 
 KEY_MASK = "********"
@@ -121,10 +135,13 @@ def command_create(
 def _sets_authorization_key(operation: str, payload: dict) -> bool:
     if operation == "ChangeConfiguration":
         return payload.get("key") == "AuthorizationKey"
-    if operation == "SetVariables":
-        return any(
-            isinstance(item, dict) and (item.get("variable") or {}).get("name") == KEY_VARIABLE
-            for item in payload.get("setVariableData") or []
+    if operation == "SetVariables":  # before the schema check: any JSON may be here
+        items = payload.get("setVariableData")
+        return isinstance(items, list) and any(
+            isinstance(item, dict)
+            and isinstance(item.get("variable"), dict)
+            and item["variable"].get("name") == KEY_VARIABLE
+            for item in items
         )
     return False
 
@@ -144,11 +161,12 @@ def _command_send(
         server_id = "reservationId" if version == OcppVersion.V16 else "id"
     if server_id:
         payload[server_id] = 0  # the server allocates these ids; set below
-    _validate_operation_payload(operation, payload, version)
+    _validate_operation_payload(charger, operation, payload)
     if requested_by is not None:
         _check_customer_may(
             user=requested_by, charger=charger, operation=operation, payload=payload
         )
+    _check_rules(charger, operation, payload)
     if charger.registration == Registration.REJECTED:
         raise Conflict("The charger is rejected; the central system sends it nothing.")
     if charger.registration == Registration.PENDING and operation in NOT_WHILE_PENDING:
@@ -251,12 +269,6 @@ def _reservation_open(charger: Charger, payload: dict) -> Reservation:
             "parent_id_tag": payload.get("parentIdTag") or "",
             "expires_at": parse_ocpp_time(payload.get("expiryDate")),
         }
-    if fields["expires_at"] is None:
-        raise ApplicationError("The expiry must be a date-time.", field="payload")
-    if len(fields["id_tag"]) > ID_TOKEN_MAX or len(fields["parent_id_tag"]) > ID_TOKEN_MAX:
-        raise ApplicationError(
-            f"A reservation's id token has at most {ID_TOKEN_MAX} characters.", field="payload"
-        )
     return Reservation.objects.create(charger=charger, **fields)
 
 

@@ -89,7 +89,7 @@ def test_it_answers_a_command_to_an_offline_charger_with_status_offline(api, sta
 @pytest.mark.parametrize(
     ("operation", "payload", "field"),
     [
-        ("Reset", {"type": "Lukewarm"}, "payload"),
+        ("Reset", {"type": "Lukewarm"}, "payload.type"),
         ("Teleport", {}, "operation"),
         ("Reset", ["Soft"], "payload"),
     ],

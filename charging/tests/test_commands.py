@@ -4,6 +4,7 @@ ChargerCommand row."""
 
 import asyncio
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.test import override_settings
@@ -24,6 +25,8 @@ from .conftest import db
 from .factories import ChargerFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
+# A reservation's expiry is in the future and at most 30 days ahead (services.command_rules).
+EXPIRY = (datetime.now(UTC) + timedelta(days=1)).isoformat()
 
 
 async def _wait_done(command: ChargerCommand) -> ChargerCommand:
@@ -157,9 +160,7 @@ async def test_it_stores_reservations_profiles_and_the_local_list_the_charger_ac
         assert command.status == CommandStatus.ACCEPTED, command.error_description
         return command, call
 
-    _, call = await accepted(
-        "ReserveNow", {"connectorId": 1, "idTag": "ABC", "expiryDate": "2026-12-01T10:00:00Z"}
-    )
+    _, call = await accepted("ReserveNow", {"connectorId": 1, "idTag": "ABC", "expiryDate": EXPIRY})
     reservation = await db(Reservation.objects.get)()
     assert call[3]["reservationId"] == reservation.pk
     assert reservation.status == ReservationStatus.ACCEPTED
@@ -201,7 +202,7 @@ async def test_it_marks_a_refused_reservation_rejected(open_station):
     command = await _command(
         charger,
         "ReserveNow",
-        {"connectorId": 1, "idTag": "ABC", "expiryDate": "2026-12-01T10:00:00Z"},
+        {"connectorId": 1, "idTag": "ABC", "expiryDate": EXPIRY},
     )
     call = await station.receive_call()
     await station.answer(call[1], {"status": "Occupied"})

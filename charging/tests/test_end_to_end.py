@@ -4,7 +4,7 @@ this test process, so they cross processes through Redis to the daphne holding t
 
 import asyncio
 import base64
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from channels.db import database_sync_to_async
@@ -217,7 +217,14 @@ OPERATIONS = [
     ("DataTransfer", {"vendorId": "com.acme", "data": "hello"}),
     ("GetLocalListVersion", {}),
     ("SendLocalList", {"listVersion": 4, "updateType": "Full", "localAuthorizationList": []}),
-    ("ReserveNow", {"connectorId": 1, "idTag": "CARD1", "expiryDate": "2030-01-01T00:00:00Z"}),
+    (
+        "ReserveNow",
+        {
+            "connectorId": 1,
+            "idTag": "CARD1",
+            "expiryDate": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+        },
+    ),
     ("CancelReservation", {"reservationId": 1}),
     (
         "SetChargingProfile",
