@@ -174,6 +174,24 @@ def json_value_check(value: Any) -> None:
 # ---- numbers ------------------------------------------------------------------------------
 
 
+# (max_digits, decimal_places) -> (whole digits, quantum, context): to_decimal runs for every
+# register of every message and request, and building a Context and a quantum cost it more than
+# the rounding itself. A Context's only mutable state used here is its flags, which quantize
+# sets but never reads (it traps on each operation's own conditions), so one can be shared.
+_DECIMAL_SHAPES: dict[tuple[int, int], tuple[int, Decimal, Context]] = {}
+
+
+def _decimal_shape(max_digits: int, decimal_places: int) -> tuple[int, Decimal, Context]:
+    shape = _DECIMAL_SHAPES.get((max_digits, decimal_places))
+    if shape is None:
+        shape = _DECIMAL_SHAPES[(max_digits, decimal_places)] = (
+            max_digits - decimal_places,
+            Decimal(1).scaleb(-decimal_places, context=Context()),
+            Context(prec=max_digits + 1, rounding=ROUND_HALF_EVEN),
+        )
+    return shape
+
+
 def to_decimal(value: Any, *, max_digits: int, decimal_places: int) -> Decimal:
     """``value`` (int, Decimal, float or numeric string) as a Decimal rounded to
     ``decimal_places`` that fits ``max_digits`` in all. Raises InputError ``not_a_number``,
@@ -196,18 +214,14 @@ def to_decimal(value: Any, *, max_digits: int, decimal_places: int) -> Decimal:
         raise InputError("not_a_number", f"{str(value)[:40]!r} is not a number.") from exc
     if not number.is_finite():
         raise InputError("not_finite", "The number must be finite (not NaN or Infinity).")
-    whole_digits = max_digits - decimal_places
+    whole_digits, quantum, context = _decimal_shape(max_digits, decimal_places)
     if number and number.adjusted() >= whole_digits:
         raise InputError(
             "out_of_range",
             f"The number is too large: at most {whole_digits} digits before the decimal point.",
         )
     try:
-        return number.quantize(
-            Decimal(1).scaleb(-decimal_places),
-            rounding=ROUND_HALF_EVEN,
-            context=Context(prec=max_digits + 1),
-        )
+        return number.quantize(quantum, None, context)
     except InvalidOperation as exc:  # pragma: no cover - the bound above makes this unreachable
         raise InputError("out_of_range", "The number does not fit.") from exc
 

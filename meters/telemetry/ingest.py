@@ -38,7 +38,7 @@ from paho.mqtt.properties import Properties
 from config.exceptions import ServiceUnavailable
 from config.mqtt import broker_address, client_secure
 
-from . import inflight, registry, services, supervision, topics
+from . import inflight, paho_adapter, registry, services, supervision, topics
 from .services import Message
 
 log = logging.getLogger("meters.telemetry.ingest")
@@ -136,7 +136,8 @@ class Ingest:
         }
         if not v5:
             kwargs["clean_session"] = False
-        client = mqtt.Client(**kwargs)
+        # Buffered reads and one write for a batch's acknowledgements (see paho_adapter).
+        client = paho_adapter.Client(**kwargs)
         client_secure(client)
         client.reconnect_delay_set(
             min_delay=settings.MQTT_RECONNECT_MIN_SECONDS,
@@ -300,9 +301,12 @@ class Ingest:
         )
 
     def acknowledge(self, batch: list[Received]) -> None:
+        mids: dict[int, list[int]] = {}
         for item in batch:
             if item.qos > 0 and item.generation == self.generation:
-                self.client.ack(item.mid, item.qos)
+                mids.setdefault(item.qos, []).append(item.mid)
+        for qos, those in mids.items():
+            self.client.ack_many(those, qos)
 
     def account(self, batch: list[Received], report: services.BatchReport, started: float) -> None:
         counts = {
