@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import User
 from config.database import array_cursor
 from config.exceptions import ApplicationError, Conflict, NotFound
+from config.inputs import earliest_datetime
 from meters import selectors
 from meters.models import (
     Archive,
@@ -194,6 +195,7 @@ def _candidates_of(
     other values a conflict."""
     results: list[ItemResult] = []
     by_key: dict[tuple[int, datetime], _Candidate] = {}
+    earliest = earliest_datetime()
     for index, item in enumerate(items):
         meter = meters.get(str(item.meter_id))
         if meter is None:
@@ -202,7 +204,7 @@ def _candidates_of(
             results.append(result)
             continue
         try:
-            candidate = _validate_item(index, item, meter, latest, now=now)
+            candidate = _validate_item(index, item, meter, latest, now=now, earliest=earliest)
         except ValueError as exc:
             result = ItemResult(index=index, meter_id=meter.meter_id, at=None, status="")
             _reject(result, "invalid", str(exc))
