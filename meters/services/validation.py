@@ -346,7 +346,10 @@ def result_as_dict(result: ItemResult) -> dict:
         "at": result.at.isoformat() if result.at else None,
         "status": result.status,
     }
-    for name in ("code", "field", "reason"):
-        if value := getattr(result, name):
-            answer[name] = value
+    if result.code:
+        answer["code"] = result.code
+    if result.field:
+        answer["field"] = result.field
+    if result.reason:
+        answer["reason"] = result.reason
     return answer

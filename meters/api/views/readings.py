@@ -6,13 +6,15 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import UnsupportedMediaType, ValidationError
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from config.api import Pagination
 from config.api_fields import body_too_large, parse_json_body, read_body
 from meters import selectors, services
 from meters.api import serializers as s
-from meters.api.bulk import bulk_items_fast
+from meters.api.bulk import BulkJSONRenderer, bulk_items_fast
 
 from .base import MeterApi
 
@@ -167,6 +169,11 @@ def _bulk_items(data) -> list[services.ReadingIn]:
 
 class BulkReadingsApi(MeterApi):
     permission_classes = [IsAuthenticated]
+    # The project's renderers with msgspec's JSON (a 10,000-item answer).
+    renderer_classes = [
+        BulkJSONRenderer if renderer is JSONRenderer else renderer
+        for renderer in api_settings.DEFAULT_RENDERER_CLASSES
+    ]
 
     @extend_schema(
         request=s.BulkInput,
