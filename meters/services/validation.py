@@ -72,6 +72,9 @@ ACCEPTED = "accepted"
 DUPLICATE = "duplicate"
 REJECTED = "rejected"
 SKIPPED = "skipped"
+# Within one call only: an item that will replace the estimate stored for its time
+# (corrections.reading_ingest_bulk_replacing_estimates); it ends accepted or rejected.
+REPLACING = "replacing"
 
 
 @dataclass(slots=True)

@@ -191,12 +191,14 @@ class BulkReadingsApi(MeterApi):
         description="Up to 10,000 readings per request. Each item is reported: accepted, "
         "duplicate (same value already stored: a no-op) or rejected with code (unknown_meter, "
         "conflict, invalid), field and reason. A customer may submit only for their own meters "
-        "(others are unknown_meter). 503 + Retry-After while reception is paused.",
+        "(others are unknown_meter). An actual read for a time that holds an estimate replaces "
+        "it (and the rest of that gap is estimated again), as at the single-reading door. "
+        "503 + Retry-After while reception is paused.",
     )
     def post(self, request):
         atomic = request.query_params.get("atomic", "false").lower() in ("1", "true", "yes")
         items = _bulk_readings(_bulk_body(request))
-        results = services.reading_ingest_bulk(
+        results = services.reading_ingest_bulk_replacing_estimates(
             items=items, source="api", user=request.user, atomic=atomic
         )
         counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
