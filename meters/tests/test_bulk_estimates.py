@@ -119,9 +119,7 @@ def test_actual_bulk_reads_replace_estimates_with_one_re_estimate_of_their_gap(
     assert len(changes) == len(told)
 
 
-def test_a_bulk_read_conflicting_with_an_actual_reading_is_still_a_conflict(
-    api, staff, estimated
-):
+def test_a_bulk_read_conflicting_with_an_actual_reading_is_still_a_conflict(api, staff, estimated):
     meter = estimated
     estimate = Reading.objects.get(meter=meter, at=NOON).import_kwh
     readings = [_item(meter, NOON, str(estimate + 1)), _item(meter, GAP_END, "1")]
