@@ -194,6 +194,29 @@ def _insert_sqlite(rows: list[tuple]) -> None:
 
 
 _STAGING = "meters_reading_staging"
+# COPY in PostgreSQL's binary format: psycopg's C dumpers write each value as the server stores
+# it, so neither side formats or parses text (half the CPU of a text COPY for a batch).
+_COPY_TYPES = (
+    "int8",
+    "timestamptz",
+    "numeric",
+    "numeric",
+    "float8",
+    "float8",
+    "float8",
+    "float8",
+    "text",
+    "text",
+    "bool",
+    "bool",
+)
+
+
+def _copy_rows(cursor, table: str, rows: list[tuple]) -> None:
+    with cursor.copy(f"COPY {table} ({_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(_COPY_TYPES)
+        for row in rows:
+            copy.write_row(row)
 
 
 def _copy_and_merge(rows: list[tuple]) -> None:
@@ -205,11 +228,7 @@ def _copy_and_merge(rows: list[tuple]) -> None:
     with connection.cursor() as cursor:
         try:
             with transaction.atomic():
-                with cursor.cursor.copy(
-                    f"COPY {Reading._meta.db_table} ({_COLUMNS}) FROM STDIN"
-                ) as copy:
-                    for row in rows:
-                        copy.write_row(row)
+                _copy_rows(cursor.cursor, Reading._meta.db_table, rows)
                 return
         except UniqueViolation:
             pass
@@ -222,9 +241,7 @@ def _copy_and_merge(rows: list[tuple]) -> None:
             "ON COMMIT DELETE ROWS"
         )
         cursor.execute(f"TRUNCATE {_STAGING}")
-        with cursor.cursor.copy(f"COPY {_STAGING} ({_COLUMNS}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        _copy_rows(cursor.cursor, _STAGING, rows)
         merge = (
             f"INSERT INTO {Reading._meta.db_table} ({_COLUMNS}) "  # noqa: S608 - constant names
             f"SELECT {_COLUMNS} FROM {_STAGING} ON CONFLICT (meter_id, at) DO NOTHING"
