@@ -14,7 +14,7 @@ from config.api import Pagination
 from config.api_fields import body_too_large, parse_json_body, read_body
 from meters import selectors, services
 from meters.api import serializers as s
-from meters.api.bulk import BulkJSONRenderer, bulk_items_fast
+from meters.api.bulk import BulkJSONRenderer, bulk_items_fast, collector_paused
 
 from .base import MeterApi
 
@@ -197,16 +197,16 @@ class BulkReadingsApi(MeterApi):
     )
     def post(self, request):
         atomic = request.query_params.get("atomic", "false").lower() in ("1", "true", "yes")
-        items = _bulk_readings(_bulk_body(request))
-        results = services.reading_ingest_bulk_replacing_estimates(
-            items=items, source="api", user=request.user, atomic=atomic
-        )
-        counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
-        for result in results:
-            counts[result.status] += 1
-        return Response(
-            {**counts, "results": [services.result_as_dict(result) for result in results]}
-        )
+        with collector_paused():
+            items = _bulk_readings(_bulk_body(request))
+            results = services.reading_ingest_bulk_replacing_estimates(
+                items=items, source="api", user=request.user, atomic=atomic
+            )
+            counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
+            for result in results:
+                counts[result.status] += 1
+            answer = [services.result_as_dict(result) for result in results]
+        return Response({**counts, "results": answer})
 
 
 class LatestReadingApi(MeterApi):
