@@ -6,7 +6,6 @@ the per-item light parse in views/readings.py) would give the very same readings
 takes the general path, whose answers and error messages are the ones clients know."""
 
 import gc
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,10 +44,13 @@ class _Body(msgspec.Struct, gc=False):
 
 
 _DECODER = msgspec.json.Decoder(_Body)
-# json_loads refuses number literals longer than MAX_NUMBER_LENGTH; msgspec takes them. A run
-# of that many number characters anywhere (a long string of digits too) sends the body the
-# general way, which decides.
-_LONG_NUMBER = re.compile(rb"[-+.eE0-9]{%d,}" % (MAX_NUMBER_LENGTH + 1))
+# json_loads refuses number literals longer than MAX_NUMBER_LENGTH; msgspec takes them. A JSON
+# number has at most four characters that are not digits (-, ., e, and the exponent's sign) and
+# at most three runs of digits, so a longer literal holds a run of at least this many digits.
+# Any such run in the body (in a string too) sends it the general way, which decides. Found with
+# translate() and a substring search: a regular expression took four times the msgspec decode.
+_DIGIT_RUN = (MAX_NUMBER_LENGTH + 1 - 4 + 2) // 3
+_DIGITS_AS_ZEROS = bytes(b"0"[0] if 48 <= byte <= 57 else b" "[0] for byte in range(256))
 # The body's own nesting (object, readings list, item) before an item's ``raw`` begins.
 _ITEM_DEPTH = 3
 
@@ -56,7 +58,7 @@ _ITEM_DEPTH = 3
 def bulk_items_fast(body: bytes) -> list[BulkItem] | None:
     """The readings of ``body`` when the general parse would read the same ones; else None."""
     # A NUL escape (json_loads refuses NUL text) and over-long numbers: the general path.
-    if b"\\u0000" in body or _LONG_NUMBER.search(body):
+    if b"\\u0000" in body or b"0" * _DIGIT_RUN in body.translate(_DIGITS_AS_ZEROS):
         return None
     try:
         readings = _DECODER.decode(body).readings
