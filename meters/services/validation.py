@@ -188,6 +188,9 @@ def _timestamp(
     return at
 
 
+_POWER_FIELDS = ("power_w", "power_l1_w", "power_l2_w", "power_l3_w")
+
+
 def _watts_check(value, name: str) -> None:
     if value is None:
         return
@@ -229,10 +232,10 @@ def _validate_item(
             )
     import_kwh = _kwh(item.import_kwh, "import_kwh")
     export_kwh = None if item.export_kwh is None else _kwh(item.export_kwh, "export_kwh")
-    _watts_check(item.power_w, "power_w")
-    _watts_check(item.power_l1_w, "power_l1_w")
-    _watts_check(item.power_l2_w, "power_l2_w")
-    _watts_check(item.power_l3_w, "power_l3_w")
+    powers = (item.power_w, item.power_l1_w, item.power_l2_w, item.power_l3_w)
+    if powers != (None, None, None, None):  # most interval reads carry none
+        for name, value in zip(_POWER_FIELDS, powers, strict=True):
+            _watts_check(value, name)
     if not isinstance(item.register_reset, bool):
         raise ValueError("register_reset: must be true or false.")
     export_reset = item.export_register_reset
