@@ -249,6 +249,7 @@ def _candidates_of(
     results: list[ItemResult] = []
     by_key: dict[tuple[int, datetime], _Candidate] = {}
     earliest = earliest_datetime()
+    times: dict = {}
     for index, item in enumerate(items):
         meter = meters.get(str(item.meter_id))
         if meter is None:
@@ -257,7 +258,9 @@ def _candidates_of(
             results.append(result)
             continue
         try:
-            candidate = _validate_item(index, item, meter, latest, now=now, earliest=earliest)
+            candidate = _validate_item(
+                index, item, meter, latest, now=now, earliest=earliest, times=times
+            )
         except ValueError as exc:
             result = ItemResult(index=index, meter_id=meter.meter_id, at=None, status="")
             _reject(result, "invalid", str(exc))

@@ -212,24 +212,32 @@ def _validate_item(
     *,
     now: datetime | None = None,
     earliest: datetime | None = None,
+    times: dict | None = None,
 ) -> _Candidate:
     """Rules that need only the item and its meter. Raises ValueError("<field>: <rule>").
     ``latest``: the latest acceptable time (now plus the allowed clock skew); ``now`` and
     ``earliest``, when the caller has them (a batch, once for all its items), are ``latest``
-    less that skew and config.inputs.earliest_datetime()."""
-    at = _timestamp(
-        item.at,
-        meter,
-        latest - max_clock_skew() if now is None else now,
-        bounds=None if earliest is None else (earliest, latest),
-    )
-    if meter.kind == MeterKind.INTERVAL:
-        local = at.astimezone(meter.tz)
-        if local.minute not in (0, 30) or local.second or local.microsecond:
-            raise ValueError(
-                f"at: an interval meter reads on the hour or half-hour (:00 or :30, zero "
-                f"seconds), not {local.isoformat()}."
-            )
+    less that skew and config.inputs.earliest_datetime(). ``times``: a batch's accepted
+    timestamp texts, so that the time rules run once per text, zone and kind of meter (a fleet's
+    batch holds thousands of readings of the same few half-hours)."""
+    key = (item.at, meter.tz, meter.kind) if times is not None and type(item.at) is str else None
+    at = times.get(key) if key is not None else None
+    if at is None:
+        at = _timestamp(
+            item.at,
+            meter,
+            latest - max_clock_skew() if now is None else now,
+            bounds=None if earliest is None else (earliest, latest),
+        )
+        if meter.kind == MeterKind.INTERVAL:
+            local = at.astimezone(meter.tz)
+            if local.minute not in (0, 30) or local.second or local.microsecond:
+                raise ValueError(
+                    f"at: an interval meter reads on the hour or half-hour (:00 or :30, zero "
+                    f"seconds), not {local.isoformat()}."
+                )
+        if key is not None:
+            times[key] = at
     import_kwh = _kwh(item.import_kwh, "import_kwh")
     export_kwh = None if item.export_kwh is None else _kwh(item.export_kwh, "export_kwh")
     powers = (item.power_w, item.power_l1_w, item.power_l2_w, item.power_l3_w)

@@ -15,6 +15,7 @@ from config.api_fields import parse_json_body
 from config.inputs import earliest_datetime
 from meters.api.bulk import bulk_items_fast
 from meters.api.views.readings import _bulk_items
+from meters.services import ReadingIn, reading_ingest_bulk
 from meters.services.validation import _timestamp
 from meters.tests.factories import MeterFactory
 
@@ -226,3 +227,30 @@ def test_the_utc_fast_check_of_a_timestamp_answers_as_the_full_rule():
         assert fast == full
 
     check()
+
+
+@pytest.mark.django_db
+def test_a_timestamp_text_is_judged_per_kind_and_zone_of_meter_within_one_batch():
+    """The batch's cache of checked timestamp texts keys on the meter's zone and kind: the
+    same text can be right for one meter and wrong for the next."""
+    live, interval = MeterFactory(kind="live"), MeterFactory()
+    kolkata = MeterFactory(timezone="Asia/Kolkata")  # +05:30: :00 UTC is :30 local
+    kathmandu = MeterFactory(timezone="Asia/Kathmandu")  # +05:45: :00 UTC is :45 local
+    text = "2026-01-10T00:10:00Z"
+    items = [
+        ReadingIn(meter_id=live.meter_id, at=text, import_kwh=1),
+        ReadingIn(meter_id=interval.meter_id, at=text, import_kwh=1),
+        ReadingIn(meter_id=live.meter_id, at="2026-01-10T00:00:00Z", import_kwh="0.5"),
+        ReadingIn(meter_id=kolkata.meter_id, at="2026-01-10T00:00:00Z", import_kwh=1),
+        ReadingIn(meter_id=kathmandu.meter_id, at="2026-01-10T00:00:00Z", import_kwh=1),
+        ReadingIn(meter_id=interval.meter_id, at="2026-01-10T00:00:00Z", import_kwh=1),
+    ]
+    results = reading_ingest_bulk(items=items, source="api")
+    assert [(r.status, r.field) for r in results] == [
+        ("accepted", ""),
+        ("rejected", "at"),
+        ("accepted", ""),
+        ("accepted", ""),
+        ("rejected", "at"),
+        ("accepted", ""),
+    ]
