@@ -85,6 +85,9 @@ def _depth(value: Any, limit: int) -> int:
     return deepest
 
 
+_LINE_SEPARATOR, _PARAGRAPH_SEPARATOR = "\u2028".encode(), "\u2029".encode()
+
+
 class BulkJSONRenderer(JSONRenderer):
     """DRF's JSON answer, encoded by msgspec: a 10,000-item answer in a millisecond rather than
     ten. Anything msgspec does not know (an error's ErrorDetail, an indented answer) is DRF's."""
@@ -93,9 +96,14 @@ class BulkJSONRenderer(JSONRenderer):
         indent = self.get_indent(accepted_media_type or "", renderer_context or {})
         if data is not None and not indent:
             try:
-                return msgspec.json.encode(data)
+                answer = msgspec.json.encode(data)
             except TypeError:
                 pass
+            else:
+                # As DRF's: U+2028 and U+2029 escaped, so the answer is a strict JavaScript subset.
+                return answer.replace(_LINE_SEPARATOR, b"\\u2028").replace(
+                    _PARAGRAPH_SEPARATOR, b"\\u2029"
+                )
         return super().render(data, accepted_media_type, renderer_context)
 
 

@@ -9,11 +9,12 @@ import pytest
 from django.utils import timezone
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, ErrorDetail
+from rest_framework.renderers import JSONRenderer
 
 from config.api_fields import parse_json_body
 from config.inputs import earliest_datetime
-from meters.api.bulk import bulk_items_fast
+from meters.api.bulk import BulkJSONRenderer, bulk_items_fast
 from meters.api.views.readings import _bulk_items
 from meters.services import ReadingIn, reading_ingest_bulk
 from meters.services.validation import _timestamp
@@ -254,3 +255,31 @@ def test_a_timestamp_text_is_judged_per_kind_and_zone_of_meter_within_one_batch(
         ("rejected", "at"),
         ("accepted", ""),
     ]
+
+
+def test_the_bulk_answer_is_byte_for_byte_drfs_json():
+    answer = {
+        "accepted": 1,
+        "duplicate": 0,
+        "rejected": 1,
+        "results": [
+            {
+                "index": 0,
+                "meter_id": "m-é",
+                "at": "2026-01-10T00:00:00+00:00",
+                "status": "accepted",
+            },
+            {
+                "index": 1,
+                "meter_id": "m",
+                "at": None,
+                "status": "rejected",
+                "code": "invalid",
+                "field": "at",
+                "reason": "at: 'x\u2028y\u2029\"\\\\\x01' is not an ISO 8601 timestamp.",
+            },
+        ],
+    }
+    errors = {"detail": ErrorDetail("Not JSON.", code="parse_error")}
+    for data in (answer, errors, None):
+        assert BulkJSONRenderer().render(data) == JSONRenderer().render(data)
