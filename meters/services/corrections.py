@@ -532,7 +532,7 @@ def reading_record_or_replace_estimate(
 
 @transaction.atomic
 def reading_ingest_bulk_replacing_estimates(
-    *, items: Sequence[ReadingIn], source: str, user: User | None = None, atomic: bool = False
+    *, items: Sequence[ReadingIn], source: str, user=None, atomic: bool = False
 ) -> list[ItemResult]:
     """``reading_ingest_bulk``, except that an item whose one conflict is an estimate stored
     for its time replaces it, as ``reading_estimate_replace`` does for one read (the bulk REST
@@ -540,10 +540,13 @@ def reading_ingest_bulk_replacing_estimates(
     actual reads stored under ingest's rules, what is still missing estimated again once, the
     roll-ups recomputed, one audit record (action replace) per replaced estimate and the
     listeners told once. An item refused there is reported so (atomic: nothing is written);
-    a gap none of whose reads is taken keeps its estimates."""
+    a gap none of whose reads is taken keeps its estimates. ``user``: the request's (a User, or
+    a meter key's device), which scopes the meters as in reading_ingest_bulk."""
     results, replacing = _ingest_bulk(
         items=items, source=source, user=user, atomic=atomic, over_estimates=True
     )
+    # The audit records name a person; a meter key's device (meters.authentication) is none.
+    author = user if isinstance(user, User) else None
     if replacing:
         by_meter: dict[int, list[_Candidate]] = defaultdict(list)
         for candidate in replacing:
@@ -551,7 +554,7 @@ def reading_ingest_bulk_replacing_estimates(
         meters = Meter.objects.in_bulk(list(by_meter))
         for pk, candidates in by_meter.items():
             for before, after, gap in _estimate_gaps(meters[pk], candidates):
-                _gap_replace(meters[pk], before, after, gap, source=source, user=user)
+                _gap_replace(meters[pk], before, after, gap, source=source, user=author)
         if atomic:
             _refuse_atomic_batch(results)
     return results

@@ -14,7 +14,13 @@ from meters.models import (
     ReadingCorrection,
     ReadingQuality,
 )
-from meters.services import ReadingIn, corrections, reading_gaps_estimate, reading_ingest_bulk
+from meters.services import (
+    ReadingIn,
+    corrections,
+    meter_key_create,
+    reading_gaps_estimate,
+    reading_ingest_bulk,
+)
 
 from .factories import MeterFactory
 
@@ -164,3 +170,17 @@ def test_an_actual_read_that_breaks_a_register_rule_leaves_the_estimates(api, st
     assert response.status_code == 400
     assert [r["status"] for r in response.data["results"]] == ["rejected"]
     assert (_replaced().count(), _estimates(meter).count()) == (0, 47)
+
+
+def test_a_meter_keys_bulk_read_replaces_an_estimate_with_no_user_on_the_record(api, estimated):
+    meter = estimated
+    issued = meter_key_create(meter=meter, name="IR reader")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {issued.key}")
+    opening = Reading.objects.get(meter=meter, at=GAP_START).import_kwh
+
+    response = api.post(BULK, {"readings": [_item(meter, NOON, str(opening + 10))]})
+
+    assert response.status_code == 200, response.data
+    assert response.data["accepted"] == 1
+    record = _replaced().get()
+    assert (record.at, record.made_by) == (NOON, None)
