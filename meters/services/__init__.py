@@ -16,6 +16,7 @@ from .corrections import (
     reading_change_listener_register,
     reading_estimate_replace,
     reading_gaps_estimate,
+    reading_ingest_bulk_replacing_estimates,
     reading_record_or_replace_estimate,
     reading_void,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "reading_estimate_replace",
     "reading_gaps_estimate",
     "reading_ingest_bulk",
+    "reading_ingest_bulk_replacing_estimates",
     "reading_record",
     "reading_record_or_replace_estimate",
     "reading_void",

@@ -11,7 +11,9 @@ at it, so a change to the reading at ``at`` changes energy in (previous reading,
 that span is what listeners are told about (``ReadingChange``).
 """
 
-from collections.abc import Callable
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
@@ -34,14 +36,17 @@ from meters.models import (
 )
 from meters.timeutils import HALF_HOUR, JUST_BEFORE, as_utc, interval_day
 
-from .ingest import reading_ingest_bulk, reading_record
+from .ingest import _ingest_bulk, _refuse_atomic_batch, reading_ingest_bulk, reading_record
 from .reception import reception_ensure_open
 from .rollups import daily_usage_refresh
 from .storage import _stored_series
 from .validation import (
     _RESET_FLAGS,
+    ACCEPTED,
     REJECTED,
+    ItemResult,
     ReadingIn,
+    _Candidate,
     _check_registers,
     _Series,
     _validate_item,
@@ -523,3 +528,132 @@ def reading_record_or_replace_estimate(
             quality=values.get("quality", ReadingQuality.ACTUAL),
         )
         return Reading.objects.get(meter=meter, at=stored.at), True
+
+
+@transaction.atomic
+def reading_ingest_bulk_replacing_estimates(
+    *, items: Sequence[ReadingIn], source: str, user=None, atomic: bool = False
+) -> list[ItemResult]:
+    """``reading_ingest_bulk``, except that an item whose one conflict is an estimate stored
+    for its time replaces it, as ``reading_estimate_replace`` does for one read (the bulk REST
+    door): per gap between the meter's actual readings, the gap's estimates are removed, its
+    actual reads stored under ingest's rules, what is still missing estimated again once, the
+    roll-ups recomputed, one audit record (action replace) per replaced estimate and the
+    listeners told once. An item refused there is reported so (atomic: nothing is written);
+    a gap none of whose reads is taken keeps its estimates. ``user``: the request's (a User, or
+    a meter key's device), which scopes the meters as in reading_ingest_bulk."""
+    results, replacing = _ingest_bulk(
+        items=items, source=source, user=user, atomic=atomic, over_estimates=True
+    )
+    # The audit records name a person; a meter key's device (meters.authentication) is none.
+    author = user if isinstance(user, User) else None
+    if replacing:
+        by_meter: dict[int, list[_Candidate]] = defaultdict(list)
+        for candidate in replacing:
+            by_meter[candidate.meter.pk].append(candidate)
+        meters = Meter.objects.in_bulk(list(by_meter))
+        for pk, candidates in by_meter.items():
+            for before, after, gap in _estimate_gaps(meters[pk], candidates):
+                _gap_replace(meters[pk], before, after, gap, source=source, user=author)
+        if atomic:
+            _refuse_atomic_batch(results)
+    return results
+
+
+def _estimate_gaps(
+    meter: Meter, candidates: list[_Candidate]
+) -> list[tuple[datetime | None, datetime | None, list[_Candidate]]]:
+    """``candidates`` (each at a stored estimate) by the gap between actual readings that holds
+    them: (the actual reading before, the one after, the gap's candidates)."""
+    candidates = sorted(candidates, key=lambda c: c.at)
+    first, last = candidates[0].at, candidates[-1].at
+    actual = Reading.objects.filter(meter=meter).exclude(quality=ReadingQuality.ESTIMATED)
+    before = actual.filter(at__lt=first).order_by("-at").values_list("at", flat=True).first()
+    after = actual.filter(at__gt=last).order_by("at").values_list("at", flat=True).first()
+    inside = list(
+        actual.filter(at__gt=first, at__lt=last).order_by("at").values_list("at", flat=True)
+    )
+    bounds = [before, *inside, after]
+    gaps: dict[int, list[_Candidate]] = defaultdict(list)
+    for candidate in candidates:
+        gaps[bisect_left(inside, candidate.at)].append(candidate)
+    return [(bounds[number], bounds[number + 1], gap) for number, gap in gaps.items()]
+
+
+class _NothingTaken(Exception):
+    """No read of a gap was taken: its savepoint is rolled back (the estimates stay)."""
+
+
+def _gap_replace(
+    meter: Meter,
+    before: datetime | None,
+    after: datetime | None,
+    gap: list[_Candidate],
+    *,
+    source: str,
+    user: User | None,
+) -> None:
+    """The actual reads ``gap`` of one gap in place of its estimates; each candidate's result
+    says what became of it."""
+    estimates = Reading.objects.filter(meter=meter, quality=ReadingQuality.ESTIMATED)
+    if before is not None:
+        estimates = estimates.filter(at__gt=before)
+    if after is not None:
+        estimates = estimates.filter(at__lt=after)
+    replaced = {reading.at: reading for reading in estimates.filter(at__in=[c.at for c in gap])}
+    try:
+        with transaction.atomic():
+            days = {interval_day(at, meter.tz) for at in estimates.values_list("at", flat=True)}
+            estimates.delete()
+            outcomes = reading_ingest_bulk(items=[c.item for c in gap], source=source)
+            if not any(outcome.status == ACCEPTED for outcome in outcomes):
+                raise _NothingTaken
+            _gap_refill(
+                meter, before, after, gap, outcomes, replaced, days, source=source, user=user
+            )
+    except _NothingTaken:
+        pass
+    for candidate, outcome in zip(gap, outcomes, strict=True):
+        result = candidate.result
+        result.status, result.code, result.field = outcome.status, outcome.code, outcome.field
+        result.reason, result.against = outcome.reason, outcome.against
+        result.against_side = outcome.against_side
+
+
+def _gap_refill(
+    meter: Meter,
+    before: datetime | None,
+    after: datetime | None,
+    gap: list[_Candidate],
+    outcomes: list[ItemResult],
+    replaced: dict[datetime, Reading],
+    days: set[date],
+    *,
+    source: str,
+    user: User | None,
+) -> None:
+    """After a gap's reads were stored: the audit records, the gap's holes estimated again,
+    roll-ups and listeners."""
+    taken = [c.at for c, outcome in zip(gap, outcomes, strict=True) if outcome.status == ACCEPTED]
+    stored = {reading.at: reading for reading in Reading.objects.filter(meter=meter, at__in=taken)}
+    records = ReadingCorrection.objects.bulk_create(
+        _record(
+            replaced[at],
+            action=CorrectionAction.REPLACE_ESTIMATE,
+            reason=f"Actual read ({source}) replaced the estimate.",
+            user=user,
+            **{name: getattr(stored[at], name) for name in _VALUES},
+        )
+        for at in taken
+    )
+    start = before or min(taken)
+    end = after or max(taken)
+    again = _store_estimates(
+        meter=meter,
+        items=_estimate_between(meter, start, end),
+        user=user,
+        reason=ESTIMATE_REASON,
+        action=CorrectionAction.ESTIMATE,
+    )
+    daily_usage_refresh(meter=meter, days=days | {interval_day(at, meter.tz) for at in taken})
+    _tell_listeners(meter=meter, start=start, end=end, records=[*records, *again])

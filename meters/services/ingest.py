@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import User
 from config.database import array_cursor
 from config.exceptions import ApplicationError, Conflict, NotFound
+from config.inputs import earliest_datetime
 from meters import selectors
 from meters.models import (
     Archive,
@@ -36,6 +37,7 @@ from .validation import (
     BULK_MAX_ITEMS,
     DUPLICATE,
     REJECTED,
+    REPLACING,
     SKIPPED,
     ItemResult,
     LockedMeter,
@@ -146,6 +148,30 @@ def reading_ingest_bulk(
     Raises ServiceUnavailable while reception is paused. Roll-ups are updated in the same
     transaction; live updates are pushed after commit.
     """
+    results, _ = _ingest_bulk(
+        items=items,
+        source=source,
+        user=user,
+        atomic=atomic,
+        infer_resets=infer_resets,
+        into_pruned_days=into_pruned_days,
+    )
+    return results
+
+
+def _ingest_bulk(
+    *,
+    items: Sequence[ReadingIn],
+    source: str,
+    user: User | None = None,
+    atomic: bool = False,
+    infer_resets: bool = False,
+    into_pruned_days: bool = False,
+    over_estimates: bool = False,
+) -> tuple[list[ItemResult], list[_Candidate]]:
+    """reading_ingest_bulk, and with ``over_estimates`` the candidates whose one conflict is a
+    stored estimate at their time: not written, left with status REPLACING for the caller
+    (corrections.reading_ingest_bulk_replacing_estimates) to put in the estimate's place."""
     _batch_check(items, source)
     now = timezone.now()
     latest = now + timedelta(seconds=settings.READING_MAX_CLOCK_SKEW_SECONDS)
@@ -166,13 +192,41 @@ def reading_ingest_bulk(
     series = _stored_series(windows)
     for pk, candidates in per_meter.items():
         _check_against_stored(candidates, series[pk], infer_resets=infer_resets)
+    replacing = _conflicts_with_estimates(per_meter) if over_estimates else []
     if atomic:
         _refuse_atomic_batch(results)
     accepted = [c for c in by_key.values() if c.result.status == ACCEPTED]
     if accepted:
         _write_readings(accepted, source)
         _after_write(accepted, series, source)
-    return results
+    return results, replacing
+
+
+def _conflicts_with_estimates(per_meter: dict[int, list[_Candidate]]) -> list[_Candidate]:
+    """The candidates refused as a conflict with a stored reading that is an estimate, set to
+    REPLACING (a conflict within the batch, or with an actual reading, stays refused)."""
+    conflicts: dict[int, list[_Candidate]] = {}
+    for pk, candidates in per_meter.items():
+        refused = [
+            c for c in candidates if c.result.status == REJECTED and c.result.code == "conflict"
+        ]
+        if refused:
+            conflicts[pk] = refused
+    replacing = []
+    for pk, candidates in conflicts.items():
+        estimated = set(
+            Reading.objects.filter(
+                meter_id=pk,
+                at__in=[c.at for c in candidates],
+                quality=ReadingQuality.ESTIMATED,
+            ).values_list("at", flat=True)
+        )
+        for candidate in candidates:
+            if candidate.at in estimated:
+                result = candidate.result
+                result.status, result.code, result.field, result.reason = REPLACING, "", "", ""
+                replacing.append(candidate)
+    return replacing
 
 
 def _batch_check(items: Sequence[ReadingIn], source: str) -> None:
@@ -194,6 +248,8 @@ def _candidates_of(
     other values a conflict."""
     results: list[ItemResult] = []
     by_key: dict[tuple[int, datetime], _Candidate] = {}
+    earliest = earliest_datetime()
+    times: dict = {}
     for index, item in enumerate(items):
         meter = meters.get(str(item.meter_id))
         if meter is None:
@@ -202,7 +258,9 @@ def _candidates_of(
             results.append(result)
             continue
         try:
-            candidate = _validate_item(index, item, meter, latest, now=now)
+            candidate = _validate_item(
+                index, item, meter, latest, now=now, earliest=earliest, times=times
+            )
         except ValueError as exc:
             result = ItemResult(index=index, meter_id=meter.meter_id, at=None, status="")
             _reject(result, "invalid", str(exc))

@@ -5,8 +5,9 @@ import json
 from datetime import datetime
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Q
+from psycopg.errors import UniqueViolation
 
 from config.database import array_cursor
 from meters.models import (
@@ -193,12 +194,44 @@ def _insert_sqlite(rows: list[tuple]) -> None:
 
 
 _STAGING = "meters_reading_staging"
+# COPY in PostgreSQL's binary format: psycopg's C dumpers write each value as the server stores
+# it, so neither side formats or parses text (half the CPU of a text COPY for a batch).
+_COPY_TYPES = (
+    "int8",
+    "timestamptz",
+    "numeric",
+    "numeric",
+    "float8",
+    "float8",
+    "float8",
+    "float8",
+    "text",
+    "text",
+    "bool",
+    "bool",
+)
+
+
+def _copy_rows(cursor, table: str, rows: list[tuple]) -> None:
+    with cursor.copy(f"COPY {table} ({_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(_COPY_TYPES)
+        for row in rows:
+            copy.write_row(row)
 
 
 def _copy_and_merge(rows: list[tuple]) -> None:
-    """COPY into a session-local staging table, then one INSERT … SELECT into the readings.
-    Rows were checked under the meters' row locks; ON CONFLICT only guards the unique key."""
+    """COPY the rows straight into the readings (#16 §3: one pass over them, where a staging
+    table and an INSERT … SELECT made two). Rows were checked under the meters' row locks, so a
+    stored row at one of their keys means a writer that took no lock: then, under a savepoint,
+    the COPY is undone and the rows go through the staging table, whose INSERT's ON CONFLICT
+    only guards the unique key."""
     with connection.cursor() as cursor:
+        try:
+            with transaction.atomic():
+                _copy_rows(cursor.cursor, Reading._meta.db_table, rows)
+                return
+        except UniqueViolation:
+            pass
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} ("
             "meter_id bigint, at timestamptz, import_kwh numeric, export_kwh numeric, "
@@ -208,9 +241,7 @@ def _copy_and_merge(rows: list[tuple]) -> None:
             "ON COMMIT DELETE ROWS"
         )
         cursor.execute(f"TRUNCATE {_STAGING}")
-        with cursor.cursor.copy(f"COPY {_STAGING} ({_COLUMNS}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        _copy_rows(cursor.cursor, _STAGING, rows)
         merge = (
             f"INSERT INTO {Reading._meta.db_table} ({_COLUMNS}) "  # noqa: S608 - constant names
             f"SELECT {_COLUMNS} FROM {_STAGING} ON CONFLICT (meter_id, at) DO NOTHING"

@@ -3,7 +3,7 @@ its registers against the readings around it (stored or in the same batch)."""
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -13,6 +13,7 @@ from django.utils.dateparse import parse_datetime
 from config.inputs import (
     InputError,
     datetime_plausible,
+    earliest_datetime,
     json_value_check,
     max_clock_skew,
     to_decimal,
@@ -71,9 +72,12 @@ ACCEPTED = "accepted"
 DUPLICATE = "duplicate"
 REJECTED = "rejected"
 SKIPPED = "skipped"
+# Within one call only: an item that will replace the estimate stored for its time
+# (corrections.reading_ingest_bulk_replacing_estimates); it ends accepted or rejected.
+REPLACING = "replacing"
 
 
-@dataclass
+@dataclass(slots=True)
 class ItemResult:
     """What became of one item. ``status``: accepted, duplicate (same value already stored: a
     no-op), rejected (``code`` unknown_meter / conflict / invalid, ``field`` and ``reason`` say
@@ -93,7 +97,7 @@ class ItemResult:
     against_side: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Candidate:
     index: int
     meter: LockedMeter
@@ -141,10 +145,17 @@ def _kwh(value, name: str) -> Decimal:
     return number
 
 
-def _timestamp(value, meter: LockedMeter | Meter, now: datetime) -> datetime:
+def _timestamp(
+    value,
+    meter: LockedMeter | Meter,
+    now: datetime,
+    *,
+    bounds: tuple[datetime, datetime] | None = None,
+) -> datetime:
     """``value`` (a datetime or ISO 8601 text; naive is read in the meter's zone) in UTC, when
     plausible (config.inputs.datetime_plausible: not before INPUT_EARLIEST_DATETIME, offset
-    within ±14:00, not beyond ``now`` plus the allowed clock skew)."""
+    within ±14:00, not beyond ``now`` plus the allowed clock skew). ``bounds``: that earliest
+    and latest, when the caller has them (a batch, once for all its items)."""
     if isinstance(value, str):
         try:
             parsed = parse_datetime(value.strip()) if len(value) <= 64 else None
@@ -155,6 +166,12 @@ def _timestamp(value, meter: LockedMeter | Meter, now: datetime) -> datetime:
         value = parsed
     if not isinstance(value, datetime):
         raise ValueError("at: must be a timestamp.")
+    # Already UTC and plainly within the plausible range (what nearly every device sends): the
+    # answer datetime_plausible would give, without its conversions (#16 §3: bulk ingest).
+    if value.tzinfo is UTC:
+        earliest, latest = bounds or (earliest_datetime(), now + max_clock_skew())
+        if earliest <= value <= latest:
+            return value
     try:
         if timezone.is_naive(value):
             try:
@@ -169,6 +186,9 @@ def _timestamp(value, meter: LockedMeter | Meter, now: datetime) -> datetime:
     except InputError as exc:
         raise ValueError(f"at: {exc.message}") from exc
     return at
+
+
+_POWER_FIELDS = ("power_w", "power_l1_w", "power_l2_w", "power_l3_w")
 
 
 def _watts_check(value, name: str) -> None:
@@ -191,22 +211,39 @@ def _validate_item(
     latest: datetime,
     *,
     now: datetime | None = None,
+    earliest: datetime | None = None,
+    times: dict | None = None,
 ) -> _Candidate:
     """Rules that need only the item and its meter. Raises ValueError("<field>: <rule>").
-    ``latest``: the latest acceptable time (now plus the allowed clock skew); ``now``, when the
-    caller has it (a batch, once for all its items), is ``latest`` less that skew."""
-    at = _timestamp(item.at, meter, latest - max_clock_skew() if now is None else now)
-    if meter.kind == MeterKind.INTERVAL:
-        local = at.astimezone(meter.tz)
-        if local.minute not in (0, 30) or local.second or local.microsecond:
-            raise ValueError(
-                f"at: an interval meter reads on the hour or half-hour (:00 or :30, zero "
-                f"seconds), not {local.isoformat()}."
-            )
+    ``latest``: the latest acceptable time (now plus the allowed clock skew); ``now`` and
+    ``earliest``, when the caller has them (a batch, once for all its items), are ``latest``
+    less that skew and config.inputs.earliest_datetime(). ``times``: a batch's accepted
+    timestamp texts, so that the time rules run once per text, zone and kind of meter (a fleet's
+    batch holds thousands of readings of the same few half-hours)."""
+    key = (item.at, meter.tz, meter.kind) if times is not None and type(item.at) is str else None
+    at = times.get(key) if key is not None else None
+    if at is None:
+        at = _timestamp(
+            item.at,
+            meter,
+            latest - max_clock_skew() if now is None else now,
+            bounds=None if earliest is None else (earliest, latest),
+        )
+        if meter.kind == MeterKind.INTERVAL:
+            local = at.astimezone(meter.tz)
+            if local.minute not in (0, 30) or local.second or local.microsecond:
+                raise ValueError(
+                    f"at: an interval meter reads on the hour or half-hour (:00 or :30, zero "
+                    f"seconds), not {local.isoformat()}."
+                )
+        if key is not None:
+            times[key] = at
     import_kwh = _kwh(item.import_kwh, "import_kwh")
     export_kwh = None if item.export_kwh is None else _kwh(item.export_kwh, "export_kwh")
-    for name in ("power_w", "power_l1_w", "power_l2_w", "power_l3_w"):
-        _watts_check(getattr(item, name), name)
+    powers = (item.power_w, item.power_l1_w, item.power_l2_w, item.power_l3_w)
+    if powers != (None, None, None, None):  # most interval reads carry none
+        for name, value in zip(_POWER_FIELDS, powers, strict=True):
+            _watts_check(value, name)
     if not isinstance(item.register_reset, bool):
         raise ValueError("register_reset: must be true or false.")
     export_reset = item.export_register_reset
@@ -323,7 +360,10 @@ def result_as_dict(result: ItemResult) -> dict:
         "at": result.at.isoformat() if result.at else None,
         "status": result.status,
     }
-    for name in ("code", "field", "reason"):
-        if value := getattr(result, name):
-            answer[name] = value
+    if result.code:
+        answer["code"] = result.code
+    if result.field:
+        answer["field"] = result.field
+    if result.reason:
+        answer["reason"] = result.reason
     return answer
