@@ -3,8 +3,11 @@ account and each bill's announcement is a task; on the queue of the chunks, the 
 waited behind its mail. The chunks stay on ``celery``, notifications go to ``notifications``, and
 the worker the Procfile starts (what ``make run`` runs, on the embedded defaults) consumes both."""
 
+import contextlib
 import json
+import os
 import shlex
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -80,15 +83,17 @@ print("EVENT", event.pk)
 
 @pytest.mark.slow
 def test_the_procfile_worker_on_the_embedded_defaults_delivers_a_notification(tmp_path):
-    """``make run``'s worker (honcho, the Procfile's line, kombu's file-system broker, SQLite)
+    """``make run``'s worker (the Procfile's line, kombu's file-system broker, SQLite)
     dispatches an event: the mail is sent (the console backend prints it) and the event row
     says to whom."""
     env = embedded_env(tmp_path)
     env["PATH"] = f"{BIN}:{env['PATH']}"
     log = tmp_path / "worker.log"
     with log.open("wb") as out:
-        worker = subprocess.Popen(  # noqa: S603 (our own venv and Procfile)
-            [f"{BIN}/honcho", "start", "-f", "Procfile", "worker"],
+        # As honcho runs a Procfile line (sh -c), in a session of its own so that the worker and
+        # its pool's processes are stopped together.
+        worker = subprocess.Popen(  # noqa: S603 (our own Procfile)
+            ["/bin/sh", "-c", f"exec {procfile_command('worker')}"],
             cwd=ROOT,
             env=env,
             stdout=out,
@@ -118,8 +123,14 @@ def test_the_procfile_worker_on_the_embedded_defaults_delivers_a_notification(tm
                 break
             time.sleep(0.5)
     finally:
-        worker.terminate()
-        worker.wait(timeout=60)
+        worker.terminate()  # Celery's warm shutdown
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait(timeout=10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(worker.pid, signal.SIGKILL)  # a pool process left behind
     output = log.read_text(errors="replace")
     assert row is not None and row[0] is not None, output[-3000:]
     assert "payer@example.com" in json.loads(row[1])
