@@ -46,7 +46,13 @@ def load() -> str:
 
 
 def start_workers(count: int, database: str, queues: str) -> list[subprocess.Popen]:
-    env = os.environ | {"DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}"}
+    # The production settings' Celery, not the tests' (which run every task sent eagerly, in
+    # the sender: a worker would then dispatch each issued bill's mail inside its chunk).
+    env = os.environ | {
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
+        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "DEBUG": "false",
+    }
     workers = [
         subprocess.Popen(
             [
