@@ -4,13 +4,15 @@ against the in-process run of the same data, measured in the same run.
 Uses ``bench_billing``'s data (``--meters`` accounts of one meter each, September 2026 roll-ups
 and boundary reads, written with SQL) in a throw-away database. The reference is
 ``bills_generate`` in this process; then for each worker count the bills are deleted, that many
-``celery worker`` processes (solo pool, one task at a time each, as the Procfile's worker) are
-started on a Redis database of their own, ``bill_run_start`` fans the month out in chunks and
-the clock stops when the run is finished (its last chunk totals it). Prints seconds, accounts
-per second and the ratio to the in-process run; checks only that every bill was made.
+``celery worker`` processes (solo pool, one task at a time each) are started on a Redis database
+of their own, consuming only the ``celery`` queue (the chunks; ``--queues celery,notifications``
+makes them send the bills' mail too, as the Procfile's worker does), ``bill_run_start`` fans the
+month out in chunks and the clock stops when the run is finished (its last chunk totals it).
+Prints seconds, accounts per second, the ratio to the in-process run and the load average as
+each figure was taken; checks only that every bill was made.
 
     .venv/bin/python bench/bench_billing_fanout.py [--meters 100000] [--workers 1,2,4]
-        [--chunk 2000] [--repeat 1]
+        [--chunk 2000] [--repeat 1] [--queues celery]
 """
 
 import argparse
@@ -39,8 +41,18 @@ from billing.models import Bill  # noqa: E402
 from config.celery import app as celery_app  # noqa: E402
 
 
-def start_workers(count: int, database: str) -> list[subprocess.Popen]:
-    env = os.environ | {"DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}"}
+def load() -> str:
+    return "load " + " ".join(f"{n:.2f}" for n in os.getloadavg())
+
+
+def start_workers(count: int, database: str, queues: str) -> list[subprocess.Popen]:
+    # The production settings' Celery, not the tests' (which run every task sent eagerly, in
+    # the sender: a worker would then dispatch each issued bill's mail inside its chunk).
+    env = os.environ | {
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
+        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "DEBUG": "false",
+    }
     workers = [
         subprocess.Popen(
             [
@@ -50,6 +62,8 @@ def start_workers(count: int, database: str) -> list[subprocess.Popen]:
                 "worker",
                 "--pool",
                 "solo",
+                "-Q",
+                queues,
                 "--loglevel",
                 "WARNING",
                 "-n",
@@ -76,10 +90,10 @@ def stop_workers(workers: list[subprocess.Popen]) -> None:
         worker.wait(timeout=30)
 
 
-def fanned_out(workers: int, chunk: int, database: str) -> tuple[float, int]:
+def fanned_out(workers: int, chunk: int, database: str, queues: str) -> tuple[float, int]:
     reset_bills()
     celery_app.control.purge()
-    procs = start_workers(workers, database)
+    procs = start_workers(workers, database, queues)
     try:
         began = time.perf_counter()
         run = services.bill_run_start(month=MONTH, chunk_size=chunk, trigger="bench")
@@ -98,6 +112,7 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--chunk", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--queues", default="celery")
     options = parser.parse_args()
     celery_app.conf.task_always_eager = False  # the test settings' default is eager
 
@@ -109,26 +124,28 @@ def main() -> None:
         inline = []
         for _ in range(options.repeat):
             reset_bills()
+            celery_app.control.purge()
             began = time.perf_counter()
             services.bills_generate(month=MONTH, issue=True, trigger="bench")
             inline.append(time.perf_counter() - began)
         reference = statistics.median(inline)
         print(
             f"in one process (reference): {reference:.1f} s "
-            f"({options.meters / reference:,.0f} accounts/s)"
+            f"({options.meters / reference:,.0f} accounts/s; {load()})"
         )
         for count in [int(n) for n in options.workers.split(",")]:
             times = []
             for _ in range(options.repeat):
-                seconds, created = fanned_out(count, options.chunk, database)
+                seconds, created = fanned_out(count, options.chunk, database, options.queues)
                 assert created == options.meters == Bill.objects.count(), (created, count)
                 times.append(seconds)
             median = statistics.median(times)
             print(
                 f"{count} worker(s): {median:.1f} s ({options.meters / median:,.0f} accounts/s,"
-                f" {reference / median:.2f} x the in-process run)"
+                f" {reference / median:.2f} x the in-process run; {load()})"
             )
     finally:
+        celery_app.control.purge()
         connection.creation.destroy_test_db(database, verbosity=0)
 
 

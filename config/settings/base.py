@@ -159,6 +159,14 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Two queues: "celery" for everything else (a month's bill chunks among it), "notifications"
+# for mail and webhooks, so a run's chunks never wait behind the mail of the bills it issued (a
+# month of bills is a million dispatches). Both are listed, so a worker started without -Q (as
+# the Procfile's, and the tests') consumes both; a deployment can give each its own workers with
+# -Q celery and -Q notifications.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = {"celery": {}, "notifications": {}}
+CELERY_TASK_ROUTES = {"notifications.tasks.*": {"queue": "notifications"}}
 # --- Each app's own settings and beat jobs ---------------------------------------------------
 from .apps.batteries import *  # noqa: E402, F403
 from .apps.batteries import BATTERIES_BEAT_SCHEDULE  # noqa: E402
