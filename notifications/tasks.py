@@ -10,6 +10,11 @@ def event_dispatch(event_id: int) -> dict:
     return services.event_dispatch(event_id=event_id)
 
 
+@shared_task(name="notifications.tasks.events_dispatch")
+def events_dispatch(event_ids: list[int]) -> dict:
+    return services.events_dispatch(event_ids=event_ids)
+
+
 @shared_task(bind=True, name="notifications.tasks.webhook_deliver")
 def webhook_deliver(self, delivery_id: int) -> str:
     """One attempt; the next is Celery's retry with the service's exponential backoff (the

@@ -25,6 +25,17 @@ def enqueue(task: str, *args) -> None:
     transaction.on_commit(lambda: current_app.tasks[task].delay(*args), robust=True)
 
 
+# Events dispatched by one task: a bill run's thousands of events reach the broker as tens of
+# messages, and one slow mail delays at most this many others.
+DISPATCH_BATCH = 100
+
+
+def enqueue_dispatches(event_ids: list[int]) -> None:
+    """The dispatch of these events after commit, ``DISPATCH_BATCH`` to a task."""
+    for start in range(0, len(event_ids), DISPATCH_BATCH):
+        enqueue("notifications.tasks.events_dispatch", event_ids[start : start + DISPATCH_BATCH])
+
+
 def _plain(payload: dict) -> dict:
     """JSON-safe: Decimals, dates and UUIDs as the strings DjangoJSONEncoder writes."""
     return json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
@@ -59,8 +70,7 @@ def events_publish(
         ],
         batch_size=2000,
     )
-    for event in events:
-        enqueue("notifications.tasks.event_dispatch", event.pk)
+    enqueue_dispatches([event.pk for event in events])
     return events
 
 

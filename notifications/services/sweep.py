@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ..models import DeliveryState, Event, WebhookDelivery
-from .events import enqueue
+from .events import enqueue, enqueue_dispatches
 
 STALLED_AFTER = timedelta(minutes=2)
 SWEEP_LIMIT = 5000  # per pass: a backlog drains over a few passes, never in one burst
@@ -32,8 +32,7 @@ def notifications_resend_stalled(*, now: datetime | None = None) -> dict:
         .order_by("pk")
         .values_list("pk", flat=True)[:SWEEP_LIMIT]
     )
-    for pk in events:
-        enqueue("notifications.tasks.event_dispatch", pk)
+    enqueue_dispatches(events)
     for pk in deliveries:
         enqueue("notifications.tasks.webhook_deliver", pk)
     return {"events": len(events), "deliveries": len(deliveries)}
