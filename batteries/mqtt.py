@@ -59,6 +59,7 @@ from meters.telemetry import topics
 
 from . import services
 from .models import Battery
+from .sql import field_in
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +149,9 @@ def handle_telemetry_batch(
     messages = list(messages)
     batteries = {
         battery.identifier: battery
-        for battery in Battery.objects.filter(identifier__in={m[0] for m in messages})
+        for battery in Battery.objects.filter(
+            field_in("identifier", {m[0] for m in messages}, "text")
+        ).only("id", "identifier")
     }
     parsed: dict[int, list] = {}
     errors = []

@@ -12,8 +12,12 @@ Measures, over a fleet of ``--batteries`` units (default 10,000):
    with 5 % of the fleet breaking some rule; and one rule-evaluation pass.
 
 Every stored reading also runs the monitoring rules for its batch's batteries, as in production.
-It runs on a throw-away database (``bench_batteries`` unless ``TEST_DATABASE_NAME`` says
-otherwise) created and dropped by the script. Prints figures; asserts nothing about time.
+A new alert's notification (mail, webhooks) is a Celery task sent after commit: here, as in
+production, it goes to the broker (``REDIS_URL``; the bench purges the queue at the end) for a
+worker, where the test settings would run it inline in the ingest; ``--inline-tasks`` measures
+that way (as the bench did before 2026-12-04). It runs on a throw-away database
+(``bench_batteries`` unless ``TEST_DATABASE_NAME`` says otherwise) created and dropped by the
+script. Prints figures; asserts nothing about time.
 
     .venv/bin/python bench/bench_battery_telemetry.py [--batteries 10000] [--rounds 3]
 """
@@ -54,6 +58,7 @@ from batteries.models import (  # noqa: E402
     IdentifierCounter,
     InstructionRule,
 )
+from config.celery import app as celery_app  # noqa: E402
 
 PREFIXES = ["N1", "E8", "SW1A", "M1", "LS1", "B1", "G1", "CF10", "BS1", "NE1"]
 
@@ -229,13 +234,23 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000, help="readings per request/batch")
     parser.add_argument("--mqtt-messages", type=int, default=10_000)
     parser.add_argument("--passes", type=int, default=5, help="monitoring passes")
+    parser.add_argument(
+        "--inline-tasks",
+        action="store_true",
+        help="run Celery tasks (alert notifications) inline, as the test settings do",
+    )
     options = parser.parse_args()
+    celery_app.conf.task_always_eager = options.inline_tasks
 
     setup_test_environment()
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
-        print(f"battery telemetry benchmark: {options.batteries} batteries, {os.cpu_count()} cores")
+        print(
+            f"battery telemetry benchmark: {options.batteries} batteries, {os.cpu_count()} cores, "
+            f"Celery tasks {'inline' if options.inline_tasks else 'to the broker'}, "
+            f"load average {os.getloadavg()[0]:.1f}"
+        )
         started = time.perf_counter()
         batteries = make_fleet(options.batteries)
         print(f"  fleet created in {time.perf_counter() - started:.1f} s (setup, not measured)")
@@ -258,8 +273,11 @@ def main() -> None:
         )
         print(f"rule evaluation pass: {bench_rules(batteries):.3f} s (including QoS 1 delivery)")
         print(f"  history rows: {BatteryReading.objects.count()}")
+        print(f"  load average at the end: {os.getloadavg()[0]:.1f}")
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
+        if not options.inline_tasks:
+            celery_app.control.purge()
 
 
 if __name__ == "__main__":

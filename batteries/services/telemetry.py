@@ -15,18 +15,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
+from operator import attrgetter
 
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from config.database import array_cursor
 from config.exceptions import Conflict, InvalidInput
 from config.inputs import InputError, datetime_plausible, to_decimal
 
 from .. import selectors
 from ..models import Battery, BatteryFlag, BatteryReading, BatteryStatus
-from ..sql import field_in
-from .monitoring import monitoring_run
+from .monitoring import STATE_COLUMNS, BatteryState, monitoring_judge_batch
 
 _RANGES = {
     "soc_percent": (Decimal(0), Decimal(100), "State of charge must be between 0 and 100 %."),
@@ -42,6 +43,12 @@ _PLACES = {
     "voltage_v": Decimal("0.01"),
     "power_kw": Decimal("0.001"),
 }
+# The choices' ``values`` are rebuilt on every access: a reading is checked thousands of times a
+# second.
+_STATUSES = frozenset(BatteryStatus.values)
+_STATUS_RULE = f"Status must be one of {', '.join(BatteryStatus.values)}."
+_FLAGS = frozenset(BatteryFlag.values)
+_FLAG_RULE = f"Flag must be one of {', '.join(BatteryFlag.values)}."
 
 
 @dataclass(frozen=True)
@@ -53,9 +60,6 @@ class ReadingValues:
     temperature_c: Decimal
     status: str
     flag: str
-
-    def same_as(self, reading: BatteryReading) -> bool:
-        return all(getattr(self, f.name) == getattr(reading, f.name) for f in fields(self))
 
 
 def _parse_time(value, default: datetime, now: datetime) -> datetime:
@@ -121,12 +125,12 @@ def reading_values_parse(
             continue
         values[name] = number
     status = data.get("status")
-    if not isinstance(status, str) or status not in BatteryStatus.values:
-        errors["status"] = [f"Status must be one of {', '.join(BatteryStatus.values)}."]
+    if not isinstance(status, str) or status not in _STATUSES:
+        errors["status"] = [_STATUS_RULE]
     values["status"] = status
     flag = data.get("flag", BatteryFlag.OK)
-    if not isinstance(flag, str) or flag not in BatteryFlag.values:
-        errors["flag"] = [f"Flag must be one of {', '.join(BatteryFlag.values)}."]
+    if not isinstance(flag, str) or flag not in _FLAGS:
+        errors["flag"] = [_FLAG_RULE]
     values["flag"] = flag
     if errors:
         raise InvalidInput(errors)
@@ -138,6 +142,87 @@ class IngestResult:
     stored: int = 0
     duplicates: int = 0
     conflicts: int = 0
+
+
+@transaction.atomic
+def readings_ingest(
+    *,
+    readings: Sequence[tuple[Battery, ReadingValues]],
+    source: str,
+    skip_conflicts: bool = False,
+) -> IngestResult:
+    """Append readings to history and move each battery's current state to its newest reading,
+    then run the monitoring rules on those batteries.
+
+    A reading identical to a stored one is counted as a duplicate and changes nothing. One that
+    contradicts a stored reading (same battery and timestamp, other values) raises Conflict and
+    stores nothing, unless ``skip_conflicts`` (MQTT, where a sender cannot be answered) drops just
+    that reading.
+
+    Set-based, whatever the batch's size: one statement locks and reads the batteries; the
+    batch's readings are copied once (COPY) into a session-local staging table, against which
+    one SELECT finds the stored readings at the same (battery, time) and one INSERT … SELECT
+    appends the new ones; the monitoring pass reads the batteries' unresolved alerts and writes
+    the alerts that change; the changed batteries' state, status and flag are copied and stored
+    by one UPDATE.
+    """
+    result = IngestResult()
+    if not readings:
+        return result
+    now = timezone.now()
+    batteries = {battery.pk: battery for battery, _ in readings}
+    # The batch's batteries are locked (in id order, as everywhere) before stored readings are
+    # looked at: a concurrent batch with a contradicting reading then sees this one's and is
+    # refused, instead of both "storing" and the unique index silently dropping one. The same
+    # statement reads what the state update and the monitoring rules need.
+    states = _lock_states(batteries)
+    incoming = _new_readings(readings, batteries, skip_conflicts=skip_conflicts, result=result)
+    _insert_readings(incoming, source=source, received_at=now)
+    result.stored = len(incoming)
+
+    newest: dict = {}
+    for (battery_id, at), values in incoming.items():
+        if battery_id not in newest or at > newest[battery_id].at:
+            newest[battery_id] = values
+    judged = [states[battery_id] for battery_id in newest if battery_id in states]
+    before = {state.id: (state.status, state.flag) for state in judged}
+    moved = set()
+    for state in judged:
+        values = newest[state.id]
+        if state.last_seen is None or state.last_seen < values.at:
+            _move_state(state, values)
+            moved.add(state.id)
+    monitoring_judge_batch(states=judged, now=now)
+    _store_states(
+        [
+            state
+            for state in judged
+            if state.id in moved or (state.status, state.flag) != before[state.id]
+        ]
+    )
+    return result
+
+
+def _lock_states(batteries: Mapping) -> dict:
+    """Lock the batteries' rows (NO KEY UPDATE, in id order: two batches or a batch and a
+    monitoring pass queue instead of deadlocking, and inserts referencing them are not held up)
+    and read their state."""
+    if connection.vendor == "postgresql":
+        with array_cursor() as cursor:
+            cursor.execute(
+                f"SELECT {', '.join(STATE_COLUMNS)} FROM {Battery._meta.db_table} "  # noqa: S608
+                "WHERE id = ANY(%b::uuid[]) ORDER BY id FOR NO KEY UPDATE",
+                [list(batteries)],
+            )
+            rows = cursor.fetchall()
+    else:
+        rows = (
+            Battery.objects.select_for_update(no_key=True)
+            .filter(pk__in=list(batteries))
+            .order_by("pk")
+            .values_list(*STATE_COLUMNS)
+        )
+    return {row[0]: BatteryState(*row) for row in rows}
 
 
 def _new_readings(
@@ -160,70 +245,87 @@ def _new_readings(
         else:
             _conflict(battery, values, skip_conflicts, result)
 
-    stored = BatteryReading.objects.filter(
-        field_in("battery_id", batteries, "uuid"),
-        field_in("at", {at for _, at in incoming}, "timestamptz"),
-    )
-    for reading in stored:
-        values = incoming.get((reading.battery_id, reading.at))
-        if values is None:
-            continue
-        del incoming[(reading.battery_id, reading.at)]
-        if values.same_as(reading):
+    for key, stored in _stored_readings(incoming):
+        values = incoming.pop(key)
+        if values == stored:
             result.duplicates += 1
         else:
-            _conflict(batteries[reading.battery_id], values, skip_conflicts, result)
+            _conflict(batteries[key[0]], values, skip_conflicts, result)
     return incoming
 
 
-@transaction.atomic
-def readings_ingest(
-    *,
-    readings: Sequence[tuple[Battery, ReadingValues]],
-    source: str,
-    skip_conflicts: bool = False,
-) -> IngestResult:
-    """Append readings to history and move each battery's current state to its newest reading,
-    then run the monitoring rules on those batteries.
+_VALUE_COLUMNS = tuple(f.name for f in fields(ReadingValues))
+_STAGED_COLUMNS = ", ".join(("battery_id", *_VALUE_COLUMNS))
+_STAGING = "batteries_reading_staging"
+_value_row = attrgetter(*_VALUE_COLUMNS)
 
-    A reading identical to a stored one is counted as a duplicate and changes nothing. One that
-    contradicts a stored reading (same battery and timestamp, other values) raises Conflict and
-    stores nothing, unless ``skip_conflicts`` (MQTT, where a sender cannot be answered) drops just
-    that reading.
-    """
-    result = IngestResult()
-    if not readings:
-        return result
-    batteries = {battery.pk: battery for battery, _ in readings}
-    # The batch's batteries are locked (in id order, as everywhere) before stored readings are
-    # looked at: a concurrent batch with a contradicting reading then sees this one's and is
-    # refused, instead of both "storing" and the unique index silently dropping one.
-    list(
-        Battery.objects.select_for_update(no_key=True)
-        .filter(field_in("pk", batteries, "uuid"))
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    incoming = _new_readings(readings, batteries, skip_conflicts=skip_conflicts, result=result)
 
-    # Inserted in key order: two batches sharing readings then wait for each other on the
-    # unique index in the same order, and never deadlock.
+def _stored_readings(incoming: dict) -> list[tuple[tuple, ReadingValues]]:
+    """The stored readings at exactly the (battery id, time) keys of ``incoming``. On PostgreSQL
+    ``incoming`` is copied into the staging table first (``_insert_readings`` appends from it)
+    and looked up by a join on the unique index."""
+    if not incoming:
+        return []
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # Session-local, emptied at commit; emptied here too for a second batch of the same
+            # transaction.
+            cursor.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (battery_id uuid, "
+                "at timestamptz, soc_percent numeric, power_kw numeric, voltage_v numeric, "
+                "temperature_c numeric, status text, flag text) ON COMMIT DELETE ROWS"
+            )
+            cursor.execute(f"TRUNCATE {_STAGING}")
+            with cursor.cursor.copy(f"COPY {_STAGING} ({_STAGED_COLUMNS}) FROM STDIN") as copy:
+                for (battery_id, _), values in incoming.items():
+                    copy.write_row((battery_id, *_value_row(values)))
+            columns = ", ".join(f"r.{name}" for name in _VALUE_COLUMNS)
+            cursor.execute(
+                f"SELECT r.battery_id, {columns} "  # noqa: S608 - constant names
+                f"FROM {BatteryReading._meta.db_table} AS r JOIN {_STAGING} AS s "
+                "ON r.battery_id = s.battery_id AND r.at = s.at"
+            )
+            rows = cursor.fetchall()
+    else:
+        rows = [
+            row
+            for row in BatteryReading.objects.filter(
+                battery_id__in={battery_id for battery_id, _ in incoming},
+                at__in={at for _, at in incoming},
+            ).values_list("battery_id", *_VALUE_COLUMNS)
+            if (row[0], row[1]) in incoming
+        ]
+    return [((row[0], row[1]), ReadingValues(*row[1:])) for row in rows]
+
+
+def _insert_readings(incoming: dict, *, source: str, received_at: datetime) -> None:
+    """Append the new readings in one statement. On PostgreSQL from the staging table, whose
+    other rows (the stored readings ``_new_readings`` found) the unique key skips; ON CONFLICT
+    guards nothing else: the batteries are locked and the readings were checked under those
+    locks. In key order: two batches sharing readings then wait for each other on the unique
+    index in the same order, and never deadlock."""
+    if not incoming:
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {BatteryReading._meta.db_table} "  # noqa: S608 - constant names
+                f"({_STAGED_COLUMNS}, source, received_at) "
+                f"SELECT {_STAGED_COLUMNS}, %s, %s FROM {_STAGING} ORDER BY battery_id, at "
+                "ON CONFLICT (battery_id, at) DO NOTHING",
+                [source, received_at],
+            )
+        return
     BatteryReading.objects.bulk_create(
         [
-            BatteryReading(battery_id=battery_id, source=source, **vars(values))
+            BatteryReading(
+                battery_id=battery_id, source=source, received_at=received_at, **vars(values)
+            )
             for (battery_id, _), values in sorted(incoming.items(), key=lambda item: item[0])
         ],
-        batch_size=2000,
+        batch_size=500,
         ignore_conflicts=True,
     )
-    result.stored = len(incoming)
-    newest: dict = {}
-    for (battery_id, at), values in incoming.items():
-        if battery_id not in newest or at > newest[battery_id].at:
-            newest[battery_id] = values
-    _update_current_state(newest)
-    monitoring_run(battery_ids=list(newest))
-    return result
 
 
 BULK_MAX_READINGS = 10_000
@@ -286,53 +388,51 @@ def _conflict(battery: Battery, values: ReadingValues, skip: bool, result: Inges
 _STATE_FIELDS = ("soc_percent", "power_kw", "voltage_v", "temperature_c", "status")
 
 
-def _update_current_state(newest: dict) -> None:
-    """Move each battery's current state to its incoming newest reading unless the battery has
-    seen a newer one.
+def _move_state(state: BatteryState, values: ReadingValues) -> None:
+    """The battery's current state becomes its newest reading."""
+    for name in _STATE_FIELDS:
+        setattr(state, name, getattr(values, name))
+    state.reported_flag = values.flag
+    state.last_seen = values.at
 
-    The batteries are locked first in id order, so two concurrent batches (or a batch and a
-    monitoring pass) queue instead of deadlocking; NO KEY UPDATE, so inserts of readings, alerts
-    and instructions that reference them are not held up. PostgreSQL then does it in one UPDATE
-    from arrays (Django's bulk_update spends seconds building CASE expressions for thousands)."""
-    locked = list(
-        Battery.objects.select_for_update(no_key=True)
-        .filter(field_in("pk", newest, "uuid"))
-        .order_by("pk")
-        .values_list("pk", "last_seen")
-    )
-    changed = [
-        (pk, newest[pk])
-        for pk, last_seen in locked
-        if last_seen is None or last_seen < newest[pk].at
-    ]
-    if not changed:
+
+_STORED_STATE = (*_STATE_FIELDS, "reported_flag", "flag", "last_seen")
+_STATE_STAGING = "batteries_state_staging"
+_stored_state = attrgetter(*_STORED_STATE)
+
+
+def _store_states(states: list[BatteryState]) -> None:
+    """Write the state, status and flag of locked batteries: on PostgreSQL copied into a
+    staging table and stored by one UPDATE (Django's bulk_update spends seconds building CASE
+    expressions for thousands)."""
+    if not states:
         return
-    if connection.vendor == "postgresql":
-        table = Battery._meta.db_table
-        columns = [[pk for pk, _ in changed], [values.at for _, values in changed]]
-        columns += [[getattr(values, name) for _, values in changed] for name in _STATE_FIELDS]
-        columns.append([values.flag for _, values in changed])
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} AS b SET soc_percent = v.soc, power_kw = v.power, "  # noqa: S608
-                "voltage_v = v.voltage, temperature_c = v.temperature, status = v.status, "
-                "reported_flag = v.flag, last_seen = v.at "
-                "FROM unnest(%s::uuid[], %s::timestamptz[], %s::numeric[], %s::numeric[], "
-                "%s::numeric[], %s::numeric[], %s::text[], %s::text[]) "
-                "AS v(id, at, soc, power, voltage, temperature, status, flag) "
-                "WHERE b.id = v.id",
-                columns,
-            )
+    if connection.vendor != "postgresql":
+        Battery.objects.bulk_update(
+            [
+                Battery(pk=state.id, **{name: getattr(state, name) for name in _STORED_STATE})
+                for state in states
+            ],
+            list(_STORED_STATE),
+            batch_size=500,
+        )
         return
-    batteries = []
-    for pk, values in changed:
-        battery = Battery(pk=pk, reported_flag=values.flag, last_seen=values.at)
-        for name in _STATE_FIELDS:
-            setattr(battery, name, getattr(values, name))
-        batteries.append(battery)
-    Battery.objects.bulk_update(
-        batteries, [*_STATE_FIELDS, "reported_flag", "last_seen"], batch_size=500
-    )
+    columns = ", ".join(_STORED_STATE)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_STATE_STAGING} (id uuid, soc_percent numeric, "
+            "power_kw numeric, voltage_v numeric, temperature_c numeric, status text, "
+            "reported_flag text, flag text, last_seen timestamptz) ON COMMIT DELETE ROWS"
+        )
+        cursor.execute(f"TRUNCATE {_STATE_STAGING}")
+        with cursor.cursor.copy(f"COPY {_STATE_STAGING} (id, {columns}) FROM STDIN") as copy:
+            for state in states:
+                copy.write_row((state.id, *_stored_state(state)))
+        cursor.execute(
+            f"UPDATE {Battery._meta.db_table} AS b SET "  # noqa: S608 - constant names
+            + ", ".join(f"{name} = v.{name}" for name in _STORED_STATE)
+            + f" FROM {_STATE_STAGING} AS v WHERE b.id = v.id"
+        )
 
 
 def reading_record(
