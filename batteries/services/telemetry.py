@@ -21,7 +21,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from config.database import array_cursor
 from config.exceptions import Conflict, InvalidInput
 from config.inputs import InputError, datetime_plausible, to_decimal
 
@@ -159,25 +158,29 @@ def readings_ingest(
     stores nothing, unless ``skip_conflicts`` (MQTT, where a sender cannot be answered) drops just
     that reading.
 
-    Set-based, whatever the batch's size: one statement locks and reads the batteries; the
-    batch's readings are copied once (COPY) into a session-local staging table, against which
-    one SELECT finds the stored readings at the same (battery, time) and one INSERT … SELECT
-    appends the new ones; the monitoring pass reads the batteries' unresolved alerts and writes
-    the alerts that change; the changed batteries' state, status and flag are copied and stored
-    by one UPDATE.
+    Set-based, whatever the batch's size (on PostgreSQL): the batch's readings are copied (COPY)
+    into a session-local staging table; one round trip then locks and reads the batteries and
+    finds the stored readings at the batch's (battery, time) keys; the monitoring pass reads the
+    batteries' unresolved alerts and writes the alerts that change; the changed batteries' state,
+    status and flag are copied into a second staging table, and one round trip appends the new
+    readings and updates the batteries.
     """
     result = IngestResult()
     if not readings:
         return result
     now = timezone.now()
     batteries = {battery.pk: battery for battery, _ in readings}
+    incoming = _distinct_readings(readings, skip_conflicts=skip_conflicts, result=result)
     # The batch's batteries are locked (in id order, as everywhere) before stored readings are
     # looked at: a concurrent batch with a contradicting reading then sees this one's and is
-    # refused, instead of both "storing" and the unique index silently dropping one. The same
-    # statement reads what the state update and the monitoring rules need.
-    states = _lock_states(batteries)
-    incoming = _new_readings(readings, batteries, skip_conflicts=skip_conflicts, result=result)
-    _insert_readings(incoming, source=source, received_at=now)
+    # refused, instead of both "storing" and the unique index silently dropping one.
+    states, stored = _lock_and_find_stored(incoming)
+    for key, values in stored:
+        if incoming[key] == values:
+            result.duplicates += 1
+        else:
+            _conflict(batteries[key[0]], incoming[key], skip_conflicts, result)
+        del incoming[key]
     result.stored = len(incoming)
 
     newest: dict = {}
@@ -193,47 +196,20 @@ def readings_ingest(
             _move_state(state, values)
             moved.add(state.id)
     monitoring_judge_batch(states=judged, now=now)
-    _store_states(
-        [
-            state
-            for state in judged
-            if state.id in moved or (state.status, state.flag) != before[state.id]
-        ]
-    )
+    changed = [
+        state
+        for state in judged
+        if state.id in moved or (state.status, state.flag) != before[state.id]
+    ]
+    _write(incoming, changed, source=source, received_at=now)
     return result
 
 
-def _lock_states(batteries: Mapping) -> dict:
-    """Lock the batteries' rows (NO KEY UPDATE, in id order: two batches or a batch and a
-    monitoring pass queue instead of deadlocking, and inserts referencing them are not held up)
-    and read their state."""
-    if connection.vendor == "postgresql":
-        with array_cursor() as cursor:
-            cursor.execute(
-                f"SELECT {', '.join(STATE_COLUMNS)} FROM {Battery._meta.db_table} "  # noqa: S608
-                "WHERE id = ANY(%b::uuid[]) ORDER BY id FOR NO KEY UPDATE",
-                [list(batteries)],
-            )
-            rows = cursor.fetchall()
-    else:
-        rows = (
-            Battery.objects.select_for_update(no_key=True)
-            .filter(pk__in=list(batteries))
-            .order_by("pk")
-            .values_list(*STATE_COLUMNS)
-        )
-    return {row[0]: BatteryState(*row) for row in rows}
-
-
-def _new_readings(
-    readings: Sequence[tuple[Battery, ReadingValues]],
-    batteries: dict,
-    *,
-    skip_conflicts: bool,
-    result: IngestResult,
+def _distinct_readings(
+    readings: Sequence[tuple[Battery, ReadingValues]], *, skip_conflicts: bool, result: IngestResult
 ) -> dict[tuple, ReadingValues]:
-    """The readings not yet stored, by (battery id, time): a repeat within the batch or of a
-    stored reading is counted a duplicate; a contradicting one is a conflict (``_conflict``)."""
+    """The batch's readings by (battery id, time): a repeat within the batch is counted a
+    duplicate, a contradicting one a conflict (``_conflict``)."""
     incoming: dict[tuple, ReadingValues] = {}
     for battery, values in readings:
         key = (battery.pk, values.at)
@@ -244,77 +220,109 @@ def _new_readings(
             result.duplicates += 1
         else:
             _conflict(battery, values, skip_conflicts, result)
-
-    for key, stored in _stored_readings(incoming):
-        values = incoming.pop(key)
-        if values == stored:
-            result.duplicates += 1
-        else:
-            _conflict(batteries[key[0]], values, skip_conflicts, result)
     return incoming
 
 
 _VALUE_COLUMNS = tuple(f.name for f in fields(ReadingValues))
-_STAGED_COLUMNS = ", ".join(("battery_id", *_VALUE_COLUMNS))
-_STAGING = "batteries_reading_staging"
 _value_row = attrgetter(*_VALUE_COLUMNS)
+_STAGED_COLUMNS = ", ".join(("battery_id", *_VALUE_COLUMNS))
+_STATE_FIELDS = ("soc_percent", "power_kw", "voltage_v", "temperature_c", "status")
+_STORED_STATE = (*_STATE_FIELDS, "reported_flag", "flag", "last_seen")
+_stored_state = attrgetter(*_STORED_STATE)
+
+_STAGING = "batteries_reading_staging"
+_STATE_STAGING = "batteries_state_staging"
+# Session-local and emptied at commit; emptied first too, for a second batch in one transaction
+# (DELETE: TRUNCATE costs milliseconds, and the commit's truncation drops the deleted rows).
+_STAGING_PREPARE = (
+    f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (battery_id uuid, at timestamptz, "  # noqa: S608
+    "soc_percent numeric, power_kw numeric, voltage_v numeric, temperature_c numeric, "
+    "status text, flag text) ON COMMIT DELETE ROWS; "
+    f"CREATE TEMP TABLE IF NOT EXISTS {_STATE_STAGING} (id uuid, soc_percent numeric, "
+    "power_kw numeric, voltage_v numeric, temperature_c numeric, status text, "
+    "reported_flag text, flag text, last_seen timestamptz) ON COMMIT DELETE ROWS; "
+    f"DELETE FROM {_STAGING}; DELETE FROM {_STATE_STAGING}"
+)
+_BATTERIES = Battery._meta.db_table
+_READINGS = BatteryReading._meta.db_table
+# Two statements, one round trip: the lock is taken (rows locked as they are returned, in id
+# order) before the stored readings are read.
+_LOCK_AND_FIND_STORED = (
+    f"SELECT {', '.join(STATE_COLUMNS)} FROM {_BATTERIES} "  # noqa: S608 - constant names
+    f"WHERE id IN (SELECT battery_id FROM {_STAGING}) ORDER BY id FOR NO KEY UPDATE; "
+    f"SELECT r.battery_id, {', '.join(f'r.{name}' for name in _VALUE_COLUMNS)} "
+    f"FROM {_READINGS} AS r JOIN {_STAGING} AS s ON r.battery_id = s.battery_id AND r.at = s.at"
+)
+# The readings the lookup found stored are still staged: the unique key skips them, and guards
+# nothing else (the batteries are locked and the readings were checked under those locks). In
+# key order: two batches sharing readings wait for each other on the unique index in the same
+# order, and never deadlock.
+_APPEND = (
+    f"INSERT INTO {_READINGS} ({_STAGED_COLUMNS}, source, received_at) "  # noqa: S608
+    f"SELECT {_STAGED_COLUMNS}, %s, %s FROM {_STAGING} ORDER BY battery_id, at "
+    "ON CONFLICT (battery_id, at) DO NOTHING"
+)
+_UPDATE_STATES = (
+    f"UPDATE {_BATTERIES} AS b SET "  # noqa: S608 - constant names
+    + ", ".join(f"{name} = v.{name}" for name in _STORED_STATE)
+    + f" FROM {_STATE_STAGING} AS v WHERE b.id = v.id"
+)
 
 
-def _stored_readings(incoming: dict) -> list[tuple[tuple, ReadingValues]]:
-    """The stored readings at exactly the (battery id, time) keys of ``incoming``. On PostgreSQL
-    ``incoming`` is copied into the staging table first (``_insert_readings`` appends from it)
-    and looked up by a join on the unique index."""
-    if not incoming:
-        return []
+def _lock_and_find_stored(incoming: dict) -> tuple[dict, list[tuple[tuple, ReadingValues]]]:
+    """Lock the batteries of ``incoming`` (NO KEY UPDATE, in id order: two batches or a batch
+    and a monitoring pass queue instead of deadlocking, and inserts referencing them are not held
+    up) and read their state; then the stored readings at exactly the keys of ``incoming``. On
+    PostgreSQL ``incoming`` is staged first (``_write`` appends from there)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            # Session-local, emptied at commit; emptied here too for a second batch of the same
-            # transaction.
-            cursor.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (battery_id uuid, "
-                "at timestamptz, soc_percent numeric, power_kw numeric, voltage_v numeric, "
-                "temperature_c numeric, status text, flag text) ON COMMIT DELETE ROWS"
-            )
-            cursor.execute(f"TRUNCATE {_STAGING}")
+            cursor.execute(_STAGING_PREPARE)
             with cursor.cursor.copy(f"COPY {_STAGING} ({_STAGED_COLUMNS}) FROM STDIN") as copy:
                 for (battery_id, _), values in incoming.items():
                     copy.write_row((battery_id, *_value_row(values)))
-            columns = ", ".join(f"r.{name}" for name in _VALUE_COLUMNS)
-            cursor.execute(
-                f"SELECT r.battery_id, {columns} "  # noqa: S608 - constant names
-                f"FROM {BatteryReading._meta.db_table} AS r JOIN {_STAGING} AS s "
-                "ON r.battery_id = s.battery_id AND r.at = s.at"
-            )
-            rows = cursor.fetchall()
+            cursor.cursor.execute(_LOCK_AND_FIND_STORED)
+            state_rows = cursor.cursor.fetchall()
+            cursor.cursor.nextset()
+            stored_rows = cursor.cursor.fetchall()
     else:
-        rows = [
+        battery_ids = {battery_id for battery_id, _ in incoming}
+        state_rows = (
+            Battery.objects.select_for_update(no_key=True)
+            .filter(pk__in=battery_ids)
+            .order_by("pk")
+            .values_list(*STATE_COLUMNS)
+        )
+        stored_rows = [
             row
             for row in BatteryReading.objects.filter(
-                battery_id__in={battery_id for battery_id, _ in incoming},
-                at__in={at for _, at in incoming},
+                battery_id__in=battery_ids, at__in={at for _, at in incoming}
             ).values_list("battery_id", *_VALUE_COLUMNS)
             if (row[0], row[1]) in incoming
         ]
-    return [((row[0], row[1]), ReadingValues(*row[1:])) for row in rows]
+    states = {row[0]: BatteryState(*row) for row in state_rows}
+    return states, [((row[0], row[1]), ReadingValues(*row[1:])) for row in stored_rows]
 
 
-def _insert_readings(incoming: dict, *, source: str, received_at: datetime) -> None:
-    """Append the new readings in one statement. On PostgreSQL from the staging table, whose
-    other rows (the stored readings ``_new_readings`` found) the unique key skips; ON CONFLICT
-    guards nothing else: the batteries are locked and the readings were checked under those
-    locks. In key order: two batches sharing readings then wait for each other on the unique
-    index in the same order, and never deadlock."""
-    if not incoming:
-        return
+def _write(
+    incoming: dict, states: list[BatteryState], *, source: str, received_at: datetime
+) -> None:
+    """Append the new readings and store the changed batteries' state, status and flag (their
+    rows are locked by this transaction). On PostgreSQL in one round trip after the states are
+    copied (Django's bulk_update spends seconds building CASE expressions for thousands)."""
     if connection.vendor == "postgresql":
+        statements, params = [], []
+        if incoming:
+            statements.append(_APPEND)
+            params += [source, received_at]
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {BatteryReading._meta.db_table} "  # noqa: S608 - constant names
-                f"({_STAGED_COLUMNS}, source, received_at) "
-                f"SELECT {_STAGED_COLUMNS}, %s, %s FROM {_STAGING} ORDER BY battery_id, at "
-                "ON CONFLICT (battery_id, at) DO NOTHING",
-                [source, received_at],
-            )
+            if states:
+                copying = f"COPY {_STATE_STAGING} (id, {', '.join(_STORED_STATE)}) FROM STDIN"
+                with cursor.cursor.copy(copying) as copy:
+                    for state in states:
+                        copy.write_row((state.id, *_stored_state(state)))
+                statements.append(_UPDATE_STATES)
+            if statements:
+                cursor.cursor.execute("; ".join(statements), params)
         return
     BatteryReading.objects.bulk_create(
         [
@@ -325,6 +333,14 @@ def _insert_readings(incoming: dict, *, source: str, received_at: datetime) -> N
         ],
         batch_size=500,
         ignore_conflicts=True,
+    )
+    Battery.objects.bulk_update(
+        [
+            Battery(pk=state.id, **{name: getattr(state, name) for name in _STORED_STATE})
+            for state in states
+        ],
+        list(_STORED_STATE),
+        batch_size=500,
     )
 
 
@@ -385,54 +401,12 @@ def _conflict(battery: Battery, values: ReadingValues, skip: bool, result: Inges
     result.conflicts += 1
 
 
-_STATE_FIELDS = ("soc_percent", "power_kw", "voltage_v", "temperature_c", "status")
-
-
 def _move_state(state: BatteryState, values: ReadingValues) -> None:
     """The battery's current state becomes its newest reading."""
     for name in _STATE_FIELDS:
         setattr(state, name, getattr(values, name))
     state.reported_flag = values.flag
     state.last_seen = values.at
-
-
-_STORED_STATE = (*_STATE_FIELDS, "reported_flag", "flag", "last_seen")
-_STATE_STAGING = "batteries_state_staging"
-_stored_state = attrgetter(*_STORED_STATE)
-
-
-def _store_states(states: list[BatteryState]) -> None:
-    """Write the state, status and flag of locked batteries: on PostgreSQL copied into a
-    staging table and stored by one UPDATE (Django's bulk_update spends seconds building CASE
-    expressions for thousands)."""
-    if not states:
-        return
-    if connection.vendor != "postgresql":
-        Battery.objects.bulk_update(
-            [
-                Battery(pk=state.id, **{name: getattr(state, name) for name in _STORED_STATE})
-                for state in states
-            ],
-            list(_STORED_STATE),
-            batch_size=500,
-        )
-        return
-    columns = ", ".join(_STORED_STATE)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {_STATE_STAGING} (id uuid, soc_percent numeric, "
-            "power_kw numeric, voltage_v numeric, temperature_c numeric, status text, "
-            "reported_flag text, flag text, last_seen timestamptz) ON COMMIT DELETE ROWS"
-        )
-        cursor.execute(f"TRUNCATE {_STATE_STAGING}")
-        with cursor.cursor.copy(f"COPY {_STATE_STAGING} (id, {columns}) FROM STDIN") as copy:
-            for state in states:
-                copy.write_row((state.id, *_stored_state(state)))
-        cursor.execute(
-            f"UPDATE {Battery._meta.db_table} AS b SET "  # noqa: S608 - constant names
-            + ", ".join(f"{name} = v.{name}" for name in _STORED_STATE)
-            + f" FROM {_STATE_STAGING} AS v WHERE b.id = v.id"
-        )
 
 
 def reading_record(
