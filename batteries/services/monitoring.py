@@ -67,6 +67,13 @@ def _limits() -> tuple[dict, dict]:
     return defaults, per_model
 
 
+_TEMPERATURE_LIMITS = {
+    (charging, level): f"{'charge' if charging else 'discharge'}_temperature_{level}_c"
+    for charging in (True, False)
+    for level in ("warning", "critical")
+}
+
+
 @dataclass(frozen=True)
 class _State:
     """A battery's current state as the rules see it (numbers as floats, limits resolved)."""
@@ -84,8 +91,7 @@ class _State:
         return self.power_kw < 0
 
     def temperature_limit(self, level: str) -> float:
-        mode = "charge" if self.charging else "discharge"
-        return self.limits[f"{mode}_temperature_{level}_c"]
+        return self.limits[_TEMPERATURE_LIMITS[self.charging, level]]
 
 
 @dataclass(frozen=True)

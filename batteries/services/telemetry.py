@@ -42,6 +42,7 @@ _PLACES = {
     "voltage_v": Decimal("0.01"),
     "power_kw": Decimal("0.001"),
 }
+_DECIMAL_PLACES = {name: -places.as_tuple().exponent for name, places in _PLACES.items()}
 # The choices' ``values`` are rebuilt on every access: a reading is checked thousands of times a
 # second.
 _STATUSES = frozenset(BatteryStatus.values)
@@ -114,7 +115,7 @@ def reading_values_parse(
             number = to_decimal(
                 raw if isinstance(raw, int | Decimal) else str(raw),
                 max_digits=_DIGITS,
-                decimal_places=-_PLACES[name].as_tuple().exponent,
+                decimal_places=_DECIMAL_PLACES[name],
             )
         except InputError as exc:
             errors[name] = [rule if exc.code in ("out_of_range", "not_finite") else exc.message]
@@ -358,6 +359,7 @@ def readings_ingest_bulk(*, user, items: object, source: str) -> IngestResult:
     keys = [_battery_key(item) for item in items]
     batteries = selectors.batteries_by_key(user=user, keys=[key for key in keys if key])
     readings, errors = [], {}
+    now = timezone.now()
     for index, (item, key) in enumerate(zip(items, keys, strict=True)):
         if not isinstance(item, dict):
             errors[f"readings[{index}]"] = ["A reading is a JSON object."]
@@ -369,7 +371,7 @@ def readings_ingest_bulk(*, user, items: object, source: str) -> IngestResult:
             ]
             continue
         try:
-            readings.append((battery, reading_values_parse(item)))
+            readings.append((battery, reading_values_parse(item, now=now)))
         except InvalidInput as exc:
             for field, messages in exc.errors.items():
                 errors[f"readings[{index}].{field}"] = messages
