@@ -3,10 +3,12 @@ endpoint, checked against the same readings sent one by one and against the flee
 pass (whose SQL judges the stored state on its own)."""
 
 import json
+import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection as db_connection
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -272,3 +274,34 @@ def test_a_batch_of_many_batteries_gives_the_rows_and_alerts_of_one_by_one(db, r
     )
     assert sum(fleet_pass.opened.values()) == sum(fleet_pass.resolved.values()) == 0
     assert fleet_pass.flags_changed == fleet_pass.went_offline == 0
+
+
+def test_two_ingest_processes_given_the_same_batch_store_it_once(transactional_db):
+    """A redelivery can reach another ingest process while the first still holds the batch:
+    the batteries' row locks make the second wait, then find every reading stored."""
+    batteries = [BatteryFactory() for _ in range(40)]
+    at = timezone.now() - timedelta(seconds=30)
+    batch = _fleet_batch(batteries, at, temperature_c=57)
+    start = threading.Barrier(2)
+    results = []
+
+    def ingest():
+        try:
+            start.wait(timeout=10)
+            results.append(mqtt.handle_telemetry_batch(batch))
+        finally:
+            db_connection.close()
+
+    threads = [threading.Thread(target=ingest) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted((r.stored, r.duplicates, errors) for r, errors in results) == [
+        (0, 40, []),
+        (40, 0, []),
+    ]
+    assert BatteryReading.objects.count() == 40
+    assert BatteryAlert.objects.count() == 80
+    assert set(Battery.objects.values_list("flag", flat=True)) == {"error"}
