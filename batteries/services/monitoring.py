@@ -347,7 +347,10 @@ class _Judgement:
     changed; counted in the pass's result."""
 
     def __init__(self, *, open_alerts: dict, now: datetime, result: MonitoringResult):
-        self.open_alerts = open_alerts
+        # By battery, then rule: a battery's rules are judged against its own few alerts.
+        self.open_alerts: dict = {}
+        for (battery_id, rule), pk in open_alerts.items():
+            self.open_alerts.setdefault(battery_id, {})[rule] = pk
         self.now = now
         self.result = result
         self.new_alerts: list[BatteryAlert] = []
@@ -356,8 +359,11 @@ class _Judgement:
         result.opened = dict.fromkeys(AlertRule.values, 0)
         result.resolved = dict.fromkeys(AlertRule.values, 0)
 
-    def judge(self, battery_id, rule: str, severity: str, breaks: bool, describe) -> None:
-        existing = self.open_alerts.get((battery_id, rule))
+    def judge(
+        self, battery_id, open_rules: dict, rule: str, severity: str, breaks: bool, describe
+    ) -> None:
+        """``open_rules``: the battery's unresolved alerts by rule (``open_alerts``)."""
+        existing = open_rules.get(rule)
         if breaks and existing is None:
             self.new_alerts.append(
                 BatteryAlert(
@@ -410,9 +416,12 @@ def _alert_events(alerts: list[BatteryAlert]) -> list[tuple[int, dict]]:
 
 def _judge_rows(rows: list[tuple], judgement: _Judgement, *, cutoff: datetime) -> None:
     defaults, per_model = _limits()
+    no_alerts: dict = {}
     for battery_id, status, last_seen, vendor, model, *numbers in rows:
+        open_rules = judgement.open_alerts.get(battery_id, no_alerts)
         judgement.judge(
             battery_id,
+            open_rules,
             AlertRule.OFFLINE,
             AlertSeverity.WARNING,
             last_seen < cutoff,
@@ -428,6 +437,7 @@ def _judge_rows(rows: list[tuple], judgement: _Judgement, *, cutoff: datetime) -
         for rule in _VALUE_RULES:
             judgement.judge(
                 battery_id,
+                open_rules,
                 rule.rule,
                 rule.severity,
                 rule.breaks(state),
