@@ -52,6 +52,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from django.db import InterfaceError, OperationalError
+from django.utils import timezone
 
 from config.exceptions import InvalidInput, NotFound, ServiceUnavailable
 from config.inputs import InputError, json_loads
@@ -59,6 +60,7 @@ from meters.telemetry import topics
 
 from . import services
 from .models import Battery
+from .sql import field_in
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +91,13 @@ def _json(payload: bytes) -> object:
 MAX_READINGS_PER_MESSAGE = 1000
 
 
-def _readings(identifier: str, payload: bytes, received_at: datetime, battery: Battery) -> list:
+def _readings(
+    identifier: str,
+    payload: bytes,
+    received_at: datetime,
+    battery: Battery,
+    now: datetime | None = None,
+) -> list:
     data = _json(payload)
     items = data if isinstance(data, list) else [data]
     if not items or len(items) > MAX_READINGS_PER_MESSAGE:
@@ -97,7 +105,7 @@ def _readings(identifier: str, payload: bytes, received_at: datetime, battery: B
     readings = []
     for index, item in enumerate(items):
         try:
-            values = services.reading_values_parse(item, default_at=received_at)
+            values = services.reading_values_parse(item, default_at=received_at, now=now)
         except InvalidInput as exc:
             where = f"reading {index}" if isinstance(data, list) else "reading"
             problems = "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.errors.items())
@@ -148,17 +156,20 @@ def handle_telemetry_batch(
     messages = list(messages)
     batteries = {
         battery.identifier: battery
-        for battery in Battery.objects.filter(identifier__in={m[0] for m in messages})
+        for battery in Battery.objects.filter(
+            field_in("identifier", {m[0] for m in messages}, "text")
+        ).only("id", "identifier")
     }
     parsed: dict[int, list] = {}
     errors = []
+    now = timezone.now()
     for index, (identifier, payload, received_at) in enumerate(messages):
         battery = batteries.get(identifier)
         if battery is None:
             errors.append((index, NotFound(f"No battery {identifier}.")))
             continue
         try:
-            parsed[index] = _readings(identifier, payload, received_at, battery)
+            parsed[index] = _readings(identifier, payload, received_at, battery, now)
         except BadPayload as exc:
             errors.append((index, exc))
         except (ServiceUnavailable, OperationalError, InterfaceError):

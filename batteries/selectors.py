@@ -62,14 +62,16 @@ def battery_get(*, user: User, key: str) -> Battery:
 
 def batteries_by_key(*, user: User, keys: list[str]) -> dict[str, Battery]:
     """Each key (a UUID or an identifier, any case) that names a battery the user may see,
-    mapped to it, in two queries whatever the number of keys."""
+    mapped to it, in two queries whatever the number of keys. Only the batteries' id and
+    identifier are loaded: telemetry ingest, which calls this for thousands of keys, reads the
+    rest under its own row locks."""
     uuids, identifiers = {}, {}
     for key in set(keys):
         try:
             uuids[uuid.UUID(key)] = key
         except ValueError:
             identifiers.setdefault(key.upper(), []).append(key)
-    visible = battery_list(user=user)
+    visible = battery_list(user=user).select_related(None).only("id", "identifier").order_by()
     found: dict[str, Battery] = {}
     for battery in visible.filter(field_in("pk", uuids, "uuid")):
         found[uuids[battery.pk]] = battery

@@ -5,21 +5,27 @@ Measures, over a fleet of ``--batteries`` units (default 10,000):
 1. readings stored per second through the bulk endpoint (``POST /api/v1/batteries/telemetry``,
    in-process through the whole Django/DRF stack, ``--batch`` readings per request);
 2. readings stored per second through MQTT: ``--mqtt-messages`` messages published with QoS 1 to
-   ``<root>/<identifier>/telemetry`` on the broker, received by a subscriber that hands them in
-   batches to ``batteries.mqtt.handle_telemetry_batch`` (what the ingest process does), timed
-   from the first publish until the last reading is stored;
+   ``<root>/<identifier>/telemetry`` on the broker by a separate process (the units), received by
+   a subscriber that hands them in batches to ``batteries.mqtt.handle_telemetry_batch`` (what the
+   ingest process does), timed from the first publish until the last reading is stored, and the
+   same readings over the time spent in ``handle_telemetry_batch`` alone;
 3. one monitoring pass over the whole fleet (``services.monitoring_run``), ``--passes`` times,
    with 5 % of the fleet breaking some rule; and one rule-evaluation pass.
 
 Every stored reading also runs the monitoring rules for its batch's batteries, as in production.
-It runs on a throw-away database (``bench_batteries`` unless ``TEST_DATABASE_NAME`` says
-otherwise) created and dropped by the script. Prints figures; asserts nothing about time.
+A new alert's notification (mail, webhooks) is a Celery task sent after commit: here, as in
+production, it goes to the broker (``REDIS_URL``; the bench purges the queue at the end) for a
+worker, where the test settings would run it inline in the ingest; ``--inline-tasks`` measures
+that way (as the bench did before 2026-12-04). It runs on a throw-away database
+(``bench_batteries`` unless ``TEST_DATABASE_NAME`` says otherwise) created and dropped by the
+script. Prints figures; asserts nothing about time.
 
     .venv/bin/python bench/bench_battery_telemetry.py [--batteries 10000] [--rounds 3]
 """
 
 import argparse
 import json
+import multiprocessing
 import os
 import queue
 import statistics
@@ -54,6 +60,7 @@ from batteries.models import (  # noqa: E402
     IdentifierCounter,
     InstructionRule,
 )
+from config.celery import app as celery_app  # noqa: E402
 
 PREFIXES = ["N1", "E8", "SW1A", "M1", "LS1", "B1", "G1", "CF10", "BS1", "NE1"]
 
@@ -127,72 +134,90 @@ def bench_bulk_endpoint(batteries, rounds: int, batch: int) -> tuple[int, float]
     return total, time.perf_counter() - started
 
 
-def bench_mqtt(batteries, messages: int, batch: int) -> tuple[int, float]:
+def _mqtt_client(name: str) -> paho.Client:
+    c = paho.Client(
+        callback_api_version=paho.CallbackAPIVersion.VERSION2,
+        client_id=f"{name}-{uuid.uuid4().hex[:8]}",
+    )
+    c.max_inflight_messages_set(1000)
+    c.connect("127.0.0.1", 1883)
+    c.loop_start()
+    return c
+
+
+# Mosquitto queues at most 1000 QoS 1 messages per subscriber (max_queued_messages) and drops the
+# rest: the units keep fewer than this many unreceived messages in flight.
+IN_FLIGHT = 800
+
+
+def _publish(identifiers: list[str], messages: int, at, received) -> None:
+    """The units: a process of their own (they are not in the ingest process), publishing QoS 1
+    telemetry as fast as the broker's queue for the subscriber allows."""
+    publisher = _mqtt_client("bench-pub")
+    sent = []
+    for number in range(messages):
+        while number - received.value >= IN_FLIGHT:
+            time.sleep(0.001)
+        when = at + timedelta(seconds=number // len(identifiers))
+        sent.append(
+            publisher.publish(
+                mqtt.telemetry_topic(identifiers[number % len(identifiers)]),
+                json.dumps(reading(number, when)),
+                qos=1,
+            )
+        )
+    for info in sent:
+        info.wait_for_publish(timeout=60)
+    publisher.disconnect()
+    publisher.loop_stop()
+
+
+def bench_mqtt(batteries, messages: int, batch: int) -> tuple[int, float, float]:
+    """Readings stored, seconds from the first publish to the last reading stored, and seconds
+    spent in ``handle_telemetry_batch``."""
     root = f"bench-{uuid.uuid4().hex[:8]}/batteries"
     settings.BATTERIES_MQTT_TOPIC_ROOT = root
     inbox: queue.Queue = queue.Queue()
     ready: queue.Queue = queue.Queue()
-
-    def client(name):
-        c = paho.Client(
-            callback_api_version=paho.CallbackAPIVersion.VERSION2,
-            client_id=f"{name}-{uuid.uuid4().hex[:8]}",
-        )
-        c.max_inflight_messages_set(1000)
-        c.connect("127.0.0.1", 1883)
-        c.loop_start()
-        return c
-
-    subscriber = client("bench-sub")
-    received = [0]
+    subscriber = _mqtt_client("bench-sub")
+    received = multiprocessing.get_context("fork").Value("q", 0, lock=False)
 
     def on_message(c, u, message):
-        received[0] += 1
+        received.value += 1
         inbox.put((message.topic.split("/")[-2], message.payload, timezone.now()))
 
     subscriber.on_message = on_message
     subscriber.on_subscribe = lambda c, u, mid, codes, props: ready.put(mid)
     subscriber.subscribe(mqtt.telemetry_topic("+"), qos=1)
     ready.get(timeout=10)
-    publisher = client("bench-pub")
 
     at = timezone.now() - timedelta(minutes=5)
+    # Forked before any use of the database in this function; the child never touches the
+    # inherited connection and leaves with os._exit (multiprocessing's way), closing nothing.
+    units = multiprocessing.get_context("fork").Process(
+        target=_publish, args=([b.identifier for b in batteries], messages, at, received)
+    )
     started = time.perf_counter()
-    published = 0
-
-    def publish_window():
-        # Mosquitto queues at most 1000 QoS 1 messages per subscriber (max_queued_messages) and
-        # drops the rest: publish a window at a time, as 10,000 independent units would.
-        nonlocal published
-        window_end = min(messages, published + 500)
-        while published < window_end and published - received[0] < 800:
-            battery = batteries[published % len(batteries)]
-            when = at + timedelta(seconds=published // len(batteries))
-            publisher.publish(
-                mqtt.telemetry_topic(battery.identifier),
-                json.dumps(reading(published, when)),
-                qos=1,
-            )
-            published += 1
-
-    stored = 0
+    units.start()
+    stored, handling = 0, 0.0
     while stored < messages:
-        publish_window()
         pending = [inbox.get(timeout=30)]
         while len(pending) < batch:
             try:
                 pending.append(inbox.get(timeout=0.05))
             except queue.Empty:
                 break
+        handling_started = time.perf_counter()
         result, errors = mqtt.handle_telemetry_batch(pending)
+        handling += time.perf_counter() - handling_started
         if errors:
             raise SystemExit(f"bad messages: {errors[:3]}")
         stored += result.stored + result.duplicates
     elapsed = time.perf_counter() - started
-    for c in (publisher, subscriber):
-        c.disconnect()
-        c.loop_stop()
-    return stored, elapsed
+    units.join(timeout=60)
+    subscriber.disconnect()
+    subscriber.loop_stop()
+    return stored, elapsed, handling
 
 
 def bench_monitoring(passes: int) -> list[float]:
@@ -229,13 +254,23 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000, help="readings per request/batch")
     parser.add_argument("--mqtt-messages", type=int, default=10_000)
     parser.add_argument("--passes", type=int, default=5, help="monitoring passes")
+    parser.add_argument(
+        "--inline-tasks",
+        action="store_true",
+        help="run Celery tasks (alert notifications) inline, as the test settings do",
+    )
     options = parser.parse_args()
+    celery_app.conf.task_always_eager = options.inline_tasks
 
     setup_test_environment()
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
-        print(f"battery telemetry benchmark: {options.batteries} batteries, {os.cpu_count()} cores")
+        print(
+            f"battery telemetry benchmark: {options.batteries} batteries, {os.cpu_count()} cores, "
+            f"Celery tasks {'inline' if options.inline_tasks else 'to the broker'}, "
+            f"load average {os.getloadavg()[0]:.1f}"
+        )
         started = time.perf_counter()
         batteries = make_fleet(options.batteries)
         print(f"  fleet created in {time.perf_counter() - started:.1f} s (setup, not measured)")
@@ -245,10 +280,11 @@ def main() -> None:
             f"bulk endpoint: {stored} readings in {elapsed:.1f} s = {stored / elapsed:,.0f} "
             f"readings/s ({options.batch} per request)"
         )
-        stored, elapsed = bench_mqtt(batteries, options.mqtt_messages, options.batch)
+        stored, elapsed, handling = bench_mqtt(batteries, options.mqtt_messages, options.batch)
         print(
             f"MQTT (QoS 1 publish -> handle_telemetry_batch): {stored} readings in "
-            f"{elapsed:.1f} s = {stored / elapsed:,.0f} readings/s"
+            f"{elapsed:.1f} s = {stored / elapsed:,.0f} readings/s; in handle_telemetry_batch "
+            f"{handling:.1f} s = {stored / handling:,.0f} readings/s"
         )
         timings = bench_monitoring(options.passes)
         print(
@@ -258,8 +294,11 @@ def main() -> None:
         )
         print(f"rule evaluation pass: {bench_rules(batteries):.3f} s (including QoS 1 delivery)")
         print(f"  history rows: {BatteryReading.objects.count()}")
+        print(f"  load average at the end: {os.getloadavg()[0]:.1f}")
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
+        if not options.inline_tasks:
+            celery_app.control.purge()
 
 
 if __name__ == "__main__":

@@ -8,19 +8,26 @@ model limits; the rules are then judged in memory (a few microseconds a battery,
 SQL subqueries for the limits cost seconds); then one INSERT of the new alerts, one UPDATE
 resolving the cleared ones, and one UPDATE of the flags that can have changed.
 
+Telemetry ingest runs the same rules on a batch's batteries with ``monitoring_judge_batch``: it
+holds their rows locked and their new state in memory, so the pass there costs one SELECT of
+their unresolved alerts, the limits, and the alert writes; the stale batteries' status and every
+flag are set on the states, for the ingest's one UPDATE of the batteries.
+
 Value rules look only at online batteries: an offline unit's last values are old news, so its
 alerts stay as they were until it reports again. Temperature uses the charging thresholds while
 power is negative (charging) and the discharging ones otherwise.
 """
 
 import time
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     Exists,
@@ -33,6 +40,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from config.database import array_cursor
 from notifications.services import events_publish
 
 from ..models import (
@@ -59,6 +67,13 @@ def _limits() -> tuple[dict, dict]:
     return defaults, per_model
 
 
+_TEMPERATURE_LIMITS = {
+    (charging, level): f"{'charge' if charging else 'discharge'}_temperature_{level}_c"
+    for charging in (True, False)
+    for level in ("warning", "critical")
+}
+
+
 @dataclass(frozen=True)
 class _State:
     """A battery's current state as the rules see it (numbers as floats, limits resolved)."""
@@ -76,8 +91,7 @@ class _State:
         return self.power_kw < 0
 
     def temperature_limit(self, level: str) -> float:
-        mode = "charge" if self.charging else "discharge"
-        return self.limits[f"{mode}_temperature_{level}_c"]
+        return self.limits[_TEMPERATURE_LIMITS[self.charging, level]]
 
 
 @dataclass(frozen=True)
@@ -193,6 +207,111 @@ def monitoring_run(
     return result
 
 
+@dataclass
+class BatteryState:
+    """A locked battery's current state as ingest holds it: the monitored columns
+    (``STATE_COLUMNS``, in that order), changed in place by ingest and by the batch pass."""
+
+    id: uuid.UUID
+    identifier: str
+    account_id: int
+    status: str
+    last_seen: datetime | None
+    vendor: str
+    model: str
+    soc_percent: Decimal | None
+    power_kw: Decimal | None
+    voltage_v: Decimal | None
+    temperature_c: Decimal | None
+    min_soc_reserve: Decimal
+    reported_flag: str
+    flag: str
+
+    def monitored_row(self) -> tuple:
+        """The row ``_monitored_rows`` reads for this battery."""
+        return (
+            self.id,
+            self.status,
+            self.last_seen,
+            self.vendor,
+            self.model,
+            self.soc_percent,
+            self.power_kw,
+            self.voltage_v,
+            self.temperature_c,
+            self.min_soc_reserve,
+        )
+
+
+# The batteries' columns ingest reads under lock: the state's fields are named as the columns.
+STATE_COLUMNS = tuple(f.name for f in fields(BatteryState))
+
+
+def monitoring_judge_batch(*, states: list[BatteryState], now: datetime) -> MonitoringResult:
+    """``monitoring_run`` for batteries the caller holds locked, with their current state in
+    ``states`` (telemetry ingest, after a batch's readings): the same rules open and resolve the
+    same alerts; a stale battery's ``status`` becomes offline and each ``flag`` the worst of its
+    reported flag and its unresolved alerts, on the states, for the caller to store."""
+    result = MonitoringResult()
+    cutoff = now - timedelta(minutes=settings.BATTERIES_STALE_MINUTES)
+    for state in states:
+        if (
+            state.last_seen is not None
+            and state.last_seen < cutoff
+            and state.status != BatteryStatus.OFFLINE
+        ):
+            state.status = BatteryStatus.OFFLINE
+            result.went_offline += 1
+    rows = [state.monitored_row() for state in states if state.last_seen is not None]
+    unresolved = _unresolved_alerts([state.id for state in states])
+    judgement = _Judgement(
+        open_alerts={key: pk for key, (pk, _) in unresolved.items()}, now=now, result=result
+    )
+    _judge_rows(rows, judgement, cutoff=cutoff)
+    judgement.write()
+    cleared = set(judgement.cleared)
+    severities: dict = {}
+    for (battery_id, _), (pk, severity) in unresolved.items():
+        if pk not in cleared:
+            severities.setdefault(battery_id, set()).add(severity)
+    for alert in judgement.new_alerts:
+        severities.setdefault(alert.battery_id, set()).add(alert.severity)
+    for state in states:
+        flag = _worst_flag(state.reported_flag, severities.get(state.id, ()))
+        if flag != state.flag:
+            state.flag = flag
+            result.flags_changed += 1
+    return result
+
+
+def _worst_flag(reported_flag: str, severities) -> str:
+    """What ``_refresh_flags`` computes in SQL, for one battery."""
+    if reported_flag == BatteryFlag.ERROR or AlertSeverity.CRITICAL in severities:
+        return BatteryFlag.ERROR
+    if reported_flag == BatteryFlag.WARNING or severities:
+        return BatteryFlag.WARNING
+    return BatteryFlag.OK
+
+
+def _unresolved_alerts(battery_ids: list) -> dict:
+    """The unresolved alerts of those batteries: (battery id, rule) -> (alert pk, severity)."""
+    if connection.vendor != "postgresql":
+        alerts = (
+            BatteryAlert.objects.filter(battery_id__in=battery_ids)
+            .exclude(status=AlertStatus.RESOLVED)
+            .values_list("pk", "battery_id", "rule", "severity")
+        )
+    else:
+        with array_cursor() as cursor:
+            cursor.execute(
+                f"SELECT id, battery_id, rule, severity FROM {BatteryAlert._meta.db_table} "  # noqa: S608
+                "WHERE battery_id = ANY(%b::uuid[]) AND status <> %b",
+                [battery_ids, AlertStatus.RESOLVED.value],
+            )
+            alerts = cursor.fetchall()
+    return {(battery_id, rule): (pk, severity) for pk, battery_id, rule, severity in alerts}
+
+
 def _monitored_rows(scope: QuerySet) -> list[tuple]:
     """What the rules read of each battery that ever reported."""
     return list(
@@ -228,7 +347,10 @@ class _Judgement:
     changed; counted in the pass's result."""
 
     def __init__(self, *, open_alerts: dict, now: datetime, result: MonitoringResult):
-        self.open_alerts = open_alerts
+        # By battery, then rule: a battery's rules are judged against its own few alerts.
+        self.open_alerts: dict = {}
+        for (battery_id, rule), pk in open_alerts.items():
+            self.open_alerts.setdefault(battery_id, {})[rule] = pk
         self.now = now
         self.result = result
         self.new_alerts: list[BatteryAlert] = []
@@ -237,8 +359,11 @@ class _Judgement:
         result.opened = dict.fromkeys(AlertRule.values, 0)
         result.resolved = dict.fromkeys(AlertRule.values, 0)
 
-    def judge(self, battery_id, rule: str, severity: str, breaks: bool, describe) -> None:
-        existing = self.open_alerts.get((battery_id, rule))
+    def judge(
+        self, battery_id, open_rules: dict, rule: str, severity: str, breaks: bool, describe
+    ) -> None:
+        """``open_rules``: the battery's unresolved alerts by rule (``open_alerts``)."""
+        existing = open_rules.get(rule)
         if breaks and existing is None:
             self.new_alerts.append(
                 BatteryAlert(
@@ -291,9 +416,12 @@ def _alert_events(alerts: list[BatteryAlert]) -> list[tuple[int, dict]]:
 
 def _judge_rows(rows: list[tuple], judgement: _Judgement, *, cutoff: datetime) -> None:
     defaults, per_model = _limits()
+    no_alerts: dict = {}
     for battery_id, status, last_seen, vendor, model, *numbers in rows:
+        open_rules = judgement.open_alerts.get(battery_id, no_alerts)
         judgement.judge(
             battery_id,
+            open_rules,
             AlertRule.OFFLINE,
             AlertSeverity.WARNING,
             last_seen < cutoff,
@@ -309,6 +437,7 @@ def _judge_rows(rows: list[tuple], judgement: _Judgement, *, cutoff: datetime) -
         for rule in _VALUE_RULES:
             judgement.judge(
                 battery_id,
+                open_rules,
                 rule.rule,
                 rule.severity,
                 rule.breaks(state),
