@@ -8,7 +8,7 @@ on the run. So a chunk is done once or not at all: a worker killed mid-chunk rol
 task is redelivered (acks late, rejected on a lost worker); a redelivered task of a done chunk,
 or a second worker holding the same chunk, does nothing. The task that completes the last chunk
 totals the chunks onto the run and finishes it (no chord, so no result backend is needed), and
-beat's ``bill_runs_resume`` enqueues again chunks whose task was lost.
+beat's ``bill_runs_resume`` enqueues again the chunks of a run that stopped making progress.
 """
 
 import logging
@@ -17,7 +17,8 @@ from datetime import date, datetime, timedelta
 
 from celery import current_app
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F, Max, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import CustomerAccount
@@ -130,13 +131,20 @@ def _finish(run_id: int) -> None:
 
 
 def bill_runs_resume(*, now: datetime | None = None) -> int:
-    """Enqueue again the undone chunks of runs started more than ``RESUME_AFTER`` ago (their
-    task lost with a broker restart or a worker killed beyond redelivery). Safe to repeat."""
+    """Enqueue again the undone chunks of runs that made no progress for ``RESUME_AFTER``
+    (no chunk done since, nor the run started): their tasks were lost with a broker restart or
+    a worker killed beyond redelivery. A run still being worked through — a million accounts'
+    chunks wait in the queue for longer than that — is left alone, so its queue is not doubled;
+    once the workers have drained it, any chunk still undone is resumed. Safe to repeat."""
     cutoff = (now or timezone.now()) - RESUME_AFTER
+    quiet_runs = (
+        BillRun.objects.filter(finished_at__isnull=True)
+        .annotate(last_progress=Coalesce(Max("chunks__done_at"), "started_at"))
+        .filter(last_progress__lt=cutoff)
+        .values("pk")
+    )
     stalled = list(
-        BillRunChunk.objects.filter(
-            done_at__isnull=True, run__finished_at__isnull=True, run__started_at__lt=cutoff
-        )
+        BillRunChunk.objects.filter(done_at__isnull=True, run__in=quiet_runs)
         .order_by("run", "number")
         .values_list("pk", flat=True)[:5000]
     )

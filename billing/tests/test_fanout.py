@@ -96,6 +96,22 @@ def test_beat_resumes_the_chunks_whose_task_was_lost(django_capture_on_commit_ca
 
 
 @pytest.mark.django_db
+def test_beat_leaves_a_run_alone_while_its_chunks_are_still_being_done():
+    """A run of a million accounts waits in the queue longer than RESUME_AFTER: as long as its
+    chunks keep finishing, the ones still queued are not enqueued a second time."""
+    accounts_with_usage(3)
+    run = services.bill_run_start(month=MONTH, chunk_size=1)  # tasks not sent (not committed)
+    first = run.chunks.first()
+    long_ago = timezone.now() - timedelta(minutes=45)
+    BillRun.objects.filter(pk=run.pk).update(started_at=long_ago)
+    assert services.bill_run_chunk_do(chunk_id=first.pk) == "done"  # a worker, just now
+
+    assert services.bill_runs_resume() == 0  # progressing: the other two are in the queue
+    later = timezone.now() + timedelta(minutes=11)
+    assert services.bill_runs_resume(now=later) == 2  # no progress since: their tasks were lost
+
+
+@pytest.mark.django_db
 def test_a_run_of_no_accounts_finishes_at_once():
     run = services.bill_run_start(month=MONTH, accounts=[])
     assert (run.chunks_total, run.progress) == (0, "finished")
