@@ -4,6 +4,7 @@ periodic lines in a log or CI (config.progress)."""
 import fcntl
 import io
 import os
+import select
 import struct
 import termios
 
@@ -32,7 +33,14 @@ def test_it_draws_a_bar_on_a_terminal():
             advance_to(bar, 4, 10)
             advance_to(bar, 10, 10)
         terminal.flush()
-        drawn = os.read(reader, 10_000).decode()
+        # A pty hands over what was written in pieces: read until nothing more arrives.
+        drawn = b""
+        while select.select([reader], [], [], 0.5)[0]:
+            piece = os.read(reader, 10_000)
+            if not piece:
+                break
+            drawn += piece
+        drawn = drawn.decode()
     finally:
         terminal.close()
         os.close(reader)
