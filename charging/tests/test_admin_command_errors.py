@@ -10,6 +10,7 @@ from django.utils import timezone
 from charging.models import ChargerCommand, Connector, OcppVersion, Reservation, Transaction
 
 from .factories import ChargerFactory, IdTagFactory
+from .test_admin import _profile_form
 
 pytestmark = pytest.mark.django_db
 
@@ -30,23 +31,6 @@ def _reservation_form(charger, expires=None, **overrides) -> dict:
         "parent_id_tag": "",
         "expires_at_0": expires.strftime("%Y-%m-%d"),
         "expires_at_1": expires.strftime("%H:%M:%S"),
-    } | overrides
-
-
-def _profile_form(charger, **overrides) -> dict:
-    return {
-        "charger": charger.pk,
-        "connector_id": "1",
-        "profile_id": "7",
-        "stack_level": "1",
-        "purpose": "TxDefaultProfile",
-        "kind": "Relative",
-        "recurrency": "",
-        "rate_unit": "A",
-        "limit": "16.0",
-        "duration": "",
-        "start_schedule_0": "",
-        "start_schedule_1": "",
     } | overrides
 
 
